@@ -1,0 +1,3 @@
+from cohortstat.cli import main
+
+main()
