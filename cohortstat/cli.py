@@ -22,6 +22,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root() -> None:
+    """Retrospective cohort studies on hospital-discharge data."""
+
+
 def _fail(exc: BaseException, code: int = 2) -> None:
     typer.echo(f"error: {exc}", err=True)
     raise typer.Exit(code)
