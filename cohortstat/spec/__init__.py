@@ -1,5 +1,7 @@
 """The study file: pydantic models, loading and validation, canonical JSON and hash, freezing."""
 
+from cohortstat.spec.canonical import canonical_json, spec_hash
+from cohortstat.spec.freeze import freeze, load_lock
 from cohortstat.spec.loading import load_study
 from cohortstat.spec.models import (
     AgeAtIndex,
@@ -24,6 +26,7 @@ from cohortstat.spec.models import (
     Study,
     StudyPeriod,
 )
+from cohortstat.spec.profile import RunProfile, load_profile
 
 __all__ = [
     "AgeAtIndex",
@@ -45,7 +48,13 @@ __all__ = [
     "Outcome",
     "PHTestSettings",
     "Role",
+    "RunProfile",
     "Study",
     "StudyPeriod",
+    "canonical_json",
+    "freeze",
+    "load_lock",
+    "load_profile",
     "load_study",
+    "spec_hash",
 ]
