@@ -71,6 +71,9 @@ def parse_yaml(text: str, source: str = "<text>") -> Any:
         return yaml.load(text, Loader=_StrictSafeLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc)
+        context = getattr(exc, "context", None)
+        if context:
+            problem = f"{context}, {problem}"
         raise SpecError([(_yaml_location(exc), f"invalid YAML: {problem}")]) from None
     except RecursionError:
         raise SpecError([(source, "the YAML document is nested too deeply")]) from None
@@ -232,7 +235,7 @@ def load_study(source: str | os.PathLike | Mapping) -> Study:
         return validate_document(source)
     if isinstance(source, os.PathLike) or (isinstance(source, str) and _looks_like_path(source)):
         path = Path(source)
-        return validate_document(parse_yaml(_read(path), str(path)))
+        return validate_document(parse_yaml(_read(path), str(path)), source=str(path))
     if isinstance(source, str):
         return validate_document(parse_yaml(source))
     raise SpecError([("(study)", f"expected a path, YAML text or a mapping, got {type(source).__name__}")])
