@@ -18,6 +18,7 @@ Nothing here ever builds SQL: the cohort builder matches on validated prefixes o
 
 from __future__ import annotations
 
+import bisect
 import re
 import string
 from collections.abc import Iterable
@@ -26,6 +27,8 @@ CODE_PATTERN = r"[A-Z][0-9][0-9A-Z]{0,3}"
 _CODE_RE = re.compile(CODE_PATTERN)
 _SHORT_RANGE_RE = re.compile(r"[A-Z][0-9]{1,2}")  # endpoints of ranges that may cross letters
 _MAX_SHOWN = 40
+#: Most prefixes one code list may expand to (A00-Z99 is 2,600): a guard against oversized input.
+MAX_PREFIXES = 10_000
 
 CODE_HELP = (
     "an ICD-10 code is an upper-case letter, a digit, then up to 3 digits or upper-case letters, "
@@ -69,8 +72,8 @@ def _from_ordinal(value: int, length: int) -> str:
     return string.ascii_uppercase[letter] + str(number).zfill(length - 1)
 
 
-def expand_range(start: str, end: str) -> tuple[str, ...]:
-    """Every prefix of the range ``start-end`` (both ends included); ValueError when ill-formed."""
+def _check_range(start: str, end: str) -> int:
+    """Validate the range ``start-end`` and return how many prefixes it stands for."""
     text = f"{start}-{end}"
     if len(start) != len(end):
         raise ValueError(
@@ -84,22 +87,41 @@ def expand_range(start: str, end: str) -> tuple[str, ...]:
                 "digits (e.g. C00-C14, S00-T14)"
             )
         lo, hi = _ordinal(start), _ordinal(end)
-        if lo > hi:
-            raise ValueError(f"range {_shown(text)} is inverted: its start comes after its end")
-        return tuple(_from_ordinal(v, len(start)) for v in range(lo, hi + 1))
-    if start[:-1] != end[:-1] or not (start[-1].isdigit() and end[-1].isdigit()):
-        raise ValueError(
-            f"range {_shown(text)}: 4- and 5-character range ends must share all characters but "
-            "the last, which must be a digit (e.g. C340-C343)"
-        )
-    lo, hi = int(start[-1]), int(end[-1])
+    else:
+        if start[:-1] != end[:-1] or not (start[-1].isdigit() and end[-1].isdigit()):
+            raise ValueError(
+                f"range {_shown(text)}: 4- and 5-character range ends must share all characters but "
+                "the last, which must be a digit (e.g. C340-C343)"
+            )
+        lo, hi = int(start[-1]), int(end[-1])
     if lo > hi:
         raise ValueError(f"range {_shown(text)} is inverted: its start comes after its end")
-    return tuple(start[:-1] + str(d) for d in range(lo, hi + 1))
+    return hi - lo + 1
 
 
-def parse_item(item: object) -> tuple[str, ...]:
-    """Validate one list item (code or range) and return the prefixes it stands for.
+def expand_range(start: str, end: str) -> tuple[str, ...]:
+    """Every prefix of the range ``start-end`` (both ends included); ValueError when ill-formed."""
+    _check_range(start, end)
+    if len(start) <= 3:
+        return tuple(_from_ordinal(v, len(start)) for v in range(_ordinal(start), _ordinal(end) + 1))
+    return tuple(start[:-1] + str(d) for d in range(int(start[-1]), int(end[-1]) + 1))
+
+
+def _split(item: object) -> tuple[str, str]:
+    """``(start, end)`` of a validated item (``start == end`` for a single code); ValueError if bad."""
+    if not isinstance(item, str):
+        raise ValueError(f"expected an ICD-10 code as text, got {type(item).__name__} {_shown(item)}")
+    if is_code(item):
+        return item, item
+    parts = item.split("-")
+    if len(parts) == 2 and is_code(parts[0]) and is_code(parts[1]):
+        _check_range(parts[0], parts[1])
+        return parts[0], parts[1]
+    raise ValueError(f"malformed ICD-10 code {_shown(item)}: {_hint(item)}")
+
+
+def check_item(item: object) -> int:
+    """Validate one list item (code or range) without expanding it; return its number of prefixes.
 
     Raises
     ------
@@ -107,14 +129,14 @@ def parse_item(item: object) -> tuple[str, ...]:
         With a message that says what is allowed, for anything that is not exactly a code or a range
         (whitespace, quotes, ``;``, lower case, dots, empty strings, non-strings).
     """
-    if not isinstance(item, str):
-        raise ValueError(f"expected an ICD-10 code as text, got {type(item).__name__} {_shown(item)}")
-    if is_code(item):
-        return (item,)
-    parts = item.split("-")
-    if len(parts) == 2 and is_code(parts[0]) and is_code(parts[1]):
-        return expand_range(parts[0], parts[1])
-    raise ValueError(f"malformed ICD-10 code {_shown(item)}: {_hint(item)}")
+    start, end = _split(item)
+    return 1 if start == end else _check_range(start, end)
+
+
+def parse_item(item: object) -> tuple[str, ...]:
+    """Validate one list item (code or range) and return the prefixes it stands for."""
+    start, end = _split(item)
+    return (start,) if start == end else expand_range(start, end)
 
 
 def canonical_prefixes(prefixes: Iterable[str]) -> tuple[str, ...]:
@@ -128,8 +150,27 @@ def canonical_prefixes(prefixes: Iterable[str]) -> tuple[str, ...]:
     return tuple(kept)
 
 
+def _dedupe(items: Iterable[object]) -> list[object]:
+    seen: set[str] = set()
+    out = []
+    for item in items:
+        if isinstance(item, str):
+            if item in seen:
+                continue
+            seen.add(item)
+        out.append(item)
+    return out
+
+
 def canonical_codes(items: Iterable[object]) -> tuple[str, ...]:
-    """Expand and canonicalise a whole list; ValueError on the first bad item."""
+    """Expand and canonicalise a whole list; ValueError on the first bad item or an oversized list."""
+    items = _dedupe(items)
+    total = sum(check_item(item) for item in items)
+    if total > MAX_PREFIXES:
+        raise ValueError(
+            f"the list expands to {total} prefixes, more than {MAX_PREFIXES}; "
+            "use shorter prefixes (e.g. C34 rather than C340-C349)"
+        )
     out: list[str] = []
     for item in items:
         out.extend(parse_item(item))
@@ -138,15 +179,17 @@ def canonical_codes(items: Iterable[object]) -> tuple[str, ...]:
 
 def exclusion_problems(include: tuple[str, ...], exclude: tuple[str, ...]) -> list[str]:
     """Messages for canonical exclude prefixes that remove nothing or a whole include prefix."""
+    ordered = sorted(include)
+    included = set(include)
     problems = []
     for e in exclude:
-        swallowed = [i for i in include if i.startswith(e)]
-        if swallowed:
+        at = bisect.bisect_left(ordered, e)
+        if at < len(ordered) and ordered[at].startswith(e):  # e is, or is above, an include prefix
             problems.append(
-                f"exclude {e!r} removes the whole include prefix {swallowed[0]!r}; "
+                f"exclude {e!r} removes the whole include prefix {ordered[at]!r}; "
                 "drop it from include instead"
             )
-        elif not any(e.startswith(i) for i in include):
+        elif not any(e[:k] in included for k in range(1, len(e))):
             problems.append(
                 f"exclude {e!r} is not within any include prefix, so it would have no effect; "
                 "an exclusion must be a longer code under an included prefix"

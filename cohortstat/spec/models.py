@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from cohortstat.spec.codes import canonical_codes, exclusion_problems
+from cohortstat.spec.codes import canonical_codes, check_item, exclusion_problems
 
 HASH_KEY = "hash"
 RESULT = "result"
@@ -104,7 +104,7 @@ NonEmptyNameSet = Annotated[tuple[Name, ...], AfterValidator(_non_empty_name_set
 
 
 def _check_code_item(value: str) -> str:
-    canonical_codes([value])  # raises ValueError with the rule when malformed
+    check_item(value)  # raises ValueError with the rule when malformed; does not expand
     return value
 
 

@@ -105,3 +105,20 @@ def test_three_character_ranges_expand_to_every_category_between(a, b):
     assert list(expanded) == sorted(expanded)
     letters = ord(hi[0]) - ord(lo[0])
     assert len(expanded) == letters * 100 + int(hi[1:]) - int(lo[1:]) + 1
+
+
+def test_oversized_lists_are_refused_before_expansion():
+    from cohortstat.spec.codes import MAX_PREFIXES
+
+    items = ["A00-Z99", "A0-Z9", "A00-Z98", "A00-Z97", "A00-Z96"]
+    with pytest.raises(ValueError, match=f"more than {MAX_PREFIXES}; use shorter prefixes"):
+        canonical_codes(items)
+    assert len(canonical_codes(["A00-Z99"] * 50)) == 2600  # repeated items count once
+
+
+@given(st.lists(codes, min_size=1, max_size=20), st.lists(codes, max_size=20))
+def test_exclusion_problems_agree_with_the_definition(include, exclude):
+    inc, exc = canonical_codes(include), canonical_codes(exclude) if exclude else ()
+    problems = exclusion_problems(inc, exc)
+    valid = [e for e in exc if any(e.startswith(i) and e != i for i in inc) and not any(i.startswith(e) for i in inc)]
+    assert len(problems) == len(exc) - len(valid)

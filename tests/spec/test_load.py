@@ -185,3 +185,15 @@ def test_a_single_cohort_is_not_a_comparison(shipped_doc):
     locs = dict(info.value.errors)
     assert locs["cohorts"].startswith("dictionary should have at least 2 items")
     assert locs["comparison.reference"] == "unknown cohort 'trauma'; known: sepsis"
+
+
+def test_adversarial_document_below_the_size_limit_is_handled_quickly(shipped_doc):
+    import time
+
+    shipped_doc["concept_sets"]["lung_cancer"]["include"] = [f"A00-Z{99 - i % 90:02d}" for i in range(40_000)]
+    shipped_doc["concept_sets"]["skin_cancer"]["exclude"] = [f"C43{i % 10}" for i in range(40_000)]
+    t0 = time.perf_counter()
+    with pytest.raises(SpecError) as info:
+        load_study(shipped_doc)
+    assert time.perf_counter() - t0 < 10
+    assert dict(info.value.errors)["concept_sets.lung_cancer.include"].startswith("the list expands to")
