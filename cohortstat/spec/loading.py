@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, get_args, get_origin
+from typing import Annotated, Any, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -22,7 +22,8 @@ from cohortstat.spec.models import CROSS_CHECK, INCLUSION_RULES, Study
 
 #: Largest study file accepted (bytes). The shipped study is about 6 kB.
 MAX_BYTES = 1_000_000
-_TAGS = {m.model_fields["rule"].annotation.__args__[0] for m in INCLUSION_RULES}  # type: ignore[union-attr]
+_RULE_BY_TAG = {get_args(m.model_fields["rule"].annotation)[0]: m for m in INCLUSION_RULES}
+_TAGS = frozenset(_RULE_BY_TAG)
 
 
 class _StrictSafeLoader(yaml.SafeLoader):
@@ -83,47 +84,37 @@ def parse_yaml(text: str, source: str = "<text>") -> Any:
 
 
 def _unwrap(annotation: Any) -> Any:
-    """Strip Annotated/Optional wrappers down to the model, tuple or dict type."""
+    """Strip Annotated and Optional wrappers down to the model, tuple or dict type."""
     while True:
-        origin = get_origin(annotation)
         args = get_args(annotation)
-        if origin is not None and str(origin).endswith("Annotated"):
+        if get_origin(annotation) is Annotated:
             annotation = args[0]
-            continue
-        if origin is not None and type(None) in args and len(args) == 2:
+        elif type(None) in args and len(args) == 2:  # X | None
             annotation = args[0] if args[1] is type(None) else args[1]
-            continue
-        return annotation
+        else:
+            return annotation
 
 
 def _model_at(loc: tuple) -> type[BaseModel] | None:
-    """The model class found by following ``loc`` (pydantic's raw location) from :class:`Study`."""
+    """The model class reached by following ``loc`` (pydantic's raw location) from :class:`Study`."""
     current: Any = Study
     for part in loc:
         current = _unwrap(current)
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            field = current.model_fields.get(part) if isinstance(part, str) else None
-            if field is None:
-                return None
-            current = field.annotation
-            continue
         origin, args = get_origin(current), get_args(current)
-        if origin is tuple and isinstance(part, int):
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            if part not in current.model_fields:
+                return None
+            current = current.model_fields[part].annotation
+        elif origin is tuple and isinstance(part, int):
             current = args[0]
         elif origin is dict:
             current = args[1]
-        elif part in _TAGS:
-            current = next(m for m in INCLUSION_RULES if m.model_fields["rule"].annotation.__args__[0] == part)  # type: ignore[union-attr]
+        elif part in _RULE_BY_TAG:  # the discriminated union of inclusion rules
+            current = _RULE_BY_TAG[part]
         else:
             return None
     current = _unwrap(current)
-    if origin_is_union(current):
-        return None
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
-
-
-def origin_is_union(annotation: Any) -> bool:
-    return get_origin(annotation) is not None and not isinstance(get_origin(annotation), type)
 
 
 def _shown(value: Any) -> str:
