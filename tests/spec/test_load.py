@@ -94,7 +94,7 @@ def test_models_can_be_built_in_python():
         ("does/not/exist.yaml", "does/not/exist.yaml: no such file"),
         (12, "expected a path, YAML text or a mapping, got int"),
         ("studies/typo.yml ", "studies/typo.yml : no such file"),
-        ("- 1\n- 2\n", "a study file must be a mapping of keys (spec_version, title, ...), got a YAML list"),
+        ("- 1\n- 2\n", r"\(study\): a study file must be a mapping of keys .*, got a YAML list"),
         ("title: one line", "spec_version: required key is missing"),
     ],
 )
