@@ -325,6 +325,14 @@ class Study(_Model):
     covariates: Covariates = result(Covariates())
     analyses: Analyses = result(Analyses())
 
+    def __hash__(self) -> int:
+        # Frozen pydantic models hash their fields, and dict fields are unhashable: hash the canonical
+        # JSON instead (equal studies have equal canonical JSON), so that a Study can sit in a frozen
+        # dataclass or a cache key.
+        from cohortstat.spec.canonical import canonical_json
+
+        return hash(canonical_json(self))
+
     @model_validator(mode="after")
     def _cross_check(self, info: ValidationInfo) -> Study:
         if info.context is not None and info.context.get(CROSS_CHECK) is False:

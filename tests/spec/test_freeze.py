@@ -119,3 +119,10 @@ def test_bad_lock_files(tmp_path, content, message):
 def test_top_level_reexports():
     assert cohortstat.Study is Study
     assert cohortstat.freeze is freeze and cohortstat.load_lock is load_lock and cohortstat.spec_hash is spec_hash
+
+
+def test_studies_are_hashable_consistently_with_equality(tmp_path):
+    study = load_study(SHIPPED)
+    back = load_lock(freeze(study, tmp_path))
+    assert hash(study) == hash(back)
+    assert len({study, back, load_study(rich_document())}) == 2
