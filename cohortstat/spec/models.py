@@ -120,8 +120,6 @@ def _include(values: tuple[str, ...]) -> tuple[str, ...]:
 Include = Annotated[tuple[CodeItem, ...], AfterValidator(_include)]
 Exclude = Annotated[tuple[CodeItem, ...], AfterValidator(canonical_codes)]
 
-ALL_ROLES = ROLES
-
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -156,7 +154,7 @@ class Entry(_Model):
     """The entry event: first stay in the study period with a diagnosis of these concept sets."""
 
     concept_sets: NonEmptyNameSet = result(description="concept sets defining the entry stay")
-    roles: Roles = result(ALL_ROLES, description="diagnosis roles that qualify")
+    roles: Roles = result(ROLES, description="diagnosis roles that qualify")
 
 
 class Cohort(_Model):
@@ -192,7 +190,7 @@ class NoPriorConcept(_Model):
     rule: Literal["no_prior_concept"] = result()
     concept_set: Name = result()
     lookback_days: Int = result(ge=0)
-    roles: Roles = result(ALL_ROLES)
+    roles: Roles = result(ROLES)
 
 
 class AliveAtDischarge(_Model):
@@ -233,7 +231,7 @@ class Outcome(_Model):
 
     label: Text = cosmetic(description="name shown in tables and figures")
     concept_set: Name = result()
-    roles: Roles = result(ALL_ROLES)
+    roles: Roles = result(ROLES)
 
 
 class Flag(_Model):
@@ -242,7 +240,7 @@ class Flag(_Model):
     name: Name = result()
     concept_set: Name = result()
     lookback_days: Int = result(ge=0)
-    roles: Roles = result(ALL_ROLES)
+    roles: Roles = result(ROLES)
 
 
 class Covariates(_Model):
