@@ -200,7 +200,8 @@ def _read(path: Path) -> str:
 
 
 def _looks_like_path(text: str) -> bool:
-    return "\n" not in text and (text.endswith((".yaml", ".yml")) or os.path.isfile(text))
+    # YAML text of a study spans lines or holds "key: value"; a one-line string without it is a path.
+    return "\n" not in text and (text.endswith((".yaml", ".yml")) or os.path.isfile(text) or ": " not in text)
 
 
 def load_study(source: str | os.PathLike | Mapping) -> Study:
@@ -209,8 +210,9 @@ def load_study(source: str | os.PathLike | Mapping) -> Study:
     Parameters
     ----------
     source
-        A path to a YAML file (``str`` ending in ``.yaml``/``.yml`` or naming an existing file, or a
-        ``PathLike``), YAML text, or an already parsed mapping.
+        A ``PathLike``; a ``str`` read as a path when it is one line that ends in ``.yaml``/``.yml``,
+        names an existing file, or holds no ``": "``, and as YAML text otherwise; or an already
+        parsed mapping.
 
     Returns
     -------

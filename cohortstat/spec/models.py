@@ -120,8 +120,6 @@ def _include(values: tuple[str, ...]) -> tuple[str, ...]:
 Include = Annotated[tuple[CodeItem, ...], AfterValidator(_include)]
 Exclude = Annotated[tuple[CodeItem, ...], AfterValidator(canonical_codes)]
 
-ALL_ROLES = ROLES
-
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -156,7 +154,7 @@ class Entry(_Model):
     """The entry event: first stay in the study period with a diagnosis of these concept sets."""
 
     concept_sets: NonEmptyNameSet = result(description="concept sets defining the entry stay")
-    roles: Roles = result(ALL_ROLES, description="diagnosis roles that qualify")
+    roles: Roles = result(ROLES, description="diagnosis roles that qualify")
 
 
 class Cohort(_Model):
@@ -192,7 +190,7 @@ class NoPriorConcept(_Model):
     rule: Literal["no_prior_concept"] = result()
     concept_set: Name = result()
     lookback_days: Int = result(ge=0)
-    roles: Roles = result(ALL_ROLES)
+    roles: Roles = result(ROLES)
 
 
 class AliveAtDischarge(_Model):
@@ -233,7 +231,7 @@ class Outcome(_Model):
 
     label: Text = cosmetic(description="name shown in tables and figures")
     concept_set: Name = result()
-    roles: Roles = result(ALL_ROLES)
+    roles: Roles = result(ROLES)
 
 
 class Flag(_Model):
@@ -242,7 +240,7 @@ class Flag(_Model):
     name: Name = result()
     concept_set: Name = result()
     lookback_days: Int = result(ge=0)
-    roles: Roles = result(ALL_ROLES)
+    roles: Roles = result(ROLES)
 
 
 class Covariates(_Model):
@@ -324,6 +322,14 @@ class Study(_Model):
     )
     covariates: Covariates = result(Covariates())
     analyses: Analyses = result(Analyses())
+
+    def __hash__(self) -> int:
+        # Frozen pydantic models hash their fields, and dict fields are unhashable: hash the canonical
+        # JSON instead (equal studies have equal canonical JSON), so that a Study can sit in a frozen
+        # dataclass or a cache key.
+        from cohortstat.spec.canonical import canonical_json
+
+        return hash(canonical_json(self))
 
     @model_validator(mode="after")
     def _cross_check(self, info: ValidationInfo) -> Study:

@@ -66,3 +66,19 @@ def test_freeze_unwritable_destination_exits_2(tmp_path):
     result = runner.invoke(app, ["freeze", str(SHIPPED), "--out", str(blocker / "sub")])
     assert result.exit_code == 2
     assert "error: cannot write to" in result.stderr
+
+
+def test_console_entry_point_prints_errors_without_traceback():
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import BAD_DIR, ROOT
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "cohortstat", "validate", str(BAD_DIR / "yaml_bomb.yaml")]
+    bad = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert "YAML aliases (*name) are not allowed" in bad.stderr and "Traceback" not in bad.stderr
+    good = subprocess.run(cmd[:4] + ["-q", str(SHIPPED)], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert good.returncode == 0 and good.stdout == f"spec_hash: {HASH}\n"

@@ -2,6 +2,8 @@ import json
 import os
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import cohortstat
 from cohortstat.errors import SpecError
@@ -119,3 +121,28 @@ def test_bad_lock_files(tmp_path, content, message):
 def test_top_level_reexports():
     assert cohortstat.Study is Study
     assert cohortstat.freeze is freeze and cohortstat.load_lock is load_lock and cohortstat.spec_hash is spec_hash
+
+
+def test_studies_are_hashable_consistently_with_equality(tmp_path):
+    study = load_study(SHIPPED)
+    back = load_lock(freeze(study, tmp_path))
+    assert hash(study) == hash(back)
+    assert len({study, back, load_study(rich_document())}) == 2
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    title=st.text(st.characters(blacklist_categories=("Cs",)), max_size=60),
+    blanking=st.integers(0, 3000),
+    caliper=st.floats(0.001, 10, allow_nan=False),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_lock_round_trip_property(tmp_path_factory, title, blanking, caliper, seed):
+    doc = rich_document()
+    doc["title"] = title
+    doc["follow_up"]["blanking_days"] = blanking
+    doc["analyses"]["confounding"]["caliper_sd"] = caliper
+    doc["analyses"]["confounding"]["seed"] = seed
+    study = load_study(doc)
+    back = load_lock(freeze(study, tmp_path_factory.mktemp("lock")))
+    assert back == study and spec_hash(back) == spec_hash(study) and back.title == title

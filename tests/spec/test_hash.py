@@ -10,7 +10,6 @@ import sys
 import typing
 from typing import Any, get_args, get_origin
 
-import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel

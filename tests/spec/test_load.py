@@ -93,7 +93,9 @@ def test_models_can_be_built_in_python():
     [
         ("does/not/exist.yaml", "does/not/exist.yaml: no such file"),
         (12, "expected a path, YAML text or a mapping, got int"),
-        ("just text", "a study file must be a mapping of keys"),
+        ("studies/typo.yml ", "studies/typo.yml : no such file"),
+        ("- 1\n- 2\n", r"\(study\): a study file must be a mapping of keys .*, got a YAML list"),
+        ("title: one line", "spec_version: required key is missing"),
     ],
 )
 def test_bad_sources(source, message):
