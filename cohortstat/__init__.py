@@ -1,5 +1,6 @@
 """cohortstat: retrospective cohort epidemiology on national-scale hospital data."""
 
 from cohortstat._version import __version__
+from cohortstat.spec import Study, freeze, load_lock, load_study, spec_hash
 
-__all__ = ["__version__"]
+__all__ = ["Study", "__version__", "freeze", "load_lock", "load_study", "spec_hash"]
