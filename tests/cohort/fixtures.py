@@ -36,7 +36,7 @@ MAIN_PATIENTS = [
     ("P15", 1950, 1, None),  # prior cancer exactly 730 days before index admission: excluded
     ("P16", 1950, 2, None),  # prior cancer 731 days before: kept, but prevalent for all-cancer outcome
     ("P17", 1950, 1, None),  # cancer diagnosed during the index stay: excluded
-    ("P18", 1950, 2, None),  # prior C44 (excluded from the cancer concept set): kept
+    ("P18", 1950, 2, None),  # prior C443 (excluded from the cancer concept set): kept
     ("P19", 1950, 1, None),  # index stay straddling the study end (admitted in the period): kept
     ("P20", 1950, 2, None),  # sepsis admitted after the study end: not an entry event
     ("P21", 1950, 1, None),  # in both groups, sepsis first
@@ -79,7 +79,7 @@ MAIN_STAYS = [
     ("S14a", "P14", "2012-05-20", "2012-05-22", "home", [("A419", PRINCIPAL)]),
     ("S15p", "P15", "2011-03-02", "2011-03-03", "home", [("C509", ASSOCIATED)]),
     ("S15a", "P15", "2013-03-01", "2013-03-05", "home", [("A419", PRINCIPAL)]),
-    ("S16p", "P16", "2011-03-02", "2011-03-03", "home", [("C509", ASSOCIATED)]),
+    ("S16p", "P16", "2011-03-02", "2011-03-03", "home", [("C509", PRINCIPAL)]),
     ("S16a", "P16", "2013-03-02", "2013-03-06", "home", [("A419", PRINCIPAL)]),
     ("S17a", "P17", "2013-04-10", "2013-04-15", "home", [("A419", PRINCIPAL), ("C189", ASSOCIATED)]),
     ("S18p", "P18", "2012-12-01", "2012-12-02", "home", [("C443", PRINCIPAL)]),
@@ -135,7 +135,7 @@ study_period: {start: 2012-01-01, end: 2013-12-31}
 concept_sets:
   sepsis: {description: Sepsis, include: [A40, A41]}
   trauma: {description: Intracranial injury, include: [S06]}
-  cancer: {description: Cancer but skin, include: [C00-C97], exclude: [C44]}
+  cancer: {description: Cancer but one skin code, include: [C00-C97], exclude: [C443]}
   lung: {description: Lung cancer, include: [C34]}
   tobacco: {description: Tobacco, include: [F17]}
 cohorts:
