@@ -249,6 +249,7 @@ def build_cohort(
         c = eng.materialize(pipeline.follow_up(c, fu), "follow_up")
         count(c, 2 + len(study.inclusion), "under_follow_up",
               "Alive and under follow-up at the end of blanking (follow-up start)")
+        tick("follow-up start and blanking")
         competing = "death" in tuple(study.competing_events)
         c = pipeline.outcome_columns(c, occ, dict(study.outcomes), competing)
         c = pipeline.covariate_columns(c, occ, study.covariates, ())

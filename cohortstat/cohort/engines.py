@@ -47,7 +47,9 @@ def _spark_session(threads: int | None):
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", str(max(2, 2 * cores)))
         .config("spark.driver.memory", os.environ.get("COHORTSTAT_SPARK_DRIVER_MEMORY", "4g"))
-        .config("spark.sql.adaptive.enabled", "true")
+        # adaptive execution re-plans every small stage of the many short cohort steps: several
+        # times slower here (docs/engines.md)
+        .config("spark.sql.adaptive.enabled", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
     )
     try:
@@ -122,8 +124,8 @@ class Engine:
             self.con.con.execute(f'CREATE TEMP TABLE "{name}" AS {sql}')
             self._temp.append(("table", name))
         else:
+            # persisted lazily: the first query that reads the view fills the cache
             frame = self.session.sql(sql).persist()
-            frame.count()
             frame.createOrReplaceTempView(name)
             self._frames[name] = frame
             self._temp.append(("persisted", name))
