@@ -63,7 +63,9 @@ print("RESULT" + json.dumps({"rows": len(c.table), "wall_s": wall, "rss_gb": rss
 def _patients(data: Path) -> int:
     import pyarrow.parquet as pq
 
-    return pq.ParquetFile(data / "patients.parquet").metadata.num_rows
+    path = data / "patients.parquet"
+    files = [path] if path.exists() else sorted((data / "patients").glob("*.parquet"))
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
 
 
 def run(study: Path, data: Path, engine: str, threads: int) -> dict:

@@ -224,7 +224,7 @@ def build_cohort(
                 )
 
         period = study.study_period
-        idx = [pipeline.entry_events(occ, g, study.cohorts[g].entry, period) for g in groups]
+        idx = [pipeline.entry_events(occ, inputs.stays, g, study.cohorts[g].entry, period) for g in groups]
         idx = eng.materialize(ibis.union(*idx), "index")
         count(idx, 0, "entry", f"First qualifying stay per patient admitted {period.start} to "
               f"{period.end}")

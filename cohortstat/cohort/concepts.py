@@ -52,11 +52,11 @@ def code_map(engine: Engine, diagnoses: ibis.Table, frame: pd.DataFrame) -> ibis
 def occurrences(engine: Engine, inputs, cmap: ibis.Table) -> ibis.Table:
     """Materialised diagnoses in a used concept set, dated by their stay's admission.
 
-    Columns: patient_id, stay_id, adm, dis, adm_year, discharge_mode, role, concept_set.
+    Columns: patient_id, stay_id, adm, dis, role, concept_set.
     """
     d = inputs.diagnoses.join(cmap, "icd10_code").select("stay_id", "role", "concept_set")
     s = inputs.stays
     occ = d.join(s, "stay_id").select(
-        "patient_id", "stay_id", "adm", "dis", "adm_year", "discharge_mode", "role", "concept_set"
+        "patient_id", "stay_id", "adm", "dis", "role", "concept_set"
     )
     return engine.materialize(occ, "occurrences")

@@ -84,6 +84,9 @@ class Engine:
             if threads:
                 raw.execute(f"SET threads = {int(threads)}")
             raw.execute("SET preserve_insertion_order = false")
+            # bounded memory: DuckDB spills to a temporary folder beyond this (default 4 GB)
+            limit = os.environ.get("COHORTSTAT_DUCKDB_MEMORY_LIMIT", "4GB")
+            raw.execute(f"SET memory_limit = '{limit}'")
         else:
             session, owned = _spark_session(threads)
             self._owned_session = owned
@@ -98,7 +101,8 @@ class Engine:
         """Register a parquet file (or folder) as a table, read in place."""
         name = self._name(stem)
         if self.name == "duckdb":
-            quoted = str(path).replace("'", "''")
+            target = f"{path}/*.parquet" if Path(path).is_dir() else str(path)
+            quoted = target.replace("'", "''")
             self.con.con.execute(f"CREATE VIEW \"{name}\" AS SELECT * FROM read_parquet('{quoted}')")
         else:
             self.session.read.parquet(str(path)).createOrReplaceTempView(name)

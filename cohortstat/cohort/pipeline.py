@@ -16,7 +16,7 @@ from cohortstat.cohort.inputs import day_number
 # -- index events --------------------------------------------------------------------------------
 
 
-def entry_events(occ: ibis.Table, group: str, entry, period) -> ibis.Table:
+def entry_events(occ: ibis.Table, stays: ibis.Table, group: str, entry, period) -> ibis.Table:
     """First qualifying stay per patient for one group, admission date in the study period.
 
     Ties (two qualifying stays admitted the same day): the one discharged first, then the lower
@@ -27,11 +27,13 @@ def entry_events(occ: ibis.Table, group: str, entry, period) -> ibis.Table:
         occ.role.isin(list(entry.roles)),
         occ.adm >= day_number(period.start),
         occ.adm <= day_number(period.end),
-    ).select("patient_id", "stay_id", "adm", "dis", "adm_year", "discharge_mode").distinct()
+    ).select("patient_id", "stay_id", "adm", "dis").distinct()
     rn = ibis.row_number().over(group_by=q.patient_id, order_by=[q.adm, q.dis, q.stay_id])
     first = q.mutate(rn=rn)
     first = first.filter(first.rn == 0).drop("rn")
-    return first.mutate(group=ibis.literal(group))
+    first = first.join(stays.select("stay_id", "adm_year", "discharge_mode"), "stay_id")
+    return first.select("patient_id", "stay_id", "adm", "dis", "adm_year", "discharge_mode",
+                        group=ibis.literal(group))
 
 
 def resolve_in_both(idx: ibis.Table, exposed: str, in_both: str) -> ibis.Table:
