@@ -58,3 +58,8 @@ def test_charlson_coding_quan_2005():
     assert "C44" not in canc and "C43" in canc and "C77" not in canc and "C97" in canc
     assert "E112" in charlson.prefixes("diabwc") and "E119" in charlson.prefixes("diab")
     assert dict(charlson.HIERARCHY) == {"diabwc": "diab", "metacanc": "canc", "msld": "mld"}
+
+
+def test_rich_progress_display(main_data, capsys):
+    cohort = build_cohort(load_study(fixtures.main_study_text()), data=main_data, progress=True)
+    assert len(cohort.table) == 21
