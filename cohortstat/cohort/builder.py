@@ -181,7 +181,7 @@ def build_cohort(
     """
     exposed, reference = study.comparison.exposed, study.comparison.reference
     groups = (exposed, reference)
-    n_steps = 6 + len(study.inclusion)
+    n_steps = 6
     tick = _Progress(progress, n_steps)
     eng = Engine(engine, threads=threads)
     try:
@@ -199,57 +199,28 @@ def build_cohort(
         occ = occurrences(eng, inputs, code_map(eng, inputs.diagnoses, frame))
         tick("diagnoses matched to concept sets")
 
-        rows: list[dict] = []
-        prev: dict[str, int] = {}
-
-        def count(t: ibis.Table, step: int, rule_id: str, description: str) -> None:
-            got = eng.to_pandas(t.group_by("group").agg(n=t.count()))
-            n = {g: 0 for g in groups}
-            n.update({str(g): int(v) for g, v in zip(got["group"], got["n"])})
-            row = {"step": step, "rule_id": rule_id, "description": description}
-            for g in groups:
-                row[f"n_{g}"] = n[g]
-            for g in groups:
-                row[f"excluded_{g}"] = prev[g] - n[g] if prev else 0
-            rows.append(row)
-            prev.update(n)
-            empty = [g for g in groups if n[g] == 0]
-            if empty:
-                raise CohortError(
-                    f"step {step} ({rule_id}: {description}) left no patient in group "
-                    f"{', '.join(repr(g) for g in empty)}; check the concept sets, roles and study "
-                    "period of the study against the data (attrition so far: "
-                    + "; ".join(f"{r['rule_id']}: " + ", ".join(f"{g}={r[f'n_{g}']}" for g in groups)
-                                for r in rows) + ")"
-                )
-
         period = study.study_period
-        idx = [pipeline.entry_events(occ, inputs.stays, g, study.cohorts[g].entry, period) for g in groups]
-        idx = eng.materialize(ibis.union(*idx), "index")
-        count(idx, 0, "entry", f"First qualifying stay per patient admitted {period.start} to "
-              f"{period.end}")
+        idx = [pipeline.entry_events(occ, inputs.stays, g, study.cohorts[g].entry, period)
+               for g in groups]
         mode = study.comparison.in_both
-        c = pipeline.resolve_in_both(idx, exposed, mode)
-        c = eng.materialize(pipeline.attach_patients(c, inputs.patients, inputs.stays, exposed),
-                            "cohort_in_both")
-        text = {
-            "exclude": "Patients with index stays in both groups excluded",
-            "exposed": f"Patients with index stays in both groups kept in {exposed} only",
-            "first_event": "Patients with index stays in both groups kept in the group of the "
-                           "earlier index stay (same day: exposed)",
-        }[mode]
-        count(c, 1, "in_both", text)
+        base = pipeline.mark_in_both(ibis.union(*idx), exposed, mode)
+        base = eng.materialize(
+            pipeline.attach_patients(base, inputs.patients, inputs.stays, exposed), "index"
+        )
         tick("index stays found")
         anchor = study.follow_up.anchor
+        checks = ["pass_in_both"]
+        c = base
         for i, rule in enumerate(study.inclusion):
-            c = eng.materialize(pipeline.apply_rule(c, rule, occ, anchor), f"rule{i}")
-            count(c, 2 + i, rule.id, rule.description)
-            tick(f"inclusion rule {rule.id}")
-        fu = study.follow_up
-        c = eng.materialize(pipeline.follow_up(c, fu), "follow_up")
-        count(c, 2 + len(study.inclusion), "under_follow_up",
-              "Alive and under follow-up at the end of blanking (follow-up start)")
-        tick("follow-up start and blanking")
+            checks.append(f"pass_rule_{i}")
+            c = pipeline.rule_passes(c, rule, occ, anchor, checks[-1])
+        c = pipeline.follow_up(c, study.follow_up)
+        checks.append("pass_follow_up")
+        c = eng.materialize(pipeline.exit_step(c, checks, first_step=1), "steps")
+        counts = eng.to_pandas(c.group_by("group", "exit_step").agg(n=c.count()))
+        rows = _attrition(study, counts)
+        tick("inclusion rules and follow-up applied")
+        c = c.filter(c.exit_step.isnull()).drop("exit_step")
         competing = "death" in tuple(study.competing_events)
         c = pipeline.outcome_columns(c, occ, dict(study.outcomes), competing)
         c = pipeline.covariate_columns(c, occ, study.covariates, ())
@@ -265,6 +236,49 @@ def build_cohort(
     if out is not None:
         cohort.to_parquet(out)
     return cohort
+
+
+def _attrition(study, counts: pd.DataFrame) -> list[dict]:
+    """Attrition rows from the counts of (group, exit step); raise if a step empties a group."""
+    exposed, reference = study.comparison.exposed, study.comparison.reference
+    groups = (exposed, reference)
+    period = study.study_period
+    mode = study.comparison.in_both
+    steps = [
+        ("entry", f"First qualifying stay per patient admitted {period.start} to {period.end}"),
+        ("in_both", {
+            "exclude": "Patients with index stays in both groups excluded",
+            "exposed": f"Patients with index stays in both groups kept in {exposed} only",
+            "first_event": "Patients with index stays in both groups kept in the group of the "
+                           "earlier index stay (same day: exposed)",
+        }[mode]),
+    ]
+    steps += [(rule.id, rule.description) for rule in study.inclusion]
+    steps.append(("under_follow_up",
+                  "Alive and under follow-up at the end of blanking (follow-up start)"))
+    exit_at = counts["exit_step"].fillna(len(steps)).astype("int64")
+    rows: list[dict] = []
+    prev: dict[str, int] = {}
+    for step, (rule_id, description) in enumerate(steps):
+        row = {"step": step, "rule_id": rule_id, "description": description}
+        n = {g: int(counts.loc[(counts["group"] == g) & (exit_at > step), "n"].sum())
+             for g in groups}
+        for g in groups:
+            row[f"n_{g}"] = n[g]
+        for g in groups:
+            row[f"excluded_{g}"] = prev[g] - n[g] if prev else 0
+        rows.append(row)
+        prev = n
+        empty = [g for g in groups if n[g] == 0]
+        if empty:
+            raise CohortError(
+                f"step {step} ({rule_id}: {description}) left no patient in group "
+                f"{', '.join(repr(g) for g in empty)}; check the concept sets, roles and study "
+                "period of the study against the data (attrition so far: "
+                + "; ".join(f"{r['rule_id']}: " + ", ".join(f"{g}={r[f'n_{g}']}" for g in groups)
+                            for r in rows) + ")"
+            )
+    return rows
 
 
 def _finish(study, raw: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
