@@ -94,7 +94,7 @@ class CoxResult(RegressionResult):
         """
         d = self._data
         inc = K.baseline_increments(d.rs, d.state.denom)  # at centred X
-        shift = 0.0 if centered else float(d.center @ self.coef.to_numpy())
+        shift = 0.0 if centered else -float(d.center @ self.coef.to_numpy())
         inc = inc * np.exp(shift)
         gstrat = d.strata[d.rs.death_rows[np.searchsorted(d.rs.death_group, np.arange(inc.shape[0]))]]
         gtime = d.time[d.rs.death_rows[np.searchsorted(d.rs.death_group, np.arange(inc.shape[0]))]]
