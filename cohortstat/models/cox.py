@@ -218,6 +218,9 @@ class CoxPH:
         others = int(((ecode > 0) & (ecode != self.cause)).sum())
         if others:
             notes.append(f"{others} event(s) of other causes treated as censored (cause-specific hazard of cause {self.cause})")
+        if weights is not None and not robust and cluster is None and (w != np.round(w)).any():
+            notes.append("non-integer case weights with model-based variance; R coxph would default to "
+                         "robust=TRUE here - pass robust=True for sandwich standard errors")
         n_events = int(status.sum())
         if n_events == 0:
             raise ModelInputError(

@@ -77,6 +77,9 @@ def ph_test(cox_result: CoxResult, transform: str = "km") -> pd.DataFrame:
         raise ModelInputError(f"transform must be one of {TRANSFORMS}, got {transform!r}")
     d = cox_result._data
     rs, X, w, st = d.rs, d.X, d.w, d.state
+    if np.unique(d.time[d.status > 0]).shape[0] < 2:
+        raise ModelInputError("the PH test needs events at two or more distinct times; "
+                              "with a single event time there is nothing to test")
     g_all = time_transform(d.time, d.status, d.entry, transform)
     g_all = g_all - g_all[d.status > 0].mean()
     # g per k-row: the time of the k-row's death group
@@ -91,6 +94,13 @@ def ph_test(cox_result: CoxResult, transform: str = "km") -> pd.DataFrame:
     i22 = K.information(rs, X, wr, st.denom, st.xbar, kmult=gk * gk)
     imat = np.block([[i11, i12], [i12.T, i22]])
     names, chisq, dfs = [], [], []
+    try:
+        np.linalg.cholesky(imat)
+    except np.linalg.LinAlgError as exc:
+        raise ModelInputError(
+            "the information matrix of the PH score test is singular (a covariate times g(t) has no "
+            "variation over the event times); try another transform or drop the covariate"
+        ) from exc
     for term, cols in d.term_columns.items():
         jj = np.asarray(cols)
         kk = np.concatenate([np.arange(p), p + jj])
