@@ -92,12 +92,12 @@ def design_matrix(df: pd.DataFrame, covariates: Sequence[str]) -> Design:
                 raise ModelInputError(
                     f"covariate {name!r} has a single level {levels!r}; remove it from covariates"
                 )
-            vals = s.to_numpy()
+            code = pd.Categorical(s, categories=levels).codes  # integer codes: fast comparisons
             idx = []
-            for lev in levels[1:]:
+            for k, lev in enumerate(levels[1:], start=1):
                 idx.append(len(terms))
                 terms.append(f"{name}[{lev}]")
-                cols.append((vals == lev).astype(float))
+                cols.append((code == k).astype(float))
             term_columns[name] = tuple(idx)
         else:
             a = numeric_column(df, name, "covariate")
@@ -110,22 +110,30 @@ def design_matrix(df: pd.DataFrame, covariates: Sequence[str]) -> Design:
     return Design(X=X, terms=tuple(terms), term_columns=term_columns)
 
 
-def check_rank(X: np.ndarray, w: np.ndarray, terms: Sequence[str], rows: np.ndarray | None = None) -> None:
+def check_rank(X: np.ndarray, w: np.ndarray, terms: Sequence[str]) -> None:
     """Raise on a constant column or a column that is a linear combination of earlier ones.
 
-    Works on the p x p weighted cross-product of the centred matrix (cheap for any n).
+    Works on the p x p weighted cross-product of the centred matrix.
     """
-    Xs = X if rows is None else X[rows]
-    ws = w if rows is None else w[rows]
-    mean = (ws @ Xs) / ws.sum()
-    Xc = Xs - mean
-    gram = (Xc.T * ws) @ Xc
+    mean = (w @ X) / w.sum()
+    Xc = X - mean
+    gram = (Xc.T * w) @ Xc
+    scale = (np.abs(X).max(axis=0) ** 2) * w.sum() if X.shape[0] else np.ones(X.shape[1])
+    check_gram(gram, terms, scale, "among the rows used")
+
+
+def check_gram(gram: np.ndarray, terms: Sequence[str], scale: np.ndarray, where: str) -> None:
+    """Raise on a (near) zero diagonal or a (near) singular p x p cross-product / information matrix.
+
+    ``scale`` (p,) is the size a diagonal entry would have without cancellation; an entry below
+    1e-12 * scale is "constant". A column whose squared multiple correlation with the earlier
+    columns exceeds 1 - 1e-10 is "collinear" (R coxph marks such a column NA, toler.chol).
+    """
     d = np.diag(gram).copy()
-    scale = np.abs(Xs).max(axis=0) if Xs.shape[0] else np.zeros(Xs.shape[1])
     for j in range(len(terms)):
-        if d[j] <= 1e-24 * max(1.0, scale[j] ** 2) * ws.sum():
+        if not d[j] > 1e-12 * max(float(scale[j]), 1e-300):
             raise ModelInputError(
-                f"covariate {terms[j]!r} is constant among the rows used; remove it from covariates "
+                f"covariate {terms[j]!r} is constant {where}; remove it from covariates "
                 "(R would report its coefficient as NA)"
             )
     sd = np.sqrt(d)

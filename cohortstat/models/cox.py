@@ -17,7 +17,7 @@ import pandas as pd
 
 from cohortstat.errors import ConvergenceWarning, ModelInputError
 
-from ._design import Design, check_rank, codes, design_matrix, survival_arrays
+from ._design import Design, check_gram, codes, design_matrix, survival_arrays
 from ._kernels import cox_kernel as K
 from ._kernels.cox_newton import newton
 from ._results import RegressionResult, chisq_test
@@ -227,21 +227,28 @@ class CoxPH:
                 f"no events of cause {self.cause} in column {event!r}; a Cox model needs at least one event"
             )
         des = design_matrix(df, covariates)
+        terms = list(des.terms)
+        term_columns = des.term_columns
         if strata is not None:
             scode, nstrata = codes(df, strata, "strata")
             slev = tuple(pd.factorize(df[strata], sort=True)[1].tolist())
         else:
             scode, nstrata, slev = np.zeros(len(df), dtype=np.int64), 1, (None,)
-        check_rank(des.X, w, des.terms)
         if strata is not None:
             ev_per = np.bincount(scode, weights=status, minlength=nstrata)
             if (ev_per == 0).any():
                 notes.append(f"{int((ev_per == 0).sum())} of {nstrata} strata have no events and add nothing to the likelihood")
-        center = (w @ des.X) / w.sum()
-        X = np.asfortranarray(des.X - center)
+        X = np.ascontiguousarray(des.X)
+        del des  # keep one n x p copy (term names and columns were taken below)
+        raw_scale = np.abs(X).max(axis=0) ** 2
+        center = (w @ X) / w.sum()
+        X -= center
         rs = K.build_risk_sets(t, status, w, scode, en, self.ties == "efron")
         p = X.shape[1]
-        nr = newton(rs, X, w, np.zeros(p), self.iter_max, self.eps)
+        state0 = K.evaluate(rs, X, w, np.zeros(p))
+        check_gram(state0.info, terms, raw_scale * float(w[status > 0].sum()),
+                   "within the risk sets at the event times" + (" of each stratum" if strata else ""))
+        nr = newton(rs, X, w, np.zeros(p), self.iter_max, self.eps, state0=state0)
         beta = nr.beta
         st = nr.state
         try:
@@ -251,7 +258,6 @@ class CoxPH:
                 "the information matrix is singular; a covariate has no variation within the risk sets - "
                 "remove it or coarsen strata"
             ) from exc
-        terms = list(des.terms)
         if not nr.converged and self.iter_max > 0:
             msg = f"Ran out of iterations ({self.iter_max}) and did not converge"
             notes.append(msg)
@@ -306,6 +312,6 @@ class CoxPH:
             ties=self.ties,
             strata=strata,
             _data=_CoxFitData(rs=rs, X=X, center=center, w=w, status=status, time=t, entry=en, strata=scode,
-                              strata_levels=slev, term_columns=des.term_columns, state=st,
+                              strata_levels=slev, term_columns=term_columns, state=st,
                               efron=self.ties == "efron"),
         )

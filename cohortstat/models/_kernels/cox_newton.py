@@ -35,9 +35,10 @@ def _solve(info, u):
     return np.linalg.solve(c.T, y)
 
 
-def newton(rs: RiskSets, X, w, init, iter_max=20, eps=1e-9) -> NewtonResult:
+def newton(rs: RiskSets, X, w, init, iter_max=20, eps=1e-9, state0: KernelState | None = None) -> NewtonResult:
+    """Maximise the log partial likelihood from ``init`` (``state0``: the state at init, if known)."""
     beta = np.asarray(init, dtype=float).copy()
-    st = evaluate(rs, X, w, beta)
+    st = evaluate(rs, X, w, beta) if state0 is None else state0
     loglik_init, score_init, info_init = st.loglik, st.score, st.info
     if iter_max == 0:
         return NewtonResult(beta, st, loglik_init, score_init, info_init, 0, True)
