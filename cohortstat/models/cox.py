@@ -14,6 +14,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from cohortstat.errors import ConvergenceWarning, ModelInputError
 
@@ -245,10 +246,13 @@ class CoxPH:
         X -= center
         rs = K.build_risk_sets(t, status, w, scode, en, self.ties == "efron")
         p = X.shape[1]
-        state0 = K.evaluate(rs, X, w, np.zeros(p))
-        check_gram(state0.info, terms, raw_scale * float(w[status > 0].sum()),
-                   "within the risk sets at the event times" + (" of each stratum" if strata else ""))
-        nr = newton(rs, X, w, np.zeros(p), self.iter_max, self.eps, state0=state0)
+        # The products are tall and skinny (n x p, p small): one BLAS thread is as fast as two
+        # on an idle 2-core machine and several times faster on a loaded one (docs/methods-cox.md).
+        with threadpool_limits(limits=1, user_api="blas"):
+            state0 = K.evaluate(rs, X, w, np.zeros(p))
+            check_gram(state0.info, terms, raw_scale * float(w[status > 0].sum()),
+                       "within the risk sets at the event times" + (" of each stratum" if strata else ""))
+            nr = newton(rs, X, w, np.zeros(p), self.iter_max, self.eps, state0=state0)
         beta = nr.beta
         st = nr.state
         try:
