@@ -49,7 +49,9 @@ __all__ = ["ConfoundingResult", "adjust_for_confounding", "covariate_columns", "
 
 #: |SMD| above which a covariate is reported as imbalanced (Austin 2009).
 BALANCE_THRESHOLD = 0.1
-EXACT_VARIABLES = ("age_band", "sex", "calendar_year")
+#: Exact-matching names that are always available; flag names may be used too. ``age`` means age
+#: in bands of ``age_band_years`` (``age_band`` is accepted as an alias).
+EXACT_VARIABLES = ("age", "sex", "calendar_year", "charlson")
 _PREFERENCE_BINS = 20
 
 
@@ -197,23 +199,22 @@ def adjust_for_confounding(table: pd.DataFrame, study, *, key: str = "person_key
     """
     conf = study.analyses.confounding
     method = conf.method
-    bad = [e for e in conf.exact if e not in EXACT_VARIABLES]
+    allowed = EXACT_VARIABLES + ("age_band",) + tuple(f.name for f in study.covariates.flags)
+    bad = [(i, e) for i, e in enumerate(conf.exact) if e not in allowed]
     if bad:
         raise SpecError(
             [
                 (
-                    "analyses.confounding.exact",
-                    f"unknown exact-matching variable(s) {', '.join(bad)}; "
-                    f"use among {', '.join(EXACT_VARIABLES)}",
+                    f"analyses.confounding.exact.{i}",
+                    f"unknown exact-matching variable {e!r}; use among {', '.join(allowed)}",
                 )
+                for i, e in bad
             ]
         )
     exposed, reference = study.comparison.exposed, study.comparison.reference
     covs = covariate_columns(study)
     raw_needed = [key, "group", "exposure"] + [("sex" if c == "female" else c) for c in covs]
-    raw_needed += [
-        {"age_band": "age", "sex": "sex", "calendar_year": "calendar_year"}[e] for e in conf.exact
-    ]
+    raw_needed += ["age" if e in ("age", "age_band") else e for e in conf.exact]
     _check_columns(table, list(dict.fromkeys(raw_needed)))
     if table[key].duplicated().any():
         raise ModelInputError(f"column {key!r} has duplicate values; the analysis table has one row per person")
@@ -252,7 +253,7 @@ def adjust_for_confounding(table: pd.DataFrame, study, *, key: str = "person_key
     if method == "matching":
         mcols = []
         for e in conf.exact:
-            if e == "age_band":
+            if e in ("age", "age_band"):
                 out["_age_band"] = (out["age"] // conf.age_band_years).astype(np.int64)
                 mcols.append("_age_band")
             else:
@@ -277,7 +278,7 @@ def adjust_for_confounding(table: pd.DataFrame, study, *, key: str = "person_key
         exact_txt = ""
         if conf.exact:
             parts = [
-                f"age band ({conf.age_band_years} years)" if e == "age_band" else e.replace("_", " ")
+                f"age band ({conf.age_band_years} years)" if e in ("age", "age_band") else e.replace("_", " ")
                 for e in conf.exact
             ]
             exact_txt = "; exact on " + ", ".join(parts)

@@ -41,6 +41,7 @@ J Stat Softw 2011;42(8):1-28.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -152,6 +153,72 @@ def _greedy_kernel(c_score, s_start, s_end, t_stratum, t_score, ratio, caliper):
     return owner, count
 
 
+@numba.njit(cache=True)
+def _nearest(left, right, c_score, lo, hi, p, x):
+    """Nearest available control of ``[lo, hi)`` around insertion point ``p`` for score ``x``:
+    (index or -1, distance); the lower control wins a tie."""
+    best = -1
+    best_d = np.inf
+    if lo >= hi:
+        return best, best_d
+    jl = _find(left, p) - 1  # left is shifted: index p holds control p - 1
+    if jl >= lo:
+        best = jl
+        best_d = x - c_score[jl]
+    jr = _find(right, p)
+    if jr < hi:
+        d = c_score[jr] - x
+        if d < best_d:
+            best = jr
+            best_d = d
+    return best, best_d
+
+
+@numba.njit(cache=True)
+def _closest_kernel(c_score, s_start, s_end, t_stratum, t_score, ratio, caliper):
+    """Closest-pair-first greedy matching (the order of OHDSI CohortMethod).
+
+    In each of ``ratio`` passes, every treated row still in need proposes its nearest available control;
+    proposals are taken from a heap by (distance, treated position, control position); a proposal whose
+    control was taken meanwhile is renewed with the treated row's next nearest available control. Same
+    inputs and outputs as :func:`_greedy_kernel` (the treated position is the tie-breaking rank).
+    """
+    n_c = c_score.size
+    n_t = t_score.size
+    owner = np.full(n_c, -1, np.int64)
+    count = np.zeros(n_t, np.int64)
+    right = np.arange(n_c + 1)
+    left = np.arange(n_c + 1)
+    ins = np.empty(n_t, np.int64)
+    for i in range(n_t):
+        s = t_stratum[i]
+        ins[i] = s_start[s] + np.searchsorted(c_score[s_start[s] : s_end[s]], t_score[i])
+    for r in range(ratio):
+        heap = [(0.0, np.int64(0), np.int64(0))]
+        heap.pop()
+        for i in range(n_t):
+            if count[i] < r:
+                continue
+            s = t_stratum[i]
+            j, d = _nearest(left, right, c_score, s_start[s], s_end[s], ins[i], t_score[i])
+            if j >= 0 and d <= caliper:
+                heap.append((d, np.int64(i), np.int64(j)))
+        heapq.heapify(heap)
+        while len(heap) > 0:
+            d, i, j = heapq.heappop(heap)
+            if owner[j] < 0:
+                owner[j] = i
+                count[i] += 1
+                right[j] = j + 1
+                left[j + 1] = j
+            else:
+                s = t_stratum[i]
+                j2, d2 = _nearest(left, right, c_score, s_start[s], s_end[s], ins[i], t_score[i])
+                if j2 >= 0 and d2 <= caliper:
+                    heapq.heappush(heap, (d2, i, j2))
+    return owner, count
+
+
 @dataclass(frozen=True, eq=False)
 class MatchResult:
     """Result of :func:`match` (immutable).
@@ -248,7 +315,7 @@ def match(
     caliper_sd: float | None = 0.2,
     seed: int = 0,
     key: str | None = "person_key",
-    order: Literal["largest", "smallest", "random"] = "largest",
+    order: Literal["closest", "largest", "smallest", "random"] = "closest",
 ) -> MatchResult:
     """Greedy 1:k nearest-neighbour matching without replacement, within a caliper and exact strata.
 
@@ -296,8 +363,8 @@ def match(
         raise ModelInputError(f"ratio must be an integer >= 1, got {ratio!r}")
     if caliper_sd is not None and not (np.isfinite(caliper_sd) and caliper_sd > 0):
         raise ModelInputError(f"caliper_sd must be a positive number or None, got {caliper_sd!r}")
-    if order not in ("largest", "smallest", "random"):
-        raise ModelInputError(f"order must be 'largest', 'smallest' or 'random', got {order!r}")
+    if order not in ("closest", "largest", "smallest", "random"):
+        raise ModelInputError(f"order must be 'closest', 'largest', 'smallest' or 'random', got {order!r}")
     if isinstance(exact, str):
         exact = (exact,)
     exact = tuple(exact)
@@ -349,10 +416,11 @@ def match(
         t_order = t_idx[np.lexsort((rank[t_idx], -x[t_idx]))]
     elif order == "smallest":
         t_order = t_idx[np.lexsort((rank[t_idx], x[t_idx]))]
-    else:
+    else:  # closest (ties by canonical rank) and random
         t_order = t_idx[np.argsort(rank[t_idx], kind="stable")]
     cal = np.inf if caliper is None else caliper
-    owner, count = _greedy_kernel(
+    kernel = _closest_kernel if order == "closest" else _greedy_kernel
+    owner, count = kernel(
         np.ascontiguousarray(x[c_order]),
         s_start,
         s_end,

@@ -38,9 +38,12 @@ def pairs(df, res, key="person_key"):
 
 
 def test_hand_case_no_caliper():
-    # visiting order (largest score first): c=2.0 takes g=2.5 (0.5 < 0.9 to f=1.1); b=1.0 takes e=0.95
-    # (0.05 < 0.1 to f); a=0.0 takes d=0.1
+    # closest pair first: b-e (0.05), a-d (0.1), c-g (0.5, nearer than f at 0.9)
     res = match(HAND, treatment="t", score="s", caliper_sd=None)
+    assert pairs(HAND, res) == {"c": {"g"}, "b": {"e"}, "a": {"d"}}
+    # visiting order (largest score first): c=2.0 takes g=2.5 (0.5 < 0.9 to f=1.1); b=1.0 takes e=0.95
+    # (0.05 < 0.1 to f); a=0.0 takes d=0.1; set ids follow the visiting order
+    res = match(HAND, treatment="t", score="s", caliper_sd=None, order="largest")
     assert pairs(HAND, res) == {"c": {"g"}, "b": {"e"}, "a": {"d"}}
     assert sets_by_key(HAND, res) == {"a": 2, "b": 1, "c": 0, "d": 2, "e": 1, "f": -1, "g": 0, "h": -1}
     assert res.counts()["n_matched"].tolist() == [3, 3]
@@ -65,8 +68,12 @@ def test_hand_case_caliper():
 
 
 def test_hand_case_ratio_two():
-    # round 1 as above; round 2: c takes f (0.9 < 3.0 to h), b takes h (the only one left), a gets none
+    # closest first, round 2: proposals b-f 0.1, c-f 0.9, a-f 1.1; b takes f; c renews to h (3.0), a
+    # renews to h (5.0); c takes h; a gets no second control
     res = match(HAND, treatment="t", score="s", caliper_sd=None, ratio=2)
+    assert pairs(HAND, res) == {"c": {"g", "h"}, "b": {"e", "f"}, "a": {"d"}}
+    # largest first, round 2: c takes f (0.9 < 3.0 to h), b takes h (the only one left), a gets none
+    res = match(HAND, treatment="t", score="s", caliper_sd=None, ratio=2, order="largest")
     assert pairs(HAND, res) == {"c": {"g", "f"}, "b": {"e", "h"}, "a": {"d"}}
     sizes = res.set_sizes()
     assert sizes.to_dict("list") == {"n_controls": [1, 2], "n_sets": [1, 2]}
@@ -74,6 +81,18 @@ def test_hand_case_ratio_two():
     # control weights 1/m rescaled to sum to the 5 matched controls: raw 1, .5, .5, .5, .5 -> x 5/3
     assert w["d"] == pytest.approx(5 / 3) and w["g"] == pytest.approx(5 / 6)
     assert w["a"] == 1.0
+
+
+def test_hand_case_closest_differs_from_largest():
+    # treated y=2.0, x=1.0; controls p=1.1, q=5.0; caliper 1.0
+    df = pd.DataFrame({"person_key": list("yxpq"), "t": [1, 1, 0, 0], "s": [2.0, 1.0, 1.1, 5.0]})
+    cal = 1.0 / np.std(df["s"], ddof=1)
+    # largest first: y takes p (0.9 < 3.0), then x's nearest available is q (4.0 > caliper): unmatched
+    assert pairs(df, match(df, treatment="t", score="s", caliper_sd=cal, order="largest")) == {"y": {"p"}}
+    # closest pair first: x-p (0.1) before y-p (0.9); y then has only q (3.0 > caliper)
+    assert pairs(df, match(df, treatment="t", score="s", caliper_sd=cal)) == {"x": {"p"}}
+    # without caliper, closest: x-p then y-q
+    assert pairs(df, match(df, treatment="t", score="s", caliper_sd=None)) == {"x": {"p"}, "y": {"q"}}
 
 
 def test_hand_case_order_smallest():
@@ -105,15 +124,16 @@ def random_frame(n, seed, p_treated=0.3, ties=False):
     )
 
 
+@pytest.mark.parametrize("order", ["closest", "largest", "random"])
 @pytest.mark.parametrize("ties", [False, True])
 @pytest.mark.parametrize("ratio", [1, 3])
-def test_invariant_to_row_order(ties, ratio):
+def test_invariant_to_row_order(ties, ratio, order):
     df = random_frame(3000, 1, ties=ties)
-    res = match(df, treatment="t", score="s", exact=("sex",), ratio=ratio, seed=7)
+    res = match(df, treatment="t", score="s", exact=("sex",), ratio=ratio, seed=7, order=order)
     rng = np.random.default_rng(2)
     for _ in range(3):
         shuffled = df.iloc[rng.permutation(len(df))].reset_index(drop=True)
-        res2 = match(shuffled, treatment="t", score="s", exact=("sex",), ratio=ratio, seed=7)
+        res2 = match(shuffled, treatment="t", score="s", exact=("sex",), ratio=ratio, seed=7, order=order)
         # identical set ids per person, hence identical pairs
         assert sets_by_key(shuffled, res2) == sets_by_key(df, res)
 
@@ -129,10 +149,13 @@ def test_deterministic_given_seed_and_seed_matters_for_ties():
     assert a.n_matched_control == c.n_matched_control
 
 
+@pytest.mark.parametrize("order", ["closest", "largest"])
 @pytest.mark.parametrize("ratio", [1, 2, 4])
-def test_caliper_exact_ratio_and_no_replacement(ratio):
+def test_caliper_exact_ratio_and_no_replacement(ratio, order):
     df = random_frame(4000, 4, p_treated=0.25)
-    res = match(df, treatment="t", score="s", exact=("sex", "age_band"), ratio=ratio, caliper_sd=0.05)
+    res = match(
+        df, treatment="t", score="s", exact=("sex", "age_band"), ratio=ratio, caliper_sd=0.05, order=order
+    )
     ms, s, t = res.matched_set, df["s"].to_numpy(), df["t"].to_numpy()
     assert res.caliper == pytest.approx(0.05 * np.std(s, ddof=1))
     assert res.n_matched_treated < res.n_treated  # the narrow caliper leaves some unmatched
@@ -167,15 +190,42 @@ def naive_greedy(df, caliper, exact):
     return out
 
 
+def naive_closest(df, caliper, exact):
+    """Closest-pair-first reference (Python loops over a full distance matrix): repeatedly match the
+    closest (treated, control) pair of the same stratum within the caliper. Scores continuous."""
+    t = df["t"].to_numpy()
+    s = df["s"].to_numpy()
+    strat = df[list(exact)].astype(str).agg("|".join, axis=1).to_numpy()
+    ti, ci = np.flatnonzero(t == 1), np.flatnonzero(t == 0)
+    dist = np.abs(s[ti][:, None] - s[ci][None, :])
+    dist[strat[ti][:, None] != strat[ci][None, :]] = np.inf
+    dist[dist > caliper] = np.inf
+    out = {}
+    while np.isfinite(dist).any():
+        a, b = np.unravel_index(np.argmin(dist), dist.shape)
+        out[ti[a]] = ci[b]
+        dist[a, :] = np.inf
+        dist[:, b] = np.inf
+    return out
+
+
+def pairs_by_position(df, res):
+    ms, t = res.matched_set, df["t"].to_numpy()
+    return {
+        i: int(np.flatnonzero((ms == ms[i]) & (t == 0))[0]) for i in np.flatnonzero((t == 1) & (ms >= 0))
+    }
+
+
 def test_equals_sequential_greedy():
     df = random_frame(600, 5)
+    res = match(df, treatment="t", score="s", exact=("sex",), caliper_sd=0.1, order="largest")
+    assert pairs_by_position(df, res) == naive_greedy(df, res.caliper, ("sex",))
+
+
+def test_equals_closest_pair_first():
+    df = random_frame(600, 8)
     res = match(df, treatment="t", score="s", exact=("sex",), caliper_sd=0.1)
-    ref = naive_greedy(df, res.caliper, ("sex",))
-    ms = res.matched_set
-    got = {}
-    for i in np.flatnonzero((df["t"].to_numpy() == 1) & (ms >= 0)):
-        got[i] = int(np.flatnonzero((ms == ms[i]) & (df["t"].to_numpy() == 0))[0])
-    assert got == ref
+    assert pairs_by_position(df, res) == naive_closest(df, res.caliper, ("sex",))
 
 
 def test_exact_only_matches_within_strata():
@@ -215,6 +265,8 @@ def test_bad_inputs():
         match(HAND.assign(s=np.inf), treatment="t", score="s")
     with pytest.raises(ModelInputError, match="exact-matching column 'sex'"):
         match(HAND, treatment="t", score="s", exact=("sex",))
+    with pytest.raises(ModelInputError, match="order must be"):
+        match(HAND, treatment="t", score="s", order="best")
     with pytest.raises(ModelInputError, match="caliper_sd"):
         match(HAND, treatment="t", score="s", caliper_sd=-1)
 
