@@ -7,25 +7,34 @@
    the ``person_key`` column; the key itself breaks the - astronomically rare - hash ties). The rank
    depends on the key and the seed only, never on the row's position, which makes the result
    independent of the input row order.
-3. Controls are sorted by (stratum, score, canonical rank). Treated rows are visited in a canonical
-   order: by descending score (``order="largest"``, MatchIt's default for a propensity-score
-   distance), ascending score (``"smallest"``) or canonical rank (``"random"``); score ties by
-   canonical rank.
-4. Greedy nearest neighbour: each treated row in turn takes the nearest still-available control of
-   its stratum, if within the caliper (``|score_t - score_c| <= caliper``, inclusive). When the nearest
-   control below and the nearest above are equally far, the one below is taken. With ``ratio = k``,
-   this pass is repeated k times (every treated row takes its first control, then its second, ...),
-   and a treated row left without a control in one pass is not visited again; a matched set may thus
-   hold fewer than k controls (variable-ratio matching) when controls run short.
-5. The caliper is ``caliper_sd`` times the standard deviation (``ddof=1``) of the score over all rows
-   given, the "standardized logit" scale of Austin (2011) and OHDSI CohortMethod.
+3. Controls are sorted by (stratum, score, canonical rank); the "nearest available control" of a treated
+   row is the nearest not-yet-matched control of its stratum (the one below wins a tie of distances).
+4. Greedy matching in one of two orders:
 
-The "nearest available control" is found in O(log n) with a binary search on the sorted control scores
-followed by two disjoint-set ("next available to the left / right") look-ups with path halving, so that
-the whole pass is O((n_treated k + n_control) log n) in a compiled kernel (numba): there is no Python loop
-over patients. The result is the same as that of a sequential greedy algorithm in the same visiting order
-(MatchIt ``method="nearest"``, CohortMethod ``matchOnPs``); where those tools visit treated rows in another
-order or break ties otherwise, individual pairs may differ (not the balance in distribution).
+   - ``order="closest"`` (default; the order of OHDSI CohortMethod's ``matchOnPs``): closest pair first.
+     Every treated row proposes its nearest available control; proposals are served from a heap by
+     (distance, canonical rank of the treated row, control position); a proposal whose control has been
+     taken meanwhile is renewed with the treated row's next nearest available control.
+   - ``order="largest"`` / ``"smallest"`` / ``"random"``: sequential greedy (MatchIt
+     ``method="nearest"``, ``m.order``): treated rows visited by descending score, ascending score, or
+     canonical rank, each taking its nearest available control.
+
+   A pair is accepted when ``|score_t - score_c| <= caliper`` (inclusive; CohortMethod uses ``<``). With
+   ``ratio = k`` the pass is repeated k times (every treated row takes its first control, then its second,
+   ...); a treated row left without a control is not visited again and a matched set may hold fewer than
+   k controls (variable ratio) when controls run short.
+5. The caliper is ``caliper_sd`` times the standard deviation (``ddof=1``) of the score over all rows
+   given, the "standardized logit" scale of Austin (2011) and CohortMethod.
+
+The nearest available control is found in O(log n): a binary search on the sorted control scores, then two
+disjoint-set ("next available to the left / right") look-ups with path halving. The kernels are compiled
+(numba); there is no Python loop over patients. The pairs equal those of the named sequential algorithms
+in the same order (tests check both against plain Python loops). They may differ from MatchIt's or
+CohortMethod's where those break ties of equal distance by the row order of the data (here: a seeded
+hash of the key) and where a pair lies exactly on the caliper. MatchIt's default order for a propensity
+score is ``"largest"``; pass ``order="largest"`` to follow it. The default here is closest-first because
+largest-first, where controls are scarce at high scores, lets early treated rows take controls from
+below and leaves a systematic residual difference (see docs/methods-confounding.md).
 
 References
 ----------
@@ -340,8 +349,9 @@ def match(
     key : str or None
         Column with a stable, unique id per row (``person_key``). None uses the DataFrame index, which
         then must be unique and carried with the rows for the result to be order-independent.
-    order : {"largest", "smallest", "random"}
-        Order in which treated rows choose their controls.
+    order : {"closest", "largest", "smallest", "random"}
+        Closest pair first (CohortMethod), or sequential greedy visiting treated rows by descending
+        score (MatchIt's default for a propensity score), ascending score, or seeded random order.
 
     Returns
     -------
