@@ -209,3 +209,10 @@ def test_covariate_columns():
         "tobacco",
         "alcohol",
     ]
+
+
+def test_result_tables_render(matched):
+    from cohortstat.report.figures_balance import love_plot, preference_plot
+
+    assert love_plot(matched.balance).startswith("<?xml")
+    assert "<!-- Preference score (matched) -->" in preference_plot(matched.preference)
