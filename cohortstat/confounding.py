@@ -247,7 +247,7 @@ def adjust_for_confounding(table: pd.DataFrame, study, *, key: str = "person_key
     preference = [_preference_bins(ps.preference, groups, names, "all")]
     attrition: list[dict] = []
     match_result = None
-    out = work.copy()
+    out = work  # already a private, sorted copy of the input
     out["ps"] = ps.ps
 
     if method == "matching":
