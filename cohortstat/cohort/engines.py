@@ -44,6 +44,7 @@ def _spark_session(threads: int | None):
         SparkSession.builder.master(f"local[{cores}]")
         .appName("cohortstat")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", str(max(2, 2 * cores)))
         .config("spark.driver.memory", os.environ.get("COHORTSTAT_SPARK_DRIVER_MEMORY", "4g"))
