@@ -224,6 +224,10 @@ def build_cohort(
         competing = "death" in tuple(study.competing_events)
         c = pipeline.outcome_columns(c, occ, dict(study.outcomes), competing)
         c = pipeline.covariate_columns(c, occ, study.covariates, ())
+        # person_key: a study-local integer in row order; patient_id is dropped in the engine
+        order = ibis.row_number().over(order_by=[ibis.desc(c.exposure), c.adm, c.patient_id])
+        c = c.mutate(person_key=(order + 1).cast("int64")).drop("patient_id")
+        c = c.order_by("person_key")
         tick("outcomes and covariates")
         raw = eng.to_pandas(c)
         tick("analysis table collected")
@@ -284,7 +288,7 @@ def _attrition(study, counts: pd.DataFrame) -> list[dict]:
 def _finish(study, raw: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """Dates from day numbers, fixed column order and types, person keys, notes."""
     exposed, reference = study.comparison.exposed, study.comparison.reference
-    t = raw.copy()
+    t = raw
     t["index_admission"] = _days_to_dates(t["adm"])
     t["index_discharge"] = _days_to_dates(t["dis"])
     t["follow_up_start"] = _days_to_dates(t["fu_start"])
@@ -298,15 +302,13 @@ def _finish(study, raw: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
         t["calendar_year"] = t["adm_year"].astype("int64")
     t["exposure"] = t["exposure"].astype("int64")
     t["group"] = t["group"].astype(str)
-    # person_key: a study-local integer; patient_id never leaves the builder
-    t = t.sort_values(["exposure", "adm", "patient_id"], ascending=[False, True, True])
-    t["person_key"] = np.arange(1, len(t) + 1, dtype="int64")
+    t["person_key"] = t["person_key"].astype("int64")
     cols = output_columns(study)
     for col in cols:
         if col.startswith(("time_", "event_")):
-            t[col] = t[col].astype("float64")
+            t[col] = t[col].astype("float64", copy=False)
         elif col.startswith("cci_") or col in {f.name for f in cov.flags} or col == "charlson":
-            t[col] = t[col].astype("int64")
+            t[col] = t[col].astype("int64", copy=False)
     t = t[cols].reset_index(drop=True)
 
     notes: list[str] = []
