@@ -227,9 +227,9 @@ def build_cohort(
         # person_key: a study-local integer in row order; patient_id is dropped in the engine
         order = ibis.row_number().over(order_by=[ibis.desc(c.exposure), c.adm, c.patient_id])
         c = c.mutate(person_key=(order + 1).cast("int64")).drop("patient_id")
-        c = c.order_by("person_key")
+        c = eng.materialize(c, "analysis")
         tick("outcomes and covariates")
-        raw = eng.to_pandas(c)
+        raw = eng.to_pandas(c.order_by("person_key"))
         tick("analysis table collected")
     finally:
         eng.close()

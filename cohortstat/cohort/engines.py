@@ -137,7 +137,14 @@ class Engine:
         return self.con.table(name)
 
     def to_pandas(self, expr) -> pd.DataFrame:
-        """Execute an expression and return a pandas DataFrame."""
+        """Execute an expression and return a pandas DataFrame.
+
+        On DuckDB the Arrow result is converted column by column and released as it goes, which
+        keeps the peak memory of a large analysis table near one copy.
+        """
+        if self.name == "duckdb":
+            arrow = self.con.con.sql(self.con.compile(expr)).to_arrow_table()
+            return arrow.to_pandas(self_destruct=True, split_blocks=True, date_as_object=False)
         return expr.to_pandas()
 
     def close(self) -> None:
