@@ -318,13 +318,14 @@ def _finish(study, raw: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
             f"role of stays admitted from {charlson.DEFAULT_LOOKBACK_DAYS} days before the index "
             "admission to the index discharge, index stay included."
         )
-    for name, o in study.outcomes.items():
-        ev = t[f"event_{name}"]
+    group = t["group"].to_numpy()
+    masks = {g: group == g for g in (exposed, reference)}
+    for name in study.outcomes:
+        ev = t[f"event_{name}"].to_numpy()
         parts, zero = [], []
         for g in (exposed, reference):
-            sel = t["group"] == g
-            n_out = int(ev[sel].isna().sum())
-            n_ev = int((ev[sel] == 1).sum())
+            n_out = int(np.isnan(ev[masks[g]]).sum())
+            n_ev = int((ev[masks[g]] == 1).sum())
             parts.append(f"{g} {n_out}")
             if n_ev == 0:
                 zero.append(g)
