@@ -226,7 +226,7 @@ def _truth_frame(start: int, ch: Chunk, keys, blanking_days: int) -> pd.DataFram
         "sex": p["sex"][keep].astype(np.int64), "calendar_year": p["year"][keep],
         "charlson": p["charlson"][keep], "tobacco": p["tobacco"][keep].astype(np.int64),
         "alcohol": p["alcohol"][keep].astype(np.int64),
-        "index_discharge": p["dis"][keep],
+        "index_admission": p["adm"][keep], "index_discharge": p["dis"][keep],
     }
     big = np.iinfo(np.int64).max // 4
     offs = {k: np.where(p[f"rec_{k}"], p[f"off_{k}"], big) for k in P.OUTCOME_CODES}
@@ -240,7 +240,8 @@ def _truth_frame(start: int, ch: Chunk, keys, blanking_days: int) -> pd.DataFram
         cols[f"time_{k}"] = np.where(prevalent, np.nan, (stop - B).astype(float))
         cols[f"event_{k}"] = np.where(prevalent, np.nan, ev.astype(float))
     df = pd.DataFrame(cols)
-    df["index_discharge"] = pd.to_datetime(df["index_discharge"].to_numpy().astype("datetime64[D]"))
+    for c in ("index_admission", "index_discharge"):
+        df[c] = pd.to_datetime(df[c].to_numpy().astype("datetime64[D]"))
     return df
 
 
@@ -251,7 +252,7 @@ def ground_truth_table(n_patients: int, seed: int, blanking_days: int = 365) -> 
     the study (one kind of index stay only, adult, birth year known, no prior cancer, alive at
     discharge and at ``discharge + blanking_days``, data beyond that day), with ``patient_id``,
     ``exposure`` (1 sepsis group), ``age``, ``sex``, ``calendar_year``, ``charlson``, ``tobacco``,
-    ``alcohol``, ``index_discharge`` and, per outcome in ``TRUTH_OUTCOMES``, ``time_<o>`` (days from
+    ``alcohol``, ``index_admission``, ``index_discharge`` and, per outcome in ``TRUTH_OUTCOMES``, ``time_<o>`` (days from
     ``discharge + blanking_days``) and ``event_<o>`` (0 censored, 1 outcome, 2 death), both NaN for
     a cancer on or before the follow-up start.
     """
