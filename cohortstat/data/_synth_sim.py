@@ -201,7 +201,7 @@ def simulate_chunk(rng: np.random.Generator, n: int) -> Chunk:
     B.diag(rows[prior_on_index], prior_code[prior_on_index], "associated")
     # prior cancer stays within 730 days before the index admission
     pm = prior & ~prior_on_index
-    padm = adm[pm] - prior_days[pm]
+    padm = np.maximum(adm[pm] - prior_days[pm], lower[pm])  # never before birth
     pdis = np.minimum(padm + rng.geometric(0.3, int(pm.sum())) - 1, adm[pm])
     prow = B.stays(idx[pm], padm, pdis, _live_modes(rng, int(pm.sum())))
     B.diag(prow, prior_code[pm], "principal")
