@@ -176,6 +176,13 @@ def evaluate(rs: RiskSets, X, w, beta, need_info=True):
 
     X must be centred (any constant shift leaves every result unchanged but keeps exp() finite).
     """
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        # a diverging Newton step may overflow exp(); the non-finite log-likelihood then makes
+        # the Newton loop halve the step, as R does
+        return _evaluate(rs, X, w, beta, need_info)
+
+
+def _evaluate(rs: RiskSets, X, w, beta, need_info):
     eta = X @ beta
     r = np.exp(eta)
     wr = w * r
