@@ -23,8 +23,10 @@ Recommended analyses on the result (see docs/methods-confounding.md)::
     # weighting: weights with robust (sandwich) variance
     CoxPH().fit(res.table, duration=..., event=..., covariates=["exposure"], weights="weight", robust=True)
 
-Rows are put in the canonical order of the person key before the propensity score is fitted, so every
-output is independent of the order of the input rows.
+Rows are put in a canonical order (the seeded hash order of the person key,
+:func:`cohortstat.models.matching.canonical_rank`) before the propensity score is fitted, so every output
+is independent of the order of the input rows. The matched table is sorted by matched set (exposed
+person first), the weighted table keeps the canonical order.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from cohortstat.errors import BalanceWarning, ModelInputError, SpecError
-from cohortstat.models.matching import MatchResult, match
+from cohortstat.models.matching import MatchResult, canonical_rank, match
 from cohortstat.models.weighting import (
     PropensityScore,
     iptw_weights,
@@ -216,11 +218,12 @@ def adjust_for_confounding(table: pd.DataFrame, study, *, key: str = "person_key
     raw_needed = [key, "group", "exposure"] + [("sex" if c == "female" else c) for c in covs]
     raw_needed += ["age" if e in ("age", "age_band") else e for e in conf.exact]
     _check_columns(table, list(dict.fromkeys(raw_needed)))
-    if table[key].duplicated().any():
-        raise ModelInputError(f"column {key!r} has duplicate values; the analysis table has one row per person")
 
-    # canonical row order: by person key (makes the fit and every output independent of input order)
-    work = table.sort_values(key, kind="stable").reset_index(drop=True)
+    # canonical row order: the seeded hash order of the person key (makes the fit and every output
+    # independent of the input order); "_rank" then carries it as a cheap integer key into match()
+    rank = canonical_rank(table[key].to_numpy(), conf.seed)
+    work = table.take(np.argsort(rank, kind="stable")).reset_index(drop=True)
+    work["_rank"] = np.arange(len(work), dtype=np.int64)
     if "female" in covs:
         work["female"] = (work["sex"] == 2).astype(np.int8)
     before = standardized_differences(work, treatment="exposure", covariates=covs)
@@ -267,7 +270,7 @@ def adjust_for_confounding(table: pd.DataFrame, study, *, key: str = "person_key
             ratio=conf.ratio,
             caliper_sd=conf.caliper_sd,
             seed=conf.seed,
-            key=key,
+            key="_rank",
         )
         notes.extend(match_result.notes)
         out["matched_set"] = match_result.matched_set
@@ -299,8 +302,10 @@ def adjust_for_confounding(table: pd.DataFrame, study, *, key: str = "person_key
         preference.append(
             _preference_bins(ps.preference[keep], groups[keep], names, "matched")
         )
-        out = matched.sort_values(["matched_set", "exposure", key], ascending=[True, False, True], kind="stable")
-        out = out.reset_index(drop=True)
+        order = np.lexsort(
+            (matched["_rank"].to_numpy(), -matched["exposure"].to_numpy(), matched["matched_set"].to_numpy())
+        )
+        out = matched.take(order).drop(columns="_rank").reset_index(drop=True)
         notes.append(
             f"matching: {n_after[exposed]} of {n_before[exposed]} {exposed} and {n_after[reference]} of "
             f"{n_before[reference]} {reference} patients matched in {match_result.n_sets} sets"
@@ -316,6 +321,7 @@ def adjust_for_confounding(table: pd.DataFrame, study, *, key: str = "person_key
             raise SpecError([("analyses.confounding.method", f"unknown method {method!r}")])
         out["weight"] = w
         after = standardized_differences(out, treatment="exposure", covariates=covs, weights="weight")
+        out = out.drop(columns="_rank")
 
     balance = _balance(before, after)
     result = ConfoundingResult(

@@ -123,3 +123,12 @@ def test_propensity_score_bad_input():
         propensity_score(df.assign(t=[1, 0, 1]), treatment="t", covariates=["y"])
     with pytest.raises(ModelInputError, match="missing"):
         propensity_score(df.assign(t=[1, 0, 1], x=[1.0, np.nan, 2.0]), treatment="t", covariates=["x"])
+
+
+def test_propensity_score_collinear_and_zero_columns():
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"t": rng.integers(0, 2, 100), "x": rng.normal(size=100)})
+    with pytest.raises(ModelInputError, match="collinear"):
+        propensity_score(df.assign(y=2 * df["x"] + 1), treatment="t", covariates=["x", "y"])
+    with pytest.raises(ModelInputError, match="are all 0"):
+        propensity_score(df.assign(z=0.0), treatment="t", covariates=["x", "z"])
