@@ -46,7 +46,10 @@ def synth(n: int, n_exposed: int, seed: int) -> tuple[pd.DataFrame, list[str]]:
     for k in range(17):
         p = 0.02 + 0.1 * (age - 18) / 78 * (1 + k % 3) / 3
         comp[f"cci_{k:02d}"] = (rng.random(n) < p).astype(np.int8)
-    charlson = np.sum([v * (1 + (i % 3)) for i, v in enumerate(comp.values())], axis=0).astype(np.int16)
+    # the score adds points the 17 components do not show (so it is not their exact linear combination)
+    charlson = (
+        np.sum([v * (1 + (i % 3)) for i, v in enumerate(comp.values())], axis=0) + rng.poisson(0.3, n)
+    ).astype(np.int16)
     tobacco = (rng.random(n) < 0.25).astype(np.int8)
     alcohol = (rng.random(n) < 0.1).astype(np.int8)
     lp = 0.03 * (age - 55) + 0.15 * charlson + 0.5 * tobacco + 0.3 * alcohol - 0.1 * female

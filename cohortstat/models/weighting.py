@@ -130,7 +130,7 @@ def design_matrix(df: pd.DataFrame, covariates, intercept: bool = False) -> tupl
         else:
             columns.append((str(name), col))
     names = (["Intercept"] if intercept else []) + [term for term, _ in columns]
-    x = np.empty((n, len(names)), dtype=float)
+    x = np.empty((n, len(names)), dtype=float, order="F")  # column-major: each column written contiguously
     j0 = 0
     if intercept:
         x[:, 0] = 1.0
