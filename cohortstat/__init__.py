@@ -4,3 +4,4 @@ from cohortstat._version import __version__
 from cohortstat.spec import Study, freeze, load_lock, load_study, spec_hash
 
 __all__ = ["Study", "__version__", "freeze", "load_lock", "load_study", "spec_hash"]
+from cohortstat.cohort import build_cohort  # noqa: E402,F401  (cohort builder)
