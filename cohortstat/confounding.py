@@ -15,7 +15,7 @@ Recommended analyses on the result (see docs/methods-confounding.md)::
     res = adjust_for_confounding(cohort.table, study)
     # matching: Cox stratified on the matched set (conditional on the set, as CohortMethod does) ...
     CoxPH().fit(res.table, duration="time_lung", event="event_lung", covariates=["exposure"],
-                strata=["matched_set"])
+                strata="matched_set")
     # ... or marginal Cox / Fine-Gray with variance clustered on the matched set
     CoxPH().fit(res.table, duration=..., event=..., covariates=["exposure"], cluster="matched_set")
     FineGray(variance="robust").fit(res.table, duration=..., event=..., covariates=["exposure"],
