@@ -194,13 +194,14 @@ def main() -> None:
     for name, sec, rss in rows:
         print(f"{name:<62} {sec:>9.2f} {rss:>13.2f}")
     print()
-    print(f"study step: {conf.attrition_rows[0]}; max |SMD| after {conf.balance['smd_after'].abs().max():.3f}")
+    smd_after = conf.balance["smd_after"].abs().max()
+    print(f"study step: {conf.attrition_rows[0]}; max |SMD| after {smd_after:.3f}")
     for label, m in (("closest 1:1", m1), ("largest 1:1", m2), ("exact+closest 1:1", m3), ("closest 1:3", m4)):
         c = m.counts()
         print(f"{label:<20} matched treated {c.n_matched[0]:>9,} / {c.n_total[0]:,}; matched controls "
               f"{c.n_matched[1]:>9,}")
-    print(f"max |SMD| before {standardized_differences(df, treatment='exposure', covariates=covs)['smd'].abs().max():.3f}"
-          f", after closest 1:1 {bal['smd'].abs().max():.3f}")
+    smd_before = standardized_differences(df, treatment="exposure", covariates=covs)["smd"].abs().max()
+    print(f"max |SMD| before {smd_before:.3f}, after closest 1:1 {bal['smd'].abs().max():.3f}")
 
     # peer: R MatchIt on a subsample, same scores and absolute caliper, largest-first
     rng = np.random.default_rng(args.seed + 1)

@@ -149,7 +149,11 @@ def _preference_bins(pref: np.ndarray, groups: np.ndarray, names, sample: str) -
 
 def _balance(before: pd.DataFrame, after: pd.DataFrame | None) -> pd.DataFrame:
     out = before.rename(
-        columns={"mean_treated": "mean_treated_before", "mean_control": "mean_control_before", "smd": "smd_before"}
+        columns={
+            "mean_treated": "mean_treated_before",
+            "mean_control": "mean_control_before",
+            "smd": "smd_before",
+        }
     )
     if after is None:
         for c in ("mean_treated_after", "mean_control_after", "smd_after"):
@@ -313,7 +317,8 @@ def adjust_for_confounding(table: pd.DataFrame, study, *, key: str = "person_key
     else:
         if method == "iptw":
             w = iptw_weights(ps.ps, work["exposure"].to_numpy(), stabilized=conf.stabilized)
-            notes.append(f"IPTW (ATE), {'stabilized' if conf.stabilized else 'unstabilized'}; max weight {w.max():.4g}")
+            kind = "stabilized" if conf.stabilized else "unstabilized"
+            notes.append(f"IPTW (ATE), {kind}; max weight {w.max():.4g}")
         elif method == "overlap":
             w = overlap_weights(ps.ps, work["exposure"].to_numpy())
             notes.append("overlap weights (ATO)")

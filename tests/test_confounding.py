@@ -196,7 +196,7 @@ def test_none_and_bad_exact(table):
             )
         }
     )
-    with pytest.raises(SpecError, match="analyses.confounding.exact.0: unknown exact-matching variable 'bmi'"):
+    with pytest.raises(SpecError, match="confounding.exact.0: unknown exact-matching variable 'bmi'"):
         adjust_for_confounding(table, bad)
 
 

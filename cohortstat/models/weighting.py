@@ -249,7 +249,9 @@ def propensity_score(df: pd.DataFrame, *, treatment: str, covariates, maxiter: i
     frac = n_treated / n
     logit_frac = np.log(frac / (1.0 - frac))
     pref = 1.0 / (1.0 + np.exp(-(eta - logit_frac)))
-    notes.append(f"propensity score: logistic regression on {len(names)} terms, {n} rows, {n_treated} treated")
+    notes.append(
+        f"propensity score: logistic regression on {len(names)} terms, {n} rows, {n_treated} treated"
+    )
     return PropensityScore(
         ps=ps,
         logit_ps=eta,
@@ -270,7 +272,9 @@ def _check_rank(design: np.ndarray, terms: list[str]) -> None:
     scale = np.sqrt(np.diag(xtx))
     if (scale == 0).any():
         zero = [t for t, s in zip(terms, scale) if s == 0]
-        raise ModelInputError(f"covariate(s) {', '.join(zero)} are all 0; drop them from the propensity model")
+        raise ModelInputError(
+            f"covariate(s) {', '.join(zero)} are all 0; drop them from the propensity model"
+        )
     corr = xtx / np.outer(scale, scale)
     eig = np.linalg.eigvalsh(corr)
     if eig.min() <= 1e-10 * eig.max():

@@ -96,7 +96,8 @@ def test_propensity_score_saturated_hand():
     assert ps.treated_fraction == 3 / 8 and ps.n == 8 and ps.n_treated == 3 and ps.converged
     assert list(ps.coef.columns) == ["term", "coef", "se", "z", "p", "odds_ratio"]
     # standard error of the slope: sqrt(1/1 + 1/3 + 1/2 + 1/2) (log odds ratio of a 2x2 table)
-    assert ps.coef.set_index("term").loc["x", "se"] == pytest.approx(math.sqrt(1 + 1 / 3 + 1 / 2 + 1 / 2), rel=1e-6)
+    se = ps.coef.set_index("term").loc["x", "se"]
+    assert se == pytest.approx(math.sqrt(1 + 1 / 3 + 1 / 2 + 1 / 2), rel=1e-6)
 
 
 def test_propensity_score_categorical_terms():
