@@ -234,6 +234,9 @@ def newton_crr(setup, X, gtol: float, max_iter: int):
             if halvings > 20:
                 break
         if halvings > 20:
+            # no decrease found: at the rounding floor of the log-likelihood the point is the
+            # optimum when crr's default rule holds
+            converged = bool(np.max(np.abs(ev.score) * np.maximum(np.abs(b), 1.0)) < max(abs(lik), 1.0) * 1e-6)
             break
         b = bn
     return b, ev, it, converged

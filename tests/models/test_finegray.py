@@ -135,3 +135,32 @@ def test_input_errors():
     with pytest.raises(ModelInputError, match="0 \\(censored\\) or positive integers"):
         FineGray().fit(TINY.assign(status=[0.5, 0, 1, 2, 1]), duration="time", event="status",
                        covariates=["x"])
+
+
+@pytest.mark.parametrize("case", range(4))
+def test_robust_reference_mgus2(case):
+    """variance='robust' equals finegray + coxph(weights = fgwt, ties = 'breslow', cluster)."""
+    exp = json.loads((REF / "fg_mgus2" / "expected.json").read_text())
+    c = exp["robust"][case]
+    d = pd.read_csv(REF / "fg_mgus2" / "input.csv")
+    res = FineGray(cause=c["cause"], variance="robust").fit(
+        d, duration="etime", event="event", covariates=["age", "sex", "mspike"],
+        weights="w" if c["weighted"] else None, cluster=None if c["cluster"] == "id" else c["cluster"])
+    assert _close(res.coef, c["coef"], 1e-6)
+    assert _close(res.se, c["se"], 1e-5)
+    assert _close(res.robust_se, c["robust_se"], 1e-5)
+    assert res.loglik == pytest.approx(c["loglik"], rel=1e-6)
+    assert res.loglik_null == pytest.approx(c["loglik_null"], rel=1e-6)
+    tab = res.table()
+    z = tab["coef"] / tab["robust_se"]
+    assert np.allclose(tab["z"], z)
+
+
+def test_robust_differs_from_crr_only_by_tie_rule():
+    # with continuous times (no censoring tied with an event) both weightings coincide
+    d = pd.read_csv(REF / "fg_sim" / "input.csv")
+    a = FineGray().fit(d, duration="time", event="status", covariates=["x1", "x2"])
+    b = FineGray(variance="robust").fit(d, duration="time", event="status", covariates=["x1", "x2"])
+    assert np.allclose(a.coef, b.coef, rtol=1e-5)
+    with pytest.raises(ModelInputError, match="cengroup= is crr's option"):
+        FineGray(variance="robust").fit(d, duration="time", event="status", covariates=["x1"], cengroup="cg")

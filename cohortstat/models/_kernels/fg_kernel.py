@@ -13,11 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 
 
-def censoring_km_minus(time_g: np.ndarray, status_g: np.ndarray, at: np.ndarray) -> np.ndarray:
+def censoring_km_minus(time_g: np.ndarray, status_g: np.ndarray, at: np.ndarray,
+                       failures_at_risk: bool = True) -> np.ndarray:
     """Kaplan-Meier of the censoring distribution of one group, evaluated just before ``at``.
 
     Censorings are the events; every subject with time >= s is at risk at s (failures at s count
-    as at risk for a censoring at s). Evaluated at t- for t > 0 and at 0 for t == 0, as crr does
+    as at risk for a censoring at s; with ``failures_at_risk=False`` they do not, as in
+    ``survival::finegray``, which moves event times just before tied censorings). Evaluated at t- for t > 0 and at 0 for t == 0, as crr does
     (it evaluates the step function at t * (1 - 100 eps)). Beyond the group's last observed time the
     value is 0, as in crr (it matters only with censoring groups: competing failures of a group leave
     the risk sets of later failure times once that group has no one left under observation).
@@ -25,6 +27,9 @@ def censoring_km_minus(time_g: np.ndarray, status_g: np.ndarray, at: np.ndarray)
     cens_t = time_g[status_g == 0]
     uc, counts = np.unique(cens_t, return_counts=True)
     n_risk = time_g.size - np.searchsorted(time_g, uc, side="left")
+    if not failures_at_risk:
+        fail_t = time_g[status_g != 0]
+        n_risk = n_risk - (np.searchsorted(fail_t, uc, side="right") - np.searchsorted(fail_t, uc, side="left"))
     surv = np.concatenate(([1.0], np.cumprod(1.0 - counts / n_risk)))
     idx = np.where(at > 0, np.searchsorted(uc, at, side="left"), np.searchsorted(uc, at, side="right"))
     out = surv[idx]
@@ -51,11 +56,17 @@ class FGSetup:
     comp: tuple[np.ndarray, ...]  # per group: indices of competing failures (sorted)
     comp_k: tuple[np.ndarray, ...]  # per group: # competing with t < uft[k], for each k
     dg: np.ndarray  # (ncg, K) cause-1 failures of censoring group g at uft[k]
+    wt: np.ndarray | None = None  # (n,) case weights (None: all 1)
 
 
-def fg_setup(time: np.ndarray, status: np.ndarray, group: np.ndarray, ncg: int) -> FGSetup:
+def fg_setup(time: np.ndarray, status: np.ndarray, group: np.ndarray, ncg: int,
+             wt: np.ndarray | None = None, failures_at_risk: bool = True) -> FGSetup:
+    """Sort-dependent quantities. ``wt``: case weights (events and risk sets weighted; the censoring
+    KM stays unweighted, as in survival::finegray). ``failures_at_risk``: censoring-KM tie rule."""
     fail_idx = np.flatnonzero(status == 1)
     uft, d = np.unique(time[fail_idx], return_counts=True)
+    if wt is not None:
+        d = np.bincount(np.searchsorted(uft, time[fail_idx]), weights=wt[fail_idx], minlength=uft.size)
     first = np.searchsorted(time, uft, side="left")
     fail_k = np.searchsorted(uft, time[fail_idx])
     Gk = np.empty((ncg, uft.size))
@@ -64,15 +75,15 @@ def fg_setup(time: np.ndarray, status: np.ndarray, group: np.ndarray, ncg: int) 
     for g in range(ncg):
         m = group == g
         tg, sg = time[m], status[m]
-        Gk[g] = censoring_km_minus(tg, sg, uft)
-        Gi[m] = censoring_km_minus(tg, sg, tg)
+        Gk[g] = censoring_km_minus(tg, sg, uft, failures_at_risk)
+        Gi[m] = censoring_km_minus(tg, sg, tg, failures_at_risk)
         ci = np.flatnonzero(m & (status == 2))
         comp.append(ci)
         comp_k.append(np.searchsorted(time[ci], uft, side="left"))
     dg = np.zeros((ncg, uft.size))
     np.add.at(dg, (group[fail_idx], fail_k), 1.0)
     return FGSetup(time, status, group, ncg, uft, d.astype(float), first, fail_k, fail_idx, Gk, Gi,
-                   tuple(comp), tuple(comp_k), dg)
+                   tuple(comp), tuple(comp_k), dg, wt)
 
 
 def _block_revsum(v: np.ndarray, first: np.ndarray) -> np.ndarray:
@@ -102,6 +113,8 @@ def fg_eval(s: FGSetup, X: np.ndarray, beta: np.ndarray, derivs: bool = True) ->
     p = X.shape[1]
     eta = X @ beta if p else np.zeros(s.time.size)
     r = np.exp(eta)
+    if s.wt is not None:
+        r = r * s.wt
     S0 = _block_revsum(r, s.first)
     if derivs:
         rX = X * r[:, None]
@@ -115,11 +128,12 @@ def fg_eval(s: FGSetup, X: np.ndarray, beta: np.ndarray, derivs: bool = True) ->
         S0 = S0 + s.Gk[g] * _prefix_at(w, s.comp_k[g])
         if derivs:
             S1 = S1 + s.Gk[g][:, None] * _prefix_at(X[ci] * w[:, None], s.comp_k[g])
-    loglik = float(eta[s.fail_idx].sum() - np.dot(s.d, np.log(S0)))
+    wf = None if s.wt is None else s.wt[s.fail_idx]
+    loglik = float((eta[s.fail_idx].sum() if wf is None else wf @ eta[s.fail_idx]) - np.dot(s.d, np.log(S0)))
     if not derivs:
         return FGEval(loglik, np.empty(0), None, S0, None, r)
     E = S1 / S0[:, None]
-    score = X[s.fail_idx].sum(axis=0) - s.d @ E
+    score = (X[s.fail_idx].sum(axis=0) if wf is None else wf @ X[s.fail_idx]) - s.d @ E
     c = subject_hazard_weight(s, s.d / S0)
     Xw = X * (r * c)[:, None]
     info = Xw.T @ X - (E * s.d[:, None]).T @ E
@@ -143,14 +157,9 @@ def subject_hazard_weight(s: FGSetup, dL: np.ndarray) -> np.ndarray:
     return c
 
 
-def crr_variance_meat(s: FGSetup, X: np.ndarray, ev: FGEval) -> np.ndarray:
-    """Sum over subjects of (eta_i + psi_i)(eta_i + psi_i)^T, Fine & Gray (1999) / crr.
-
-    eta_i is the subject's score residual; psi_i the term for the estimated censoring
-    distribution. Both computed with cumulative sums (no loop over pairs of subjects).
-    """
+def score_residuals(s: FGSetup, X: np.ndarray, ev: FGEval) -> np.ndarray:
+    """(n, p) score residuals eta_i (times the case weight): dN part minus compensator."""
     n, p = X.shape
-    K = s.uft.size
     dL = s.d / ev.S0
     E = ev.E
     r = ev.r
@@ -159,7 +168,8 @@ def crr_variance_meat(s: FGSetup, X: np.ndarray, ev: FGEval) -> np.ndarray:
     cumA = np.concatenate(([0.0], np.cumsum(dL)))
     cumB = np.concatenate((np.zeros((1, p)), np.cumsum(E * dL[:, None], axis=0)), axis=0)
     res = -(X * (r * cumA[kt])[:, None] - cumB[kt] * r[:, None])
-    res[s.fail_idx] += X[s.fail_idx] - E[s.fail_k]
+    dn = X[s.fail_idx] - E[s.fail_k]
+    res[s.fail_idx] += dn if s.wt is None else dn * s.wt[s.fail_idx][:, None]
     for g in range(s.ncg):
         ci = s.comp[g]
         if ci.size == 0:
@@ -172,6 +182,21 @@ def crr_variance_meat(s: FGSetup, X: np.ndarray, ev: FGEval) -> np.ndarray:
         b_after = cB[-1] - cB[kc]
         f = r[ci] / s.Gi[ci]
         res[ci] -= X[ci] * (f * a_after)[:, None] - b_after * f[:, None]
+    return res
+
+
+def crr_variance_meat(s: FGSetup, X: np.ndarray, ev: FGEval) -> np.ndarray:
+    """Sum over subjects of (eta_i + psi_i)(eta_i + psi_i)^T, Fine & Gray (1999) / crr.
+
+    eta_i is the subject's score residual; psi_i the term for the estimated censoring
+    distribution. Both computed with cumulative sums (no loop over pairs of subjects).
+    """
+    if s.wt is not None:
+        raise ValueError("crr's variance has no case weights")
+    p = X.shape[1]
+    E = ev.E
+    r = ev.r
+    res = score_residuals(s, X, ev)
     # ---- psi_i: censoring martingale term
     cens = np.flatnonzero(s.status == 0)
     if cens.size:
@@ -211,7 +236,6 @@ def crr_variance_meat(s: FGSetup, X: np.ndarray, ev: FGEval) -> np.ndarray:
             cidx = np.flatnonzero(cg)
             uidx = np.searchsorted(uc, s.time[cidx])
             res[cidx] += q[uidx] / Y[uidx][:, None]
-    del K
     return res.T @ res
 
 
