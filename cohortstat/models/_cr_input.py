@@ -40,6 +40,9 @@ def _check_columns(df: pd.DataFrame, names: Sequence[str]) -> None:
 
 def design_matrix(df: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.ndarray, tuple[str, ...]]:
     """Numeric design matrix with categorical columns dummy-coded (first level is the reference)."""
+    if all(pd.api.types.is_numeric_dtype(df[c].dtype) and not pd.api.types.is_bool_dtype(df[c].dtype)
+           for c in covariates) and len(covariates):
+        return df[list(covariates)].to_numpy(dtype=float), tuple(covariates)
     blocks: list[np.ndarray] = []
     terms: list[str] = []
     for col in covariates:

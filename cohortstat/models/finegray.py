@@ -169,9 +169,9 @@ class FineGray:
         time = data.time[order]
         status = np.where(data.event[order] == self.cause, 1,
                           np.where(data.event[order] == 0, 0, 2)).astype(np.int8)
-        X_raw = data.X[order]
-        means = X_raw.mean(axis=0)
-        X = X_raw - means  # centring leaves the partial likelihood and crr's variance unchanged
+        means = data.X.mean(axis=0)
+        X = data.X[order]
+        X -= means  # centring leaves the partial likelihood and crr's variance unchanged
         if cengroup is not None:
             levels, gcode = np.unique(sub[cengroup].to_numpy()[order].astype(str), return_inverse=True)
             ncg = levels.size
