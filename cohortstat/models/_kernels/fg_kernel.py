@@ -12,6 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cohortstat.models._kernels.fg_loops import (
+    add_gathered,
+    block_revsum_rows,
+    comp_residuals,
+    eta_residuals,
+    prefix_rows_at,
+)
+
 
 def censoring_km_minus(time_g: np.ndarray, status_g: np.ndarray, at: np.ndarray,
                        failures_at_risk: bool = True) -> np.ndarray:
@@ -117,9 +125,7 @@ def fg_eval(s: FGSetup, X: np.ndarray, beta: np.ndarray, derivs: bool = True) ->
         r = r * s.wt
     S0 = _block_revsum(r, s.first)
     if derivs:
-        rX = X * r[:, None]
-        S1 = _block_revsum(rX, s.first)
-        del rX
+        S1 = block_revsum_rows(X, r, s.first)
     for g in range(s.ncg):
         ci = s.comp[g]
         if ci.size == 0:
@@ -127,7 +133,7 @@ def fg_eval(s: FGSetup, X: np.ndarray, beta: np.ndarray, derivs: bool = True) ->
         w = r[ci] / s.Gi[ci]
         S0 = S0 + s.Gk[g] * _prefix_at(w, s.comp_k[g])
         if derivs:
-            S1 = S1 + s.Gk[g][:, None] * _prefix_at(X[ci] * w[:, None], s.comp_k[g])
+            S1 = S1 + s.Gk[g][:, None] * prefix_rows_at(X, ci, w, s.comp_k[g])
     wf = None if s.wt is None else s.wt[s.fail_idx]
     loglik = float((eta[s.fail_idx].sum() if wf is None else wf @ eta[s.fail_idx]) - np.dot(s.d, np.log(S0)))
     if not derivs:
@@ -135,8 +141,7 @@ def fg_eval(s: FGSetup, X: np.ndarray, beta: np.ndarray, derivs: bool = True) ->
     E = S1 / S0[:, None]
     score = (X[s.fail_idx].sum(axis=0) if wf is None else wf @ X[s.fail_idx]) - s.d @ E
     c = subject_hazard_weight(s, s.d / S0)
-    Xw = X * (r * c)[:, None]
-    info = Xw.T @ X - (E * s.d[:, None]).T @ E
+    info = X.T @ (X * (r * c)[:, None]) - (E * s.d[:, None]).T @ E
     return FGEval(loglik, score, info, S0, E, r)
 
 
@@ -167,9 +172,8 @@ def score_residuals(s: FGSetup, X: np.ndarray, ev: FGEval) -> np.ndarray:
     kt = np.searchsorted(s.uft, s.time, side="right")  # # failure times <= t_i
     cumA = np.concatenate(([0.0], np.cumsum(dL)))
     cumB = np.concatenate((np.zeros((1, p)), np.cumsum(E * dL[:, None], axis=0)), axis=0)
-    res = -(X * (r * cumA[kt])[:, None] - cumB[kt] * r[:, None])
-    dn = X[s.fail_idx] - E[s.fail_k]
-    res[s.fail_idx] += dn if s.wt is None else dn * s.wt[s.fail_idx][:, None]
+    wfail = np.ones(s.fail_idx.size) if s.wt is None else s.wt[s.fail_idx]
+    res = eta_residuals(X, r, kt, cumA, cumB, s.fail_idx, s.fail_k, E, wfail)
     for g in range(s.ncg):
         ci = s.comp[g]
         if ci.size == 0:
@@ -181,7 +185,7 @@ def score_residuals(s: FGSetup, X: np.ndarray, ev: FGEval) -> np.ndarray:
         a_after = cA[-1] - cA[kc]
         b_after = cB[-1] - cB[kc]
         f = r[ci] / s.Gi[ci]
-        res[ci] -= X[ci] * (f * a_after)[:, None] - b_after * f[:, None]
+        comp_residuals(res, X, ci, f, a_after, b_after)
     return res
 
 
@@ -216,7 +220,7 @@ def crr_variance_meat(s: FGSetup, X: np.ndarray, ev: FGEval) -> np.ndarray:
             w = r[ci] / s.Gi[ci]
             nc = np.searchsorted(s.time[ci], uc, side="left")
             C0 = _prefix_at(w, nc)
-            C1 = _prefix_at(X[ci] * w[:, None], nc)
+            C1 = prefix_rows_at(X, ci, w, nc)
             qg[g] = C1 * R0[:, None] - C0[:, None] * R1
         ui = np.searchsorted(uc, s.time[cens])  # index of each censored subject's time
         for g in range(s.ncg):
@@ -232,10 +236,11 @@ def crr_variance_meat(s: FGSetup, X: np.ndarray, ev: FGEval) -> np.ndarray:
                 term = np.where(nce[:, None] > 0, q * (nce / Y**2)[:, None], 0.0)
             cum = np.concatenate((np.zeros((1, p)), np.cumsum(term, axis=0)), axis=0)
             gi = np.flatnonzero(m)
-            res[gi] -= cum[np.searchsorted(uc, s.time[gi], side="right")]
+            add_gathered(res, gi, cum, np.searchsorted(uc, s.time[gi], side="right"), -1.0)
             cidx = np.flatnonzero(cg)
-            uidx = np.searchsorted(uc, s.time[cidx])
-            res[cidx] += q[uidx] / Y[uidx][:, None]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                qy = np.where(Y[:, None] > 0, q / Y[:, None], 0.0)
+            add_gathered(res, cidx, qy, np.searchsorted(uc, s.time[cidx]), 1.0)
     return res.T @ res
 
 
