@@ -93,9 +93,11 @@ def prepare(
         raise ModelInputError("covariates must be a list of column names, e.g. covariates=['exposure']")
     used = [duration, event, *covariates, *[e for e in extra if e is not None]]
     _check_columns(df, used)
-    keep = df[used].notna().all(axis=1).to_numpy()
+    keep = np.ones(len(df), dtype=bool)
+    for c in dict.fromkeys(used):
+        keep &= df[c].notna().to_numpy()
     n_dropped = int((~keep).sum())
-    sub = df.loc[keep]
+    sub = df if n_dropped == 0 else df.loc[keep]
     if len(sub) == 0:
         raise ModelInputError("no rows left after dropping rows with missing values")
     time = pd.to_numeric(sub[duration], errors="coerce").to_numpy(dtype=float)
