@@ -164,3 +164,35 @@ def test_robust_differs_from_crr_only_by_tie_rule():
     assert np.allclose(a.coef, b.coef, rtol=1e-5)
     with pytest.raises(ModelInputError, match="cengroup= is crr's option"):
         FineGray(variance="robust").fit(d, duration="time", event="status", covariates=["x1"], cengroup="cg")
+
+
+def test_pathological_zero_times_and_ties_everywhere():
+    exp = json.loads((REF / "fg_pathological" / "expected.json").read_text())["ties_zero"]
+    d = pd.read_csv(REF / "fg_pathological" / "input.csv")
+    res = FineGray().fit(d, duration="time", event="event", covariates=["x", "z"])
+    assert _close(res.coef, exp["coef"], 1e-6)
+    var_r = np.array(exp["var"])
+    assert _close(res.var.to_numpy(), var_r, 1e-5, scale=np.abs(var_r).max())
+    assert res.loglik == pytest.approx(exp["loglik"], rel=1e-6)
+
+
+def test_pathological_separation_warns_like_crr():
+    from cohortstat.errors import ConvergenceWarning
+
+    exp = json.loads((REF / "fg_pathological" / "expected.json").read_text())["one_event"]
+    d = pd.read_csv(REF / "fg_pathological" / "input_one_event.csv")
+    assert exp["converged"] is False
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        res = FineGray(max_iter=10).fit(d, duration="time", event="event", covariates=["x"])
+    # same Newton path as crr: the same (diverging) value after crr's 10 iterations
+    assert res.coef["x"] == pytest.approx(exp["coef"][0] if isinstance(exp["coef"], list) else exp["coef"], rel=1e-6)
+    assert not res.converged and "not converged" in res.notes
+
+
+def test_pathological_all_censored_and_categorical():
+    d = TINY.assign(status=0)
+    with pytest.raises(ModelInputError, match="no event of cause 1"):
+        FineGray().fit(d, duration="time", event="status", covariates=["x"])
+    d = pd.read_csv(REF / "fg_mgus2" / "input.csv").assign(sexc=lambda f: f["sex"].astype("category"))
+    a = FineGray().fit(d, duration="etime", event="event", covariates=["age", "sexc"])
+    assert list(a.coef.index) == ["age", "sexc[M]"]
