@@ -6,7 +6,9 @@ Errors of type :class:`cohortstat.errors.CohortstatError` are printed without a 
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
 
 import typer
 
@@ -39,6 +41,45 @@ def version() -> None:
 
 
 # --- spec commands (validate, freeze) ---------------------------------------------------------
+
+
+@app.command()
+def validate(
+    study: Path = typer.Argument(..., help="the study file (YAML)", dir_okay=False),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="print only the spec hash"),
+) -> None:
+    """Validate a study file: print the resolved study and its hash, or every error (exit 2)."""
+    from cohortstat.spec import load_study, spec_hash
+    from cohortstat.spec.canonical import to_data
+
+    try:
+        resolved = load_study(study)
+    except CohortstatError as exc:
+        _fail(exc)
+    if not quiet:
+        typer.echo(json.dumps(to_data(resolved), indent=2, sort_keys=True, ensure_ascii=False))
+    typer.echo(f"spec_hash: {spec_hash(resolved)}")
+
+
+@app.command()
+def freeze(
+    study: Path = typer.Argument(..., help="the study file (YAML)", dir_okay=False),
+    out: Path = typer.Option(..., "--out", help="folder to write study.lock.json into", file_okay=False),
+) -> None:
+    """Validate a study file and write DIR/study.lock.json (resolved study, hash, version)."""
+    from cohortstat.spec import freeze as freeze_study
+    from cohortstat.spec import load_study, spec_hash
+
+    try:
+        resolved = load_study(study)
+        path = freeze_study(resolved, out)
+    except CohortstatError as exc:
+        _fail(exc)
+    except OSError as exc:
+        _fail(f"cannot write to {out}: {exc.strerror}")
+    typer.echo(f"wrote {path}")
+    typer.echo(f"spec_hash: {spec_hash(resolved)}")
+
 
 
 # --- data commands (synth, check-data) --------------------------------------------------------

@@ -1,0 +1,60 @@
+"""The study file: pydantic models, loading and validation, canonical JSON and hash, freezing."""
+
+from cohortstat.spec.canonical import canonical_json, spec_hash
+from cohortstat.spec.freeze import freeze, load_lock
+from cohortstat.spec.loading import load_study
+from cohortstat.spec.models import (
+    AgeAtIndex,
+    AliveAtDischarge,
+    AliveAtLandmark,
+    Analyses,
+    Cohort,
+    Comparison,
+    ConceptSet,
+    Confounding,
+    Covariates,
+    CoxSettings,
+    Entry,
+    FineGraySettings,
+    Flag,
+    FollowUp,
+    InclusionRule,
+    NoPriorConcept,
+    Outcome,
+    PHTestSettings,
+    Role,
+    Study,
+    StudyPeriod,
+)
+from cohortstat.spec.profile import RunProfile, load_profile
+
+__all__ = [
+    "AgeAtIndex",
+    "AliveAtDischarge",
+    "AliveAtLandmark",
+    "Analyses",
+    "Cohort",
+    "Comparison",
+    "ConceptSet",
+    "Confounding",
+    "Covariates",
+    "CoxSettings",
+    "Entry",
+    "FineGraySettings",
+    "Flag",
+    "FollowUp",
+    "InclusionRule",
+    "NoPriorConcept",
+    "Outcome",
+    "PHTestSettings",
+    "Role",
+    "RunProfile",
+    "Study",
+    "StudyPeriod",
+    "canonical_json",
+    "freeze",
+    "load_lock",
+    "load_profile",
+    "load_study",
+    "spec_hash",
+]

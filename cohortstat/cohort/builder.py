@@ -1,0 +1,325 @@
+"""``build_cohort``: study + data folder -> analysis table, attrition and notes.
+
+Orchestrates the engine-agnostic steps of :mod:`cohortstat.cohort.pipeline` on the chosen engine,
+materialising after each step and counting persons per group for the attrition table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from cohortstat.cohort import charlson, pipeline
+from cohortstat.cohort.concepts import code_map, concept_frame, occurrences
+from cohortstat.cohort.engines import Engine
+from cohortstat.cohort.inputs import load_inputs
+from cohortstat.errors import CohortError, CohortWarning, DataSchemaError
+
+_EPOCH = np.datetime64("1970-01-01", "D")
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """The analysis table of a study, its attrition and notes on what happened to the data.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per patient (columns: docs/cohort-semantics.md, BRIEF "Cohort" contract).
+    attrition : pandas.DataFrame
+        ``step, rule_id, description, n_<exposed>, n_<reference>, excluded_<exposed>,
+        excluded_<reference>``.
+    notes : tuple of str
+        What happened to the data (prevalent cases per outcome, groups without events, ...).
+    engine : str
+        The engine that built the table.
+    """
+
+    table: pd.DataFrame
+    attrition: pd.DataFrame
+    notes: tuple[str, ...]
+    engine: str = "duckdb"
+
+    def to_parquet(self, path: str | Path) -> Path:
+        """Write the analysis table to ``path`` (parquet; dates as date32). Returns the path."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        table = pa.Table.from_pandas(self.table, preserve_index=False)
+        for col in ("index_admission", "index_discharge", "follow_up_start"):
+            i = table.schema.get_field_index(col)
+            table = table.set_column(i, col, table.column(col).cast(pa.date32()))
+        pq.write_table(table, path)
+        return path
+
+
+class _Progress:
+    """Calls ``progress(step, total, message)`` or shows a rich progress bar (``progress=True``)."""
+
+    def __init__(self, progress, total: int):
+        self.total = total
+        self.i = 0
+        self._callback = progress if callable(progress) else None
+        self._rich = None
+        if progress is True:
+            from rich.progress import Progress
+
+            self._rich = Progress(transient=False)
+            self._rich.start()
+            self._task = self._rich.add_task("building cohort", total=total)
+
+    def __call__(self, message: str) -> None:
+        self.i += 1
+        if self._callback is not None:
+            self._callback(self.i, self.total, message)
+        if self._rich is not None:
+            self._rich.update(self._task, advance=1, description=message)
+
+    def close(self) -> None:
+        if self._rich is not None:
+            self._rich.stop()
+
+
+def _used_concepts(study) -> set[str]:
+    names: set[str] = set()
+    for key in (study.comparison.exposed, study.comparison.reference):
+        names |= set(study.cohorts[key].entry.concept_sets)
+    for rule in study.inclusion:
+        if rule.rule == "no_prior_concept":
+            names.add(rule.concept_set)
+    names |= {o.concept_set for o in study.outcomes.values()}
+    names |= {f.concept_set for f in study.covariates.flags}
+    return names
+
+
+def _used_roles(study) -> dict[str, str]:
+    """role -> first place in the study that uses it."""
+    where: dict[str, str] = {}
+    for key in (study.comparison.exposed, study.comparison.reference):
+        for r in study.cohorts[key].entry.roles:
+            where.setdefault(r, f"cohorts.{key}.entry.roles")
+    for i, rule in enumerate(study.inclusion):
+        if rule.rule == "no_prior_concept":
+            for r in rule.roles:
+                where.setdefault(r, f"inclusion[{i}].roles")
+    for name, o in study.outcomes.items():
+        for r in o.roles:
+            where.setdefault(r, f"outcomes.{name}.roles")
+    for i, f in enumerate(study.covariates.flags):
+        for r in f.roles:
+            where.setdefault(r, f"covariates.flags[{i}].roles")
+    return where
+
+
+def _days_to_dates(values: pd.Series) -> pd.Series:
+    return pd.Series(
+        (_EPOCH + values.to_numpy(dtype="int64").astype("timedelta64[D]")).astype("datetime64[ns]"),
+        index=values.index,
+    )
+
+
+def output_columns(study) -> list[str]:
+    """The analysis-table columns of a study, in order."""
+    cols = ["person_key", "group", "exposure", "index_admission", "index_discharge",
+            "follow_up_start"]
+    cov = study.covariates
+    cols += [c for c, on in (("age", cov.age), ("sex", cov.sex), ("calendar_year", cov.calendar_year))
+             if on]
+    if cov.charlson:
+        cols += ["charlson"] + [f"cci_{k}" for k in charlson.COMPONENTS]
+    cols += [f.name for f in cov.flags]
+    for name in study.outcomes:
+        cols += [f"time_{name}", f"event_{name}"]
+    return cols
+
+
+def build_cohort(
+    study,
+    data: str | Path,
+    engine: str = "duckdb",
+    threads: int | None = None,
+    progress: bool | Callable[[int, int, str], None] | None = None,
+    out: str | Path | None = None,
+) -> Cohort:
+    """Build the analysis table and attrition of ``study`` from the data folder ``data``.
+
+    Parameters
+    ----------
+    study : cohortstat.spec.Study
+        A validated study.
+    data : path
+        Folder with patients.parquet, stays.parquet, diagnoses.parquet.
+    engine : {"duckdb", "spark"}
+        Execution engine (a run setting; the result does not depend on it).
+    threads : int, optional
+        Threads (DuckDB) or local cores (Spark); default all cores.
+    progress : bool or callable, optional
+        ``True``: a rich progress bar; a callable receives ``(step, total, message)`` per step.
+    out : path, optional
+        Also write the analysis table to this parquet file.
+
+    Returns
+    -------
+    Cohort
+        Frozen: ``table``, ``attrition``, ``notes``.
+
+    Raises
+    ------
+    DataSchemaError
+        A table, column or diagnosis role the study needs is missing from the data.
+    CohortError
+        A step left a group without patients (the message names the step).
+    """
+    exposed, reference = study.comparison.exposed, study.comparison.reference
+    groups = (exposed, reference)
+    n_steps = 6 + len(study.inclusion)
+    tick = _Progress(progress, n_steps)
+    eng = Engine(engine, threads=threads)
+    try:
+        inputs = load_inputs(eng, Path(data))
+        tick("inputs checked")
+        roles_needed = _used_roles(study)
+        present = set(eng.to_pandas(inputs.diagnoses.select("role").distinct())["role"].dropna())
+        for role, where in roles_needed.items():
+            if role not in present:
+                raise DataSchemaError(
+                    f"the data have no diagnosis with role {role!r}, used at {where}; roles in the "
+                    f"data: {', '.join(sorted(present)) or 'none'}. Fix the study roles or the data."
+                )
+        frame = concept_frame(study, _used_concepts(study), bool(study.covariates.charlson))
+        occ = occurrences(eng, inputs, code_map(eng, inputs.diagnoses, frame))
+        tick("diagnoses matched to concept sets")
+
+        rows: list[dict] = []
+        prev: dict[str, int] = {}
+
+        def count(t: ibis.Table, step: int, rule_id: str, description: str) -> None:
+            got = eng.to_pandas(t.group_by("group").agg(n=t.count()))
+            n = {g: 0 for g in groups}
+            n.update({str(g): int(v) for g, v in zip(got["group"], got["n"])})
+            row = {"step": step, "rule_id": rule_id, "description": description}
+            for g in groups:
+                row[f"n_{g}"] = n[g]
+            for g in groups:
+                row[f"excluded_{g}"] = prev[g] - n[g] if prev else 0
+            rows.append(row)
+            prev.update(n)
+            empty = [g for g in groups if n[g] == 0]
+            if empty:
+                raise CohortError(
+                    f"step {step} ({rule_id}: {description}) left no patient in group "
+                    f"{', '.join(repr(g) for g in empty)}; check the concept sets, roles and study "
+                    "period of the study against the data (attrition so far: "
+                    + "; ".join(f"{r['rule_id']}: " + ", ".join(f"{g}={r[f'n_{g}']}" for g in groups)
+                                for r in rows) + ")"
+                )
+
+        period = study.study_period
+        idx = [pipeline.entry_events(occ, inputs.stays, g, study.cohorts[g].entry, period) for g in groups]
+        idx = eng.materialize(ibis.union(*idx), "index")
+        count(idx, 0, "entry", f"First qualifying stay per patient admitted {period.start} to "
+              f"{period.end}")
+        mode = study.comparison.in_both
+        c = pipeline.resolve_in_both(idx, exposed, mode)
+        c = eng.materialize(pipeline.attach_patients(c, inputs.patients, inputs.stays, exposed),
+                            "cohort_in_both")
+        text = {
+            "exclude": "Patients with index stays in both groups excluded",
+            "exposed": f"Patients with index stays in both groups kept in {exposed} only",
+            "first_event": "Patients with index stays in both groups kept in the group of the "
+                           "earlier index stay (same day: exposed)",
+        }[mode]
+        count(c, 1, "in_both", text)
+        tick("index stays found")
+        anchor = study.follow_up.anchor
+        for i, rule in enumerate(study.inclusion):
+            c = eng.materialize(pipeline.apply_rule(c, rule, occ, anchor), f"rule{i}")
+            count(c, 2 + i, rule.id, rule.description)
+            tick(f"inclusion rule {rule.id}")
+        fu = study.follow_up
+        c = eng.materialize(pipeline.follow_up(c, fu), "follow_up")
+        count(c, 2 + len(study.inclusion), "under_follow_up",
+              "Alive and under follow-up at the end of blanking (follow-up start)")
+        tick("follow-up start and blanking")
+        competing = "death" in tuple(study.competing_events)
+        c = pipeline.outcome_columns(c, occ, dict(study.outcomes), competing)
+        c = pipeline.covariate_columns(c, occ, study.covariates, ())
+        tick("outcomes and covariates")
+        raw = eng.to_pandas(c)
+        tick("analysis table collected")
+    finally:
+        eng.close()
+        tick.close()
+
+    table, notes = _finish(study, raw)
+    cohort = Cohort(table=table, attrition=pd.DataFrame(rows), notes=notes, engine=engine)
+    if out is not None:
+        cohort.to_parquet(out)
+    return cohort
+
+
+def _finish(study, raw: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Dates from day numbers, fixed column order and types, person keys, notes."""
+    exposed, reference = study.comparison.exposed, study.comparison.reference
+    t = raw.copy()
+    t["index_admission"] = _days_to_dates(t["adm"])
+    t["index_discharge"] = _days_to_dates(t["dis"])
+    t["follow_up_start"] = _days_to_dates(t["fu_start"])
+    cov = study.covariates
+    if cov.age:
+        age = t["adm_year"] - t["birth_year"]
+        t["age"] = age.astype("int64") if age.notna().all() else age.astype("Int64")
+    if cov.sex:
+        t["sex"] = t["sex"].astype("int64") if t["sex"].notna().all() else t["sex"].astype("Int64")
+    if cov.calendar_year:
+        t["calendar_year"] = t["adm_year"].astype("int64")
+    t["exposure"] = t["exposure"].astype("int64")
+    t["group"] = t["group"].astype(str)
+    # person_key: a study-local integer; patient_id never leaves the builder
+    t = t.sort_values(["exposure", "adm", "patient_id"], ascending=[False, True, True])
+    t["person_key"] = np.arange(1, len(t) + 1, dtype="int64")
+    cols = output_columns(study)
+    for col in cols:
+        if col.startswith(("time_", "event_")):
+            t[col] = t[col].astype("float64")
+        elif col.startswith("cci_") or col in {f.name for f in cov.flags} or col == "charlson":
+            t[col] = t[col].astype("int64")
+    t = t[cols].reset_index(drop=True)
+
+    notes: list[str] = []
+    if cov.charlson:
+        notes.append(
+            f"Charlson index (Quan 2005 ICD-10 coding, Charlson 1987 weights) from diagnoses in every "
+            f"role of stays admitted from {charlson.DEFAULT_LOOKBACK_DAYS} days before the index "
+            "admission to the index discharge, index stay included."
+        )
+    for name, o in study.outcomes.items():
+        ev = t[f"event_{name}"]
+        parts, zero = [], []
+        for g in (exposed, reference):
+            sel = t["group"] == g
+            n_out = int(ev[sel].isna().sum())
+            n_ev = int((ev[sel] == 1).sum())
+            parts.append(f"{g} {n_out}")
+            if n_ev == 0:
+                zero.append(g)
+        notes.append(
+            f"outcome {name}: not at risk (outcome on or before follow-up start: prevalent or "
+            f"during blanking), time/event left empty: {', '.join(parts)}."
+        )
+        for g in zero:
+            msg = f"outcome {name}: group {g!r} has no outcome event; estimates for it are not defined."
+            notes.append(msg)
+            warnings.warn(msg, CohortWarning, stacklevel=3)
+    return t, tuple(notes)
+
+

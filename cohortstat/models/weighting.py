@@ -1,0 +1,418 @@
+"""Propensity score, inverse-probability and overlap weights, standardized differences.
+
+The propensity score is a logistic regression (statsmodels ``Logit``) of the treatment indicator on the
+covariates. Weights are computed from it: inverse-probability-of-treatment weights for the average
+treatment effect (ATE), optionally stabilized, and overlap weights. Covariate balance is measured by the
+standardized difference of means of Austin (2009), unweighted or weighted.
+
+Semantic choices (see docs/methods-confounding.md):
+
+- Categorical covariates (pandas ``category``, ``object`` or ``string`` dtype) are dummy-coded with the
+  first sorted level as reference and terms named ``column[level]``, as in the rest of cohortstat.
+- The preference score is that of Walker et al. (2013): the propensity score with the log-odds of the
+  treated proportion removed, so that 0.5 means "no preference" whatever the size of each group.
+- The standardized difference uses the pooled standard deviation ``sqrt((s1^2 + s0^2) / 2)`` of the
+  sample being described (before: the full cohort; after: the matched or weighted cohort). A covariate
+  whose values are all 0/1 is binary and its variance is ``p (1 - p)``; otherwise the sample variance
+  (with the weighted "reliability weights" correction when weights are given, which reduces to the
+  usual ``n - 1`` denominator when every weight is 1).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from cohortstat.errors import ConvergenceError, ConvergenceWarning, ModelInputError
+
+__all__ = [
+    "PropensityScore",
+    "propensity_score",
+    "iptw_weights",
+    "overlap_weights",
+    "standardized_differences",
+    "design_matrix",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class PropensityScore:
+    """A fitted propensity score (immutable).
+
+    Attributes
+    ----------
+    ps : numpy.ndarray
+        Estimated probability of treatment, one per input row, in input order.
+    logit_ps : numpy.ndarray
+        ``log(ps / (1 - ps))``, computed from the linear predictor (no rounding through ``ps``).
+    preference : numpy.ndarray
+        Preference score of Walker et al. (2013).
+    coef : pandas.DataFrame
+        Columns ``term, coef, se, z, p, odds_ratio``; the first term is ``Intercept``.
+    treated_fraction : float
+        Proportion of treated rows.
+    n, n_treated : int
+        Rows used and treated rows.
+    converged : bool
+        Whether the Newton iterations converged.
+    iterations : int
+        Newton iterations used.
+    notes : tuple of str
+        What happened to the data.
+    """
+
+    ps: np.ndarray = field(repr=False)
+    logit_ps: np.ndarray = field(repr=False)
+    preference: np.ndarray = field(repr=False)
+    coef: pd.DataFrame = field(repr=False)
+    treated_fraction: float
+    n: int
+    n_treated: int
+    converged: bool
+    iterations: int
+    notes: tuple[str, ...] = ()
+
+    def table(self) -> pd.DataFrame:
+        """The coefficient table (a copy)."""
+        return self.coef.copy()
+
+
+def _column(df: pd.DataFrame, name: str) -> pd.Series:
+    if name not in df.columns:
+        raise ModelInputError(
+            f"column {name!r} is not in the data; available columns: {', '.join(map(str, df.columns))}"
+        )
+    return df[name]
+
+
+def _treatment_array(values, name: str = "treatment") -> np.ndarray:
+    t = np.asarray(values)
+    if t.ndim != 1:
+        raise ModelInputError(f"{name} must be one-dimensional")
+    if t.dtype == bool:
+        return t.astype(np.int8)
+    try:
+        tf = t.astype(float)
+    except (TypeError, ValueError) as exc:
+        raise ModelInputError(f"{name} must be coded 0 (reference) / 1 (treated)") from exc
+    if np.isnan(tf).any() or not np.isin(tf, (0.0, 1.0)).all():
+        raise ModelInputError(
+            f"{name} must be coded 0 (reference) / 1 (treated) with no missing value; recode it first"
+        )
+    return tf.astype(np.int8)
+
+
+def design_matrix(df: pd.DataFrame, covariates) -> tuple[np.ndarray, list[str]]:
+    """Numeric design matrix (without intercept) and its term names.
+
+    Numeric and boolean columns enter as they are; categorical, object and string columns are
+    dummy-coded with the first sorted level as reference (terms ``column[level]``).
+    """
+    covariates = list(covariates)
+    if len(set(covariates)) != len(covariates):
+        raise ModelInputError("covariates contain a duplicate name; list each column once")
+    blocks: list[np.ndarray] = []
+    names: list[str] = []
+    for name in covariates:
+        col = _column(df, name)
+        if isinstance(col.dtype, pd.CategoricalDtype) or col.dtype == object or pd.api.types.is_string_dtype(
+            col.dtype
+        ):
+            if col.isna().any():
+                raise ModelInputError(f"covariate {name!r} has missing values; impute or drop those rows")
+            levels = sorted(pd.unique(col.astype(str)))
+            values = col.astype(str).to_numpy()
+            for level in levels[1:]:
+                blocks.append((values == level).astype(float)[:, None])
+                names.append(f"{name}[{level}]")
+        else:
+            x = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+            if not np.isfinite(x).all():
+                raise ModelInputError(
+                    f"covariate {name!r} has missing or non-finite values; impute or drop those rows"
+                )
+            blocks.append(x[:, None])
+            names.append(str(name))
+    if not blocks:
+        return np.empty((len(df), 0)), []
+    return np.hstack(blocks), names
+
+
+def propensity_score(df: pd.DataFrame, *, treatment: str, covariates, maxiter: int = 50) -> PropensityScore:
+    """Fit a propensity score by logistic regression.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per person.
+    treatment : str
+        Column coded 1 (treated / exposed) or 0 (reference).
+    covariates : sequence of str
+        Columns of the model (an intercept is added).
+    maxiter : int
+        Maximum Newton iterations.
+
+    Returns
+    -------
+    PropensityScore
+
+    Raises
+    ------
+    ModelInputError
+        Unknown column, missing value, treatment not coded 0/1, only one treatment group.
+    ConvergenceError
+        The Newton iterations failed (e.g. a singular information matrix from collinear covariates).
+
+    Notes
+    -----
+    A covariate that perfectly separates the groups drives the score to 0 or 1; this is reported as a
+    :class:`~cohortstat.errors.ConvergenceWarning` naming what to do, since matching or weighting on such
+    a score is meaningless.
+
+    References
+    ----------
+    Rosenbaum PR, Rubin DB. The central role of the propensity score in observational studies for causal
+    effects. Biometrika 1983;70(1):41-55.
+
+    Walker AM, Patrick AR, Lauer MS, et al. A tool for assessing the feasibility of comparative
+    effectiveness research. Comp Eff Res 2013;3:11-20 (the preference score).
+    """
+    import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning as SMConvergenceWarning
+    from statsmodels.tools.sm_exceptions import HessianInversionWarning, PerfectSeparationWarning
+
+    t = _treatment_array(_column(df, treatment).to_numpy(), treatment)
+    n = t.size
+    n_treated = int(t.sum())
+    if n_treated == 0 or n_treated == n:
+        raise ModelInputError(
+            f"{treatment!r} has only one group ({n_treated} treated of {n}); a propensity score needs both"
+        )
+    x, names = design_matrix(df, covariates)
+    design = np.hstack([np.ones((n, 1)), x])
+    terms = ["Intercept", *names]
+    notes: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            fit = sm.Logit(t.astype(float), design).fit(method="newton", maxiter=maxiter, disp=0)
+        except np.linalg.LinAlgError as exc:
+            raise ConvergenceError(
+                "the propensity-score model has a singular information matrix (collinear covariates?); "
+                "drop redundant covariates"
+            ) from exc
+    separation = any(issubclass(w.category, PerfectSeparationWarning) for w in caught)
+    poor = any(issubclass(w.category, (SMConvergenceWarning, HessianInversionWarning)) for w in caught)
+    converged = bool(fit.mle_retvals.get("converged", False)) and not poor
+    iterations = int(fit.mle_retvals.get("iterations", maxiter))
+    params = np.asarray(fit.params, dtype=float)
+    if not np.isfinite(params).all():
+        raise ConvergenceError("the propensity-score model diverged; check the covariates for separation")
+    bse = np.asarray(fit.bse, dtype=float)
+    eta = design @ params
+    ps = 1.0 / (1.0 + np.exp(-eta))
+    if separation or not converged:
+        msg = (
+            "the propensity-score model "
+            + ("shows (quasi-)complete separation" if separation else "did not converge")
+            + f" after {iterations} iterations; some covariate almost determines the treatment - "
+            "drop it or restrict the cohort to patients with overlapping characteristics"
+        )
+        warnings.warn(msg, ConvergenceWarning, stacklevel=2)
+        notes.append(msg)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = params / bse
+    from scipy.stats import norm
+
+    coef = pd.DataFrame(
+        {
+            "term": terms,
+            "coef": params,
+            "se": bse,
+            "z": z,
+            "p": 2.0 * norm.sf(np.abs(z)),
+            "odds_ratio": np.exp(params),
+        }
+    )
+    frac = n_treated / n
+    logit_frac = np.log(frac / (1.0 - frac))
+    pref = 1.0 / (1.0 + np.exp(-(eta - logit_frac)))
+    notes.append(f"propensity score: logistic regression on {len(names)} terms, {n} rows, {n_treated} treated")
+    return PropensityScore(
+        ps=ps,
+        logit_ps=eta,
+        preference=pref,
+        coef=coef,
+        treated_fraction=float(frac),
+        n=int(n),
+        n_treated=n_treated,
+        converged=converged,
+        iterations=iterations,
+        notes=tuple(notes),
+    )
+
+
+def _ps_and_treatment(ps, treatment) -> tuple[np.ndarray, np.ndarray]:
+    p = np.asarray(ps, dtype=float)
+    t = _treatment_array(treatment)
+    if p.shape != t.shape:
+        raise ModelInputError(f"ps has {p.size} values but treatment has {t.size}; pass aligned arrays")
+    if not ((p > 0) & (p < 1)).all():
+        raise ModelInputError(
+            "propensity scores must lie strictly between 0 and 1; a score of 0 or 1 means no overlap - "
+            "restrict the cohort or revise the propensity model"
+        )
+    return p, t
+
+
+def iptw_weights(ps, treatment, stabilized: bool = True) -> np.ndarray:
+    """Inverse-probability-of-treatment weights for the average treatment effect (ATE).
+
+    ``w = 1 / ps`` for treated and ``1 / (1 - ps)`` for reference rows; stabilized weights are multiplied
+    by the marginal probability of the row's own group (``P(T=1)`` or ``P(T=0)``), so that they sum to
+    about the group sizes.
+
+    Parameters
+    ----------
+    ps : array_like
+        Propensity scores in (0, 1).
+    treatment : array_like
+        1 treated, 0 reference.
+    stabilized : bool
+        Multiply by the marginal treatment probabilities.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    References
+    ----------
+    Robins JM, Hernan MA, Brumback B. Marginal structural models and causal inference in epidemiology.
+    Epidemiology 2000;11(5):550-60.
+
+    Austin PC, Stuart EA. Moving towards best practice when using inverse probability of treatment
+    weighting (IPTW) using the propensity score. Stat Med 2015;34(28):3661-79.
+    """
+    p, t = _ps_and_treatment(ps, treatment)
+    w = np.where(t == 1, 1.0 / p, 1.0 / (1.0 - p))
+    if stabilized:
+        frac = t.mean()
+        w = w * np.where(t == 1, frac, 1.0 - frac)
+    return w
+
+
+def overlap_weights(ps, treatment) -> np.ndarray:
+    """Overlap weights: ``1 - ps`` for treated rows and ``ps`` for reference rows.
+
+    They target the average treatment effect in the overlap population and give exact mean balance on
+    every covariate of a logistic propensity model fitted by maximum likelihood.
+
+    References
+    ----------
+    Li F, Morgan KL, Zaslavsky AM. Balancing covariates via propensity score weighting. J Am Stat Assoc
+    2018;113(521):390-400.
+    """
+    p, t = _ps_and_treatment(ps, treatment)
+    return np.where(t == 1, 1.0 - p, p)
+
+
+def _is_binary(x: np.ndarray) -> bool:
+    return bool(np.isin(x, (0.0, 1.0)).all())
+
+
+def _weighted_mean_var(x: np.ndarray, w: np.ndarray, binary: bool) -> tuple[float, float]:
+    sw = w.sum()
+    if sw <= 0:
+        return np.nan, np.nan
+    m = float((w * x).sum() / sw)
+    if binary:
+        return m, m * (1.0 - m)
+    denom = sw * sw - (w * w).sum()
+    if denom <= 0:
+        return m, np.nan
+    return m, float(sw / denom * (w * (x - m) ** 2).sum())
+
+
+def standardized_differences(
+    df: pd.DataFrame, *, treatment: str, covariates, weights=None
+) -> pd.DataFrame:
+    """Standardized differences of means between treated and reference rows.
+
+    ``smd = (mean_treated - mean_control) / sqrt((var_treated + var_control) / 2)``; a covariate
+    whose values are all 0 or 1 is binary with ``var = p (1 - p)``. With ``weights`` (a column name
+    or an array), means and variances are weighted; the weighted variance is
+    ``sum(w) / (sum(w)^2 - sum(w^2)) * sum(w (x - mean)^2)``, which equals the sample variance when
+    all weights are 1. Categorical columns are expanded to one indicator per level.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+    treatment : str
+        Column coded 1 / 0.
+    covariates : sequence of str
+    weights : str or array_like, optional
+        Non-negative weights (e.g. IPTW, overlap or matching weights).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``covariate, kind, mean_treated, mean_control, smd`` (``kind``: binary or continuous).
+        The SMD is 0 when both groups are constant at the same value, and NaN when a group is empty or
+        both groups are constant at different values.
+
+    References
+    ----------
+    Austin PC. Balance diagnostics for comparing the distribution of baseline covariates between
+    treatment groups in propensity-score matched samples. Stat Med 2009;28(25):3083-107.
+
+    Austin PC, Stuart EA. Stat Med 2015;34(28):3661-79 (weighted versions).
+    """
+    t = _treatment_array(_column(df, treatment).to_numpy(), treatment)
+    if weights is None:
+        w = np.ones(t.size)
+    elif isinstance(weights, str):
+        w = pd.to_numeric(_column(df, weights), errors="coerce").to_numpy(dtype=float)
+    else:
+        w = np.asarray(weights, dtype=float)
+    if w.shape != t.shape:
+        raise ModelInputError(f"weights have {w.size} values for {t.size} rows; pass one weight per row")
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise ModelInputError("weights must be finite and non-negative")
+    rows = []
+    is_t = t == 1
+    for name in covariates:
+        col = _column(df, name)
+        if isinstance(col.dtype, pd.CategoricalDtype) or col.dtype == object or pd.api.types.is_string_dtype(
+            col.dtype
+        ):
+            values = col.astype(str).to_numpy()
+            items = [(f"{name}[{lv}]", (values == lv).astype(float)) for lv in sorted(pd.unique(values))]
+        else:
+            x = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+            if not np.isfinite(x).all():
+                raise ModelInputError(f"covariate {name!r} has missing values; impute or drop those rows")
+            items = [(str(name), x)]
+        for label, x in items:
+            binary = _is_binary(x)
+            m1, v1 = _weighted_mean_var(x[is_t], w[is_t], binary)
+            m0, v0 = _weighted_mean_var(x[~is_t], w[~is_t], binary)
+            sd = np.sqrt((v1 + v0) / 2.0)
+            if np.isnan(m1) or np.isnan(m0):
+                smd = np.nan
+            elif sd > 0:
+                smd = (m1 - m0) / sd
+            else:
+                smd = 0.0 if m1 == m0 else np.nan
+            rows.append(
+                {
+                    "covariate": label,
+                    "kind": "binary" if binary else "continuous",
+                    "mean_treated": m1,
+                    "mean_control": m0,
+                    "smd": float(smd),
+                }
+            )
+    return pd.DataFrame(rows, columns=["covariate", "kind", "mean_treated", "mean_control", "smd"])

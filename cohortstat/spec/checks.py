@@ -1,0 +1,212 @@
+"""Checks that relate several parts of a study: references, windows, duplicates, column clashes.
+
+:func:`cross_check` reads plain data (the YAML document, or ``Study.model_dump()``) and skips any part
+whose shape is wrong -- field validation reports that part -- so that the loader can report field
+errors and cross-reference errors of one file together, in one pass.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+#: Columns of the analysis table built by the cohort builder (see DESIGN.md / BRIEF "Cohort"), plus
+#: the columns the analyses add (propensity score, weight, matched set).
+FIXED_COLUMNS: frozenset[str] = frozenset(
+    {
+        "person_key",
+        "group",
+        "exposure",
+        "index_admission",
+        "index_discharge",
+        "follow_up_start",
+        "age",
+        "sex",
+        "calendar_year",
+        "charlson",
+        "ps",
+        "weight",
+        "matched_set",
+    }
+)
+#: Prefixes of generated columns: Charlson components, per-outcome time and event.
+RESERVED_PREFIXES: tuple[str, ...] = ("cci_", "time_", "event_")
+#: Covariates that always exist in the analysis table (strata and exact matching may name them).
+BUILTIN_COVARIATES: tuple[str, ...] = ("age", "sex", "calendar_year", "charlson")
+
+Problem = tuple[str, str]
+
+
+def _map(value: Any) -> Mapping:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _seq(value: Any) -> list:
+    return list(value) if isinstance(value, (list, tuple)) else []
+
+
+def _date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return None  # field validation reports datetimes with a time part
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _known(names: Any) -> str:
+    names = sorted(str(n) for n in names)
+    return ", ".join(names) if names else "(none defined)"
+
+
+def _check_windows(data: Mapping, out: list[Problem]) -> None:
+    period = _map(data.get("study_period"))
+    start, end = _date(period.get("start")), _date(period.get("end"))
+    if start and end and end < start:
+        out.append(("study_period.end", f"{end} is before study_period.start ({start}); end must be on or after start"))
+    follow = _map(data.get("follow_up"))
+    eod = _date(follow.get("end_of_data"))
+    if eod and end and eod < end:
+        out.append(
+            (
+                "follow_up.end_of_data",
+                f"{eod} is before study_period.end ({end}); data must cover the whole study period",
+            )
+        )
+    blank, max_days = follow.get("blanking_days"), follow.get("max_days")
+    if _is_int(blank) and _is_int(max_days) and blank >= max_days:
+        out.append(
+            (
+                "follow_up.blanking_days",
+                f"{blank} leaves no follow-up: it must be smaller than follow_up.max_days ({max_days})",
+            )
+        )
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _check_concept_refs(data: Mapping, out: list[Problem]) -> None:
+    known = set(_map(data.get("concept_sets")))
+    if not known and not isinstance(data.get("concept_sets"), Mapping):
+        return  # concept_sets itself is missing or malformed: reported by field validation
+
+    def ref(loc: str, name: Any) -> None:
+        if isinstance(name, str) and name not in known:
+            out.append((loc, f"unknown concept set {name!r}; known: {_known(known)}"))
+
+    for cname, cohort in _map(data.get("cohorts")).items():
+        for i, name in enumerate(_seq(_map(_map(cohort).get("entry")).get("concept_sets"))):
+            ref(f"cohorts.{cname}.entry.concept_sets.{i}", name)
+    for i, rule in enumerate(_seq(data.get("inclusion"))):
+        rule = _map(rule)
+        if rule.get("rule") == "no_prior_concept":
+            ref(f"inclusion.{i}.concept_set", rule.get("concept_set"))
+    for oname, outcome in _map(data.get("outcomes")).items():
+        ref(f"outcomes.{oname}.concept_set", _map(outcome).get("concept_set"))
+    for i, flag in enumerate(_seq(_map(data.get("covariates")).get("flags"))):
+        ref(f"covariates.flags.{i}.concept_set", _map(flag).get("concept_set"))
+
+
+def _check_comparison(data: Mapping, out: list[Problem]) -> None:
+    cohorts = data.get("cohorts")
+    comp = _map(data.get("comparison"))
+    exposed, reference = comp.get("exposed"), comp.get("reference")
+    if isinstance(cohorts, Mapping):
+        for key, name in (("exposed", exposed), ("reference", reference)):
+            if isinstance(name, str) and name not in cohorts:
+                out.append((f"comparison.{key}", f"unknown cohort {name!r}; known: {_known(cohorts)}"))
+    if isinstance(exposed, str) and exposed == reference:
+        out.append(
+            ("comparison.reference", f"must differ from comparison.exposed ({exposed!r}); compare two cohorts")
+        )
+
+
+def _check_duplicates(items: list, key: str, where: str, what: str, out: list[Problem]) -> None:
+    first: dict[Any, int] = {}
+    for i, item in enumerate(items):
+        value = _map(item).get(key)
+        if not isinstance(value, str):
+            continue
+        if value in first:
+            out.append(
+                (
+                    f"{where}.{i}.{key}",
+                    f"duplicate {what} {value!r} (also {where}.{first[value]}.{key}); {what}s must be unique",
+                )
+            )
+        else:
+            first[value] = i
+
+
+def _check_inclusion(data: Mapping, out: list[Problem]) -> None:
+    rules = _seq(data.get("inclusion"))
+    _check_duplicates(rules, "id", "inclusion", "id", out)
+    for i, rule in enumerate(rules):
+        rule = _map(rule)
+        lo, hi = rule.get("min_years"), rule.get("max_years")
+        if rule.get("rule") == "age_at_index" and _is_int(lo) and _is_int(hi) and hi < lo:
+            out.append((f"inclusion.{i}.max_years", f"{hi} is below min_years ({lo}); max_years must be >= min_years"))
+
+
+def _column_problem(name: str) -> str | None:
+    if name in FIXED_COLUMNS:
+        return f"{name!r} is a fixed column of the analysis table; choose another name"
+    for prefix in RESERVED_PREFIXES:
+        if name.startswith(prefix):
+            return (
+                f"{name!r} starts with {prefix!r}, reserved for generated columns "
+                f"({', '.join(RESERVED_PREFIXES)}); choose another name"
+            )
+    return None
+
+
+def _check_columns(data: Mapping, out: list[Problem]) -> None:
+    """Flag and outcome names become analysis-table columns: they must not clash."""
+    flags = _seq(_map(data.get("covariates")).get("flags"))
+    _check_duplicates(flags, "name", "covariates.flags", "flag name", out)
+    for i, flag in enumerate(flags):
+        name = _map(flag).get("name")
+        if isinstance(name, str) and (problem := _column_problem(name)):
+            out.append((f"covariates.flags.{i}.name", problem))
+    # Outcome names need no check: their columns are time_<name> and event_<name>, and no fixed
+    # column or flag may start with those prefixes.
+
+
+def _covariate_names(data: Mapping) -> list[str]:
+    flags = _seq(_map(data.get("covariates")).get("flags"))
+    names = [n for f in flags if isinstance(n := _map(f).get("name"), str)]
+    return list(dict.fromkeys([*BUILTIN_COVARIATES, *names]))
+
+
+def _check_covariate_refs(data: Mapping, out: list[Problem]) -> None:
+    known = _covariate_names(data)
+    analyses = _map(data.get("analyses"))
+    targets = (
+        ("analyses.cox.strata", _map(analyses.get("cox")).get("strata")),
+        ("analyses.confounding.exact", _map(analyses.get("confounding")).get("exact")),
+    )
+    for where, names in targets:
+        for i, name in enumerate(_seq(names)):
+            if isinstance(name, str) and name not in known:
+                out.append((f"{where}.{i}", f"unknown covariate {name!r}; known: {', '.join(known)}"))
+
+
+def cross_check(data: Mapping) -> list[Problem]:
+    """Every cross-reference problem of a study document, as ``(location, message)`` pairs."""
+    if not isinstance(data, Mapping):
+        return []
+    out: list[Problem] = []
+    _check_windows(data, out)
+    _check_concept_refs(data, out)
+    _check_comparison(data, out)
+    _check_inclusion(data, out)
+    _check_columns(data, out)
+    _check_covariate_refs(data, out)
+    return out

@@ -1,0 +1,364 @@
+"""Pydantic models of a study file (frozen, ``extra="forbid"``).
+
+Attribute names mirror the YAML keys of ``studies/sepsis_cancer.yaml``. Every field is declared with
+:func:`result` (it changes results, so it enters :func:`cohortstat.spec.spec_hash`) or :func:`cosmetic`
+(text for people: titles, labels, descriptions); ``tests/spec/test_hash.py`` walks every field of every
+model and fails when one is neither.
+
+Field-level checks (types, ranges, ICD-10 codes, names) live here; checks that relate several parts of
+the study (references to concept sets and cohorts, windows, duplicate ids, column clashes) live in
+:mod:`cohortstat.spec.checks` and run from :class:`Study`'s validator, so a study built in Python is
+checked exactly like a loaded file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationInfo,
+    model_validator,
+)
+
+from cohortstat.spec.codes import canonical_codes, check_item, exclusion_problems
+
+HASH_KEY = "hash"
+RESULT = "result"
+COSMETIC = "cosmetic"
+
+#: Validation context key: set to False by the loader, which runs the cross-checks itself (on the raw
+#: document, so that they are reported together with field errors).
+CROSS_CHECK = "cross_check"
+
+
+def result(default: Any = ..., **kwargs: Any) -> Any:
+    """A field whose value can change results: it enters the spec hash."""
+    return Field(default, json_schema_extra={HASH_KEY: RESULT}, **kwargs)
+
+
+def cosmetic(default: Any = ..., **kwargs: Any) -> Any:
+    """A field for people only (title, label, description): it is left out of the spec hash."""
+    return Field(default, json_schema_extra={HASH_KEY: COSMETIC}, **kwargs)
+
+
+# --- value types -----------------------------------------------------------------------------------
+
+_NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,62}")
+
+
+def _check_name(value: str) -> str:
+    if not _NAME_RE.fullmatch(value):
+        raise ValueError(
+            f"invalid name {value[:40]!r}: use a lower-case identifier (a letter, then letters, "
+            "digits or '_', at most 63 characters), e.g. lung_cancer"
+        )
+    return value
+
+
+Name = Annotated[str, Strict(), AfterValidator(_check_name)]
+Text = Annotated[str, Strict()]
+Int = Annotated[int, Strict()]
+Bool = Annotated[bool, Strict()]
+Float = Annotated[float, Strict()]
+
+Role = Literal["principal", "related", "associated"]
+ROLES: tuple[str, ...] = ("principal", "related", "associated")
+
+
+def _unique(values: tuple, what: str) -> None:
+    seen = set()
+    for v in values:
+        if v in seen:
+            raise ValueError(f"{what} {v!r} is listed twice; list each once")
+        seen.add(v)
+
+
+def _roles(values: tuple[str, ...]) -> tuple[str, ...]:
+    if not values:
+        raise ValueError("list at least one diagnosis role: principal, related, associated")
+    _unique(values, "role")
+    return tuple(r for r in ROLES if r in values)  # canonical order: PMSI DP, DR, DAS
+
+
+def _name_set(values: tuple[str, ...]) -> tuple[str, ...]:
+    _unique(values, "name")
+    return tuple(sorted(values))
+
+
+def _non_empty_name_set(values: tuple[str, ...]) -> tuple[str, ...]:
+    if not values:
+        raise ValueError("list at least one name")
+    return _name_set(values)
+
+
+Roles = Annotated[tuple[Role, ...], AfterValidator(_roles)]
+NameSet = Annotated[tuple[Name, ...], AfterValidator(_name_set)]
+NonEmptyNameSet = Annotated[tuple[Name, ...], AfterValidator(_non_empty_name_set)]
+
+
+def _check_code_item(value: str) -> str:
+    check_item(value)  # raises ValueError with the rule when malformed; does not expand
+    return value
+
+
+CodeItem = Annotated[str, Strict(), AfterValidator(_check_code_item)]
+
+
+def _include(values: tuple[str, ...]) -> tuple[str, ...]:
+    if not values:
+        raise ValueError("empty code list: list at least one ICD-10 code or range (e.g. C33-C34)")
+    return canonical_codes(values)
+
+
+Include = Annotated[tuple[CodeItem, ...], AfterValidator(_include)]
+Exclude = Annotated[tuple[CodeItem, ...], AfterValidator(canonical_codes)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --- the study -------------------------------------------------------------------------------------
+
+
+class StudyPeriod(_Model):
+    """Calendar window in which index (entry) stays are searched."""
+
+    start: dt.date = result(description="first admission date of an index stay")
+    end: dt.date = result(description="last admission date of an index stay (inclusive)")
+
+
+class ConceptSet(_Model):
+    """A named list of ICD-10 prefixes and ranges, with exclusions; stored canonical."""
+
+    description: Text = cosmetic("", description="what the codes mean, with the source")
+    include: Include = result(description="codes and ranges; canonical prefixes after loading")
+    exclude: Exclude = result((), description="codes removed from the include list")
+
+    @model_validator(mode="after")
+    def _exclusions_within_include(self) -> ConceptSet:
+        problems = exclusion_problems(self.include, self.exclude)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class Entry(_Model):
+    """The entry event: first stay in the study period with a diagnosis of these concept sets."""
+
+    concept_sets: NonEmptyNameSet = result(description="concept sets defining the entry stay")
+    roles: Roles = result(ROLES, description="diagnosis roles that qualify")
+
+
+class Cohort(_Model):
+    """An exposure group."""
+
+    label: Text = cosmetic(description="name shown in tables and figures")
+    entry: Entry = result()
+
+
+class Comparison(_Model):
+    """Which cohort is exposed, which is the reference, and what to do with patients in both."""
+
+    exposed: Name = result()
+    reference: Name = result()
+    in_both: Literal["exclude", "first_event", "exposed"] = result("exclude")
+
+
+class AgeAtIndex(_Model):
+    """Keep patients aged ``min_years`` (and at most ``max_years``) at the index admission."""
+
+    id: Name = result()
+    description: Text = cosmetic("")
+    rule: Literal["age_at_index"] = result()
+    min_years: Int = result(ge=0, le=150)
+    max_years: Int | None = result(None, ge=0, le=150)
+
+
+class NoPriorConcept(_Model):
+    """Drop patients with the concept set in the lookback window before (or during) the index stay."""
+
+    id: Name = result()
+    description: Text = cosmetic("")
+    rule: Literal["no_prior_concept"] = result()
+    concept_set: Name = result()
+    lookback_days: Int = result(ge=0)
+    roles: Roles = result(ROLES)
+
+
+class AliveAtDischarge(_Model):
+    """Keep patients discharged alive from the index stay."""
+
+    id: Name = result()
+    description: Text = cosmetic("")
+    rule: Literal["alive_at_discharge"] = result()
+
+
+class AliveAtLandmark(_Model):
+    """Keep patients alive ``days`` after the follow-up anchor (a landmark)."""
+
+    id: Name = result()
+    description: Text = cosmetic("")
+    rule: Literal["alive_at_landmark"] = result()
+    days: Int = result(ge=1)
+
+
+InclusionRule = Annotated[
+    Union[AgeAtIndex, NoPriorConcept, AliveAtDischarge, AliveAtLandmark], Field(discriminator="rule")
+]
+INCLUSION_RULES = (AgeAtIndex, NoPriorConcept, AliveAtDischarge, AliveAtLandmark)
+
+
+class FollowUp(_Model):
+    """Start, blanking and end of follow-up."""
+
+    anchor: Literal["admission", "discharge"] = result("discharge")
+    offset_days: Int = result(0, ge=0)
+    blanking_days: Int = result(0, ge=0)
+    max_days: Int | None = result(None, ge=1)
+    end_of_data: dt.date = result()
+
+
+class Outcome(_Model):
+    """An incident event: first occurrence of the concept set after the blanking period."""
+
+    label: Text = cosmetic(description="name shown in tables and figures")
+    concept_set: Name = result()
+    roles: Roles = result(ROLES)
+
+
+class Flag(_Model):
+    """A 0/1 covariate: the concept set in the lookback window before the index stay."""
+
+    name: Name = result()
+    concept_set: Name = result()
+    lookback_days: Int = result(ge=0)
+    roles: Roles = result(ROLES)
+
+
+class Covariates(_Model):
+    """Adjustment covariates."""
+
+    age: Bool = result(True)
+    sex: Bool = result(True)
+    calendar_year: Bool = result(True)
+    charlson: Bool = result(True)
+    flags: tuple[Flag, ...] = result(())
+
+
+class CoxSettings(_Model):
+    """Cause-specific Cox models."""
+
+    crude: Bool = result(True)
+    adjusted: Bool = result(True)
+    ties: Literal["efron", "breslow"] = result("efron")
+    strata: NameSet = result(())
+    variance: Literal["model", "robust"] = result("model")
+
+
+class FineGraySettings(_Model):
+    """Fine-Gray subdistribution hazard models."""
+
+    crude: Bool = result(True)
+    adjusted: Bool = result(True)
+    variance: Literal["crr", "robust"] = result("crr")
+
+
+class Confounding(_Model):
+    """Confounding control by propensity-score weighting or matching."""
+
+    method: Literal["none", "iptw", "overlap", "matching"] = result("none")
+    ratio: Int = result(1, ge=1, le=100)
+    caliper_sd: Float = result(0.2, gt=0, le=10)
+    exact: NameSet = result(())
+    age_band_years: Int = result(5, ge=1, le=100)
+    stabilized: Bool = result(True)
+    seed: Int = result(0, ge=0, le=2**32 - 1)
+
+
+class PHTestSettings(_Model):
+    """Proportional-hazards test (R ``cox.zph``)."""
+
+    transform: Literal["km", "identity", "rank", "log"] = result("km")
+    alpha: Float = result(0.05, gt=0, lt=1)
+
+
+class Analyses(_Model):
+    """Which models to fit and how."""
+
+    cox: CoxSettings = result(CoxSettings())
+    fine_gray: FineGraySettings = result(FineGraySettings())
+    confounding: Confounding = result(Confounding())
+    ph_test: PHTestSettings = result(PHTestSettings())
+
+
+def _unique_events(values: tuple[str, ...]) -> tuple[str, ...]:
+    _unique(values, "competing event")
+    return values
+
+
+class Study(_Model):
+    """A whole study: science only (no engine, paths or disclosure settings)."""
+
+    spec_version: Literal[1] = result(description="version of the study-file format")
+    title: Text = cosmetic(description="title of the study")
+    description: Text = cosmetic("", description="free text")
+    study_period: StudyPeriod = result()
+    concept_sets: dict[Name, ConceptSet] = result(min_length=1)
+    cohorts: dict[Name, Cohort] = result(min_length=2)
+    comparison: Comparison = result()
+    inclusion: tuple[InclusionRule, ...] = result(())
+    follow_up: FollowUp = result()
+    outcomes: dict[Name, Outcome] = result(min_length=1)
+    competing_events: Annotated[tuple[Literal["death"], ...], AfterValidator(_unique_events)] = result(
+        ("death",)
+    )
+    covariates: Covariates = result(Covariates())
+    analyses: Analyses = result(Analyses())
+
+    def __hash__(self) -> int:
+        # Frozen pydantic models hash their fields, and dict fields are unhashable: hash the canonical
+        # JSON instead (equal studies have equal canonical JSON), so that a Study can sit in a frozen
+        # dataclass or a cache key.
+        from cohortstat.spec.canonical import canonical_json
+
+        return hash(canonical_json(self))
+
+    @model_validator(mode="after")
+    def _cross_check(self, info: ValidationInfo) -> Study:
+        if info.context is not None and info.context.get(CROSS_CHECK) is False:
+            return self
+        from cohortstat.spec.checks import cross_check  # checks reads plain data, not models
+
+        problems = cross_check(self.model_dump())
+        if problems:
+            raise ValueError("; ".join(f"{loc}: {msg}" for loc, msg in problems))
+        return self
+
+
+#: Every model of the study file (for the classification and round-trip tests).
+ALL_MODELS: tuple[type[BaseModel], ...] = (
+    Study,
+    StudyPeriod,
+    ConceptSet,
+    Entry,
+    Cohort,
+    Comparison,
+    *INCLUSION_RULES,
+    FollowUp,
+    Outcome,
+    Flag,
+    Covariates,
+    CoxSettings,
+    FineGraySettings,
+    Confounding,
+    PHTestSettings,
+    Analyses,
+)

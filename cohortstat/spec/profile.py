@@ -1,0 +1,67 @@
+"""The run profile: how to execute a study here (engine, threads, disclosure), never what it computes.
+
+Kept apart from the study (OHDSI Strategus keeps execution settings apart from the portable spec): none
+of these fields enters the spec hash. The command line builds one from its options; a YAML file with
+the same keys can be loaded with :func:`load_profile`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationError
+
+from cohortstat.errors import SpecError
+from cohortstat.spec.loading import parse_yaml
+
+_MEMORY_RE = re.compile(r"[1-9][0-9]{0,5}(KB|MB|GB|TB|KiB|MiB|GiB|TiB)")
+
+
+def _memory(value: str | None) -> str | None:
+    if value is not None and not _MEMORY_RE.fullmatch(value):
+        raise ValueError(f"invalid memory limit {value[:30]!r}: write a number and a unit, e.g. 8GB or 512MiB")
+    return value
+
+
+class RunProfile(BaseModel):
+    """Execution settings of one run."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    engine: Literal["duckdb", "spark"] = Field("duckdb", description="execution engine of the cohort builder")
+    threads: Annotated[int, Strict()] | None = Field(None, ge=1, le=1024, description="None: engine default")
+    memory_limit: Annotated[str | None, AfterValidator(_memory)] = Field(None, description="e.g. 8GB")
+    min_cell_count: Annotated[int, Strict()] = Field(
+        10, ge=1, le=1000, description="counts below this are suppressed in every output (1: none)"
+    )
+
+
+def load_profile(source: str | os.PathLike | Mapping | None = None) -> RunProfile:
+    """A profile from a YAML file, a mapping, or the defaults (None); SpecError with locations."""
+    if source is None:
+        return RunProfile()
+    if isinstance(source, Mapping):
+        data = source
+    else:
+        path = Path(source)
+        try:
+            data = parse_yaml(path.read_text(encoding="utf-8"), str(path))
+        except OSError as exc:
+            raise SpecError([(str(path), f"cannot read the run profile: {exc.strerror}")]) from None
+    if not isinstance(data, Mapping):
+        raise SpecError([("(profile)", "a run profile must be a mapping of keys (engine, threads, ...)")])
+    try:
+        return RunProfile.model_validate(data)
+    except ValidationError as exc:
+        errors = []
+        for err in exc.errors(include_url=False):
+            loc = ".".join(str(p) for p in err["loc"]) or "(profile)"
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = f"unknown key; allowed keys: {', '.join(RunProfile.model_fields)}"
+            errors.append((loc, msg[:1].lower() + msg[1:]))
+        raise SpecError(errors) from None

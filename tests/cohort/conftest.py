@@ -1,0 +1,59 @@
+"""Shared fixtures of the cohort tests: one Spark session for the whole run, hand-built datasets."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.cohort import fixtures
+
+
+def pytest_collection_modifyitems(items):  # noqa: D103 - tag spark-parametrised tests
+    for item in items:
+        if "engine" in getattr(item, "fixturenames", ()) and "[spark" in item.nodeid:
+            item.add_marker(pytest.mark.spark)
+
+
+@pytest.fixture(scope="session")
+def spark_session():
+    """One local Spark session (2 cores, small shuffles) shared by every Spark test."""
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("cohortstat-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.default.parallelism", "2")
+        .config("spark.driver.memory", "2g")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        # tiny data: planning and code generation dominate (docs/engines.md)
+        .config("spark.sql.adaptive.enabled", "false")
+        .config("spark.sql.codegen.wholeStage", "false")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(params=["duckdb", "spark"])
+def engine(request):
+    """Every cohort test runs on both engines against the same expected frame."""
+    if request.param == "spark":
+        request.getfixturevalue("spark_session")
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def main_data(tmp_path_factory):
+    return fixtures.write_dataset(
+        tmp_path_factory.mktemp("main"), fixtures.MAIN_PATIENTS, fixtures.MAIN_STAYS
+    )
+
+
+@pytest.fixture(scope="session")
+def fu_data(tmp_path_factory):
+    return fixtures.write_dataset(
+        tmp_path_factory.mktemp("fu"), fixtures.FU_PATIENTS, fixtures.FU_STAYS
+    )

@@ -1,0 +1,116 @@
+"""Input validation of CoxPH: typed errors whose messages say what to do."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cohortstat.errors import ModelInputError
+from cohortstat.models.cox import CoxPH, CoxResult
+
+
+def _df(n=60, seed=3):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({
+        "time": rng.integers(1, 50, n).astype(float), "event": rng.integers(0, 3, n),
+        "x": rng.normal(size=n), "g": rng.choice(["b", "a", "c"], n), "w": rng.uniform(0.5, 2, n),
+        "id": np.arange(n) // 2,
+    })
+
+
+def test_unknown_column():
+    with pytest.raises(ModelInputError, match=r"unknown covariate column\(s\) \['nope'\]"):
+        CoxPH().fit(_df(), "time", "event", ["x", "nope"])
+    with pytest.raises(ModelInputError, match="unknown survival column"):
+        CoxPH().fit(_df(), "tme", "event", ["x"])
+
+
+def test_nan_in_covariate_and_time():
+    df = _df()
+    df.loc[4, "x"] = np.nan
+    with pytest.raises(ModelInputError, match=r"covariate column 'x' has 1 missing or infinite value\(s\) \(first at row 4\)"):
+        CoxPH().fit(df, "time", "event", ["x"])
+    df = _df()
+    df.loc[2, "time"] = np.nan
+    with pytest.raises(ModelInputError, match="duration column 'time' has 1 missing"):
+        CoxPH().fit(df, "time", "event", ["x"])
+
+
+def test_negative_time():
+    df = _df()
+    df.loc[7, "time"] = -1.0
+    with pytest.raises(ModelInputError, match="negative value"):
+        CoxPH().fit(df, "time", "event", ["x"])
+
+
+def test_constant_covariate():
+    df = _df().assign(c=1.0)
+    with pytest.raises(ModelInputError, match="covariate 'c' is constant"):
+        CoxPH().fit(df, "time", "event", ["x", "c"])
+
+
+def test_collinear_columns():
+    df = _df()
+    df["x2"] = 2 * df["x"] + 1
+    with pytest.raises(ModelInputError, match=r"covariate 'x2' is collinear with \['x'\]"):
+        CoxPH().fit(df, "time", "event", ["x", "x2"])
+
+
+def test_bad_options_and_weights():
+    with pytest.raises(ModelInputError, match="ties must be"):
+        CoxPH(ties="exact")
+    df = _df()
+    df.loc[0, "w"] = 0.0
+    with pytest.raises(ModelInputError, match="weights column 'w' has 1 value"):
+        CoxPH().fit(df, "time", "event", ["x"], weights="w")
+    with pytest.raises(ModelInputError, match="event column"):
+        CoxPH().fit(_df().assign(event=0.5), "time", "event", ["x"])
+
+
+def test_dummy_coding_first_sorted_level_is_reference():
+    res = CoxPH().fit(_df(), "time", "event", ["x", "g"])
+    assert list(res.coef.index) == ["x", "g[b]", "g[c]"]
+    cat = _df().assign(g=lambda d: pd.Categorical(d["g"], categories=["c", "b", "a"]))
+    res2 = CoxPH().fit(cat, "time", "event", ["x", "g"])
+    assert list(res2.coef.index) == ["x", "g[b]", "g[c]"]
+    np.testing.assert_allclose(res2.coef.to_numpy(), res.coef.to_numpy(), rtol=1e-12)
+
+
+def test_result_is_immutable_and_table_columns():
+    res = CoxPH().fit(_df(), "time", "event", ["x", "g"], cluster="id")
+    assert isinstance(res, CoxResult)
+    with pytest.raises(AttributeError):
+        res.loglik = 0.0
+    tab = res.table()
+    assert list(tab.columns) == ["term", "coef", "hr", "se", "robust_se", "ci_lower", "ci_upper", "z", "p"]
+    z = 1.959963984540054
+    np.testing.assert_allclose(tab["ci_lower"], np.exp(res.coef - z * res.robust_se), rtol=1e-12)
+    assert any("other causes treated as censored" in n for n in res.notes)
+    assert any("clustered on 'id'" in n for n in res.notes)
+
+
+def test_cause_two_models_other_code():
+    df = _df()
+    a = CoxPH(cause=2).fit(df, "time", "event", ["x"])
+    b = CoxPH(cause=1).fit(df.assign(event=(df["event"] == 2).astype(int)), "time", "event", ["x"])
+    assert a.coef["x"] == pytest.approx(b.coef["x"], rel=1e-12)
+
+
+def test_non_integer_weights_note():
+    res = CoxPH().fit(_df(), "time", "event", ["x"], weights="w")
+    assert any("robust=True" in n for n in res.notes)
+
+
+def test_adjusted_survival_curves():
+    df = _df(200)
+    res = CoxPH().fit(df, "time", "event", ["x", "g"])
+    curves = res.adjusted_survival(df, "g")
+    assert set(curves["group"]) == {"a", "b", "c"}
+    for _, c in curves.groupby("group"):
+        s = c["survival"].to_numpy()
+        assert np.all(np.diff(s) <= 1e-15) and 0 < s[-1] < 1
+    # level with the larger hazard ratio has the lower curve
+    hr_b, hr_c = res.hazard_ratio["g[b]"], res.hazard_ratio["g[c]"]
+    last = curves.groupby("group")["survival"].last()
+    assert (last["b"] < last["c"]) == (hr_b > hr_c)

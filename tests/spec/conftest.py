@@ -1,0 +1,53 @@
+"""Shared fixtures of the study-file tests."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = ROOT / "studies" / "sepsis_cancer.yaml"
+BAD_DIR = Path(__file__).resolve().parent / "bad_studies"
+
+
+def shipped_document() -> dict:
+    """The shipped study as a plain YAML document (fresh copy)."""
+    return yaml.safe_load(SHIPPED.read_text(encoding="utf-8"))
+
+
+def rich_document() -> dict:
+    """The shipped study with every optional part filled in, so that every model and field is used."""
+    doc = copy.deepcopy(shipped_document())
+    doc["concept_sets"]["skin_cancer"]["include"] = ["C43", "C44"]
+    doc["concept_sets"]["skin_cancer"]["exclude"] = ["C449", "C440-C441"]
+    doc["inclusion"][0]["max_years"] = 100
+    doc["inclusion"].append(
+        {"id": "landmark", "description": "Alive 30 days after discharge", "rule": "alive_at_landmark", "days": 30}
+    )
+    doc["follow_up"]["max_days"] = 3650
+    doc["follow_up"]["offset_days"] = 1
+    doc["analyses"]["cox"]["strata"] = ["sex"]
+    doc["analyses"]["cox"]["variance"] = "robust"
+    doc["analyses"]["confounding"] = {
+        "method": "matching",
+        "ratio": 2,
+        "caliper_sd": 0.1,
+        "exact": ["sex", "age", "calendar_year"],
+        "age_band_years": 5,
+        "stabilized": True,
+        "seed": 7,
+    }
+    return doc
+
+
+@pytest.fixture
+def shipped_doc() -> dict:
+    return shipped_document()
+
+
+@pytest.fixture
+def rich_doc() -> dict:
+    return rich_document()
