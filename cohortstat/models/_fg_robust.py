@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from cohortstat.errors import ConvergenceError, ConvergenceWarning, ModelInputError
-from cohortstat.models._kernels.fg_kernel import fg_setup, score_residuals
+from cohortstat.models._kernels.fg_kernel import fg_eval, fg_setup, score_residuals
 
 
 def finegray_robust_fit(model, data, sub: pd.DataFrame, weights, cluster, strata, notes, n_events, n_comp):
@@ -45,8 +45,6 @@ def finegray_robust_fit(model, data, sub: pd.DataFrame, weights, cluster, strata
         warnings.warn("Fine-Gray (robust) fit did not converge; check for separation",
                       ConvergenceWarning, stacklevel=3)
         notes.append("not converged")
-    from cohortstat.models._kernels.fg_kernel import fg_eval
-
     null = fg_eval(setup, X, np.zeros(X.shape[1]), derivs=False)
     try:
         inv = np.linalg.inv(ev.info)
