@@ -33,6 +33,7 @@ CHECKS: dict[str, tuple[str, str, str]] = {
     "duplicate_stay_id": ("stays", "error", "a stay_id appears on more than one row"),
     "stay_unknown_patient": ("stays", "error", "a stay's patient_id is not in patients"),
     "diagnosis_unknown_stay": ("diagnoses", "error", "a diagnosis' stay_id is not in stays"),
+    "null_date": ("stays", "error", "admission_date or discharge_date is null"),
     "discharge_before_admission": ("stays", "error", "discharge_date is before admission_date"),
     "stay_after_death": ("stays", "error", "a stay is admitted or discharged after the patient's death_date"),
     "birth_after_admission": ("stays", "error", "the patient's birth_year is after the admission year"),
@@ -188,11 +189,14 @@ class _Checker:
             self._add("invalid_sex", "patients", sex, "FROM patients WHERE sex IS NULL OR sex NOT IN (1, 2)",
                       "patient_id")
         if "stays" in u:
-            null_s, before, mode = self.q(
-                "SELECT count_if(stay_id IS NULL OR patient_id IS NULL), count_if(discharge_date < admission_date), "
+            null_s, null_dt, before, mode = self.q(
+                "SELECT count_if(stay_id IS NULL OR patient_id IS NULL), "
+                "count_if(admission_date IS NULL OR discharge_date IS NULL), count_if(discharge_date < admission_date), "
                 f"count_if(discharge_mode IS NULL OR discharge_mode NOT IN ({modes})) FROM stays")[0]
             self._add("null_key", "stays", null_s, "FROM stays WHERE stay_id IS NULL OR patient_id IS NULL",
                       "'row ' || _row")
+            self._add("null_date", "stays", null_dt,
+                      "FROM stays WHERE admission_date IS NULL OR discharge_date IS NULL", "coalesce(stay_id, 'row ' || _row)")
             self._duplicates("duplicate_stay_id", "stays", "stay_id")
             self._add("discharge_before_admission", "stays", before,
                       "FROM stays WHERE discharge_date < admission_date", "stay_id")

@@ -84,6 +84,9 @@ def _corrupt(name, read, write):
     if name == "diagnosis_unknown_stay":
         write("diagnoses", _set(read("diagnoses"), "stay_id", 0, "SNOSUCHSTAY"))
         return "diagnoses", 1, "SNOSUCHSTAY"
+    if name == "null_date":
+        write("stays", _set(st, "discharge_date", 0, None))
+        return "stays", 1, sid0
     if name == "stay_unknown_patient":
         write("stays", _set(st, "patient_id", 0, "PNOSUCHPATIENT"))
         return "stays", 1, sid0
