@@ -132,7 +132,9 @@ def _row(name: str, table: str | None, count: int, examples=()) -> CheckRow:
 class _Checker:
     def __init__(self, folder: Path):
         self.folder = folder
-        self.con = duckdb.connect(config={"threads": 2})
+        # row order is never needed (counts; examples are ordered explicitly): dropping it makes the
+        # large joins several times faster
+        self.con = duckdb.connect(config={"threads": 2, "preserve_insertion_order": False})
         self.rows: list[CheckRow] = []
         self.usable: set[str] = set()  # tables present with every column of a usable type
 
@@ -230,9 +232,8 @@ class _Checker:
         if {"diagnoses", "stays"} <= u:
             fw = ("FROM diagnoses d WHERE d.stay_id IS NOT NULL AND NOT EXISTS "
                   "(SELECT 1 FROM stays s WHERE s.stay_id = d.stay_id)")
-            # group the diagnoses by stay first: the join then sees one row per stay id
-            n = self.q("SELECT sum(d.n) FROM (SELECT stay_id, count(*) AS n FROM diagnoses WHERE stay_id IS NOT NULL "
-                       "GROUP BY stay_id) d ANTI JOIN stays s ON s.stay_id = d.stay_id")[0][0]
+            n = self.q("SELECT count(*) FROM diagnoses d ANTI JOIN stays s ON s.stay_id = d.stay_id "
+                       "WHERE d.stay_id IS NOT NULL")[0][0]
             self._add("diagnosis_unknown_stay", "diagnoses", n, fw, "d.stay_id")
 
     def _duplicates(self, name: str, table: str, key: str) -> None:
