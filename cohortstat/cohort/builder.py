@@ -223,7 +223,7 @@ def build_cohort(
         c = c.filter(c.exit_step.isnull()).drop("exit_step")
         competing = "death" in tuple(study.competing_events)
         c = pipeline.outcome_columns(c, occ, dict(study.outcomes), competing)
-        c = pipeline.covariate_columns(c, occ, study.covariates, ())
+        c = pipeline.covariate_columns(c, occ, study.covariates)
         # person_key: a study-local integer in row order; patient_id is dropped in the engine
         order = ibis.row_number().over(order_by=[ibis.desc(c.exposure), c.adm, c.patient_id])
         c = c.mutate(person_key=(order + 1).cast("int64")).drop("patient_id")

@@ -188,7 +188,7 @@ def outcome_columns(c: ibis.Table, occ: ibis.Table, outcomes: dict, competing: b
 # -- covariates ----------------------------------------------------------------------------------
 
 
-def covariate_columns(c: ibis.Table, occ: ibis.Table, cov, all_roles: tuple[str, ...]) -> ibis.Table:
+def covariate_columns(c: ibis.Table, occ: ibis.Table, cov) -> ibis.Table:
     """Add Charlson components + score and concept-set flags from the baseline windows.
 
     Baseline window of a lookback L: stays admitted in [index admission - L, index discharge]
