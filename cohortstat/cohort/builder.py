@@ -181,7 +181,7 @@ def build_cohort(
     """
     exposed, reference = study.comparison.exposed, study.comparison.reference
     groups = (exposed, reference)
-    n_steps = 6 + len(study.inclusion)
+    n_steps = 6
     tick = _Progress(progress, n_steps)
     eng = Engine(engine, threads=threads)
     try:
@@ -199,62 +199,37 @@ def build_cohort(
         occ = occurrences(eng, inputs, code_map(eng, inputs.diagnoses, frame))
         tick("diagnoses matched to concept sets")
 
-        rows: list[dict] = []
-        prev: dict[str, int] = {}
-
-        def count(t: ibis.Table, step: int, rule_id: str, description: str) -> None:
-            got = eng.to_pandas(t.group_by("group").agg(n=t.count()))
-            n = {g: 0 for g in groups}
-            n.update({str(g): int(v) for g, v in zip(got["group"], got["n"])})
-            row = {"step": step, "rule_id": rule_id, "description": description}
-            for g in groups:
-                row[f"n_{g}"] = n[g]
-            for g in groups:
-                row[f"excluded_{g}"] = prev[g] - n[g] if prev else 0
-            rows.append(row)
-            prev.update(n)
-            empty = [g for g in groups if n[g] == 0]
-            if empty:
-                raise CohortError(
-                    f"step {step} ({rule_id}: {description}) left no patient in group "
-                    f"{', '.join(repr(g) for g in empty)}; check the concept sets, roles and study "
-                    "period of the study against the data (attrition so far: "
-                    + "; ".join(f"{r['rule_id']}: " + ", ".join(f"{g}={r[f'n_{g}']}" for g in groups)
-                                for r in rows) + ")"
-                )
-
         period = study.study_period
-        idx = [pipeline.entry_events(occ, inputs.stays, g, study.cohorts[g].entry, period) for g in groups]
-        idx = eng.materialize(ibis.union(*idx), "index")
-        count(idx, 0, "entry", f"First qualifying stay per patient admitted {period.start} to "
-              f"{period.end}")
+        idx = [pipeline.entry_events(occ, inputs.stays, g, study.cohorts[g].entry, period)
+               for g in groups]
         mode = study.comparison.in_both
-        c = pipeline.resolve_in_both(idx, exposed, mode)
-        c = eng.materialize(pipeline.attach_patients(c, inputs.patients, inputs.stays, exposed),
-                            "cohort_in_both")
-        text = {
-            "exclude": "Patients with index stays in both groups excluded",
-            "exposed": f"Patients with index stays in both groups kept in {exposed} only",
-            "first_event": "Patients with index stays in both groups kept in the group of the "
-                           "earlier index stay (same day: exposed)",
-        }[mode]
-        count(c, 1, "in_both", text)
+        base = pipeline.mark_in_both(ibis.union(*idx), exposed, mode)
+        base = eng.materialize(
+            pipeline.attach_patients(base, inputs.patients, inputs.stays, exposed), "index"
+        )
         tick("index stays found")
         anchor = study.follow_up.anchor
+        checks = ["pass_in_both"]
+        c = base
         for i, rule in enumerate(study.inclusion):
-            c = eng.materialize(pipeline.apply_rule(c, rule, occ, anchor), f"rule{i}")
-            count(c, 2 + i, rule.id, rule.description)
-            tick(f"inclusion rule {rule.id}")
-        fu = study.follow_up
-        c = eng.materialize(pipeline.follow_up(c, fu), "follow_up")
-        count(c, 2 + len(study.inclusion), "under_follow_up",
-              "Alive and under follow-up at the end of blanking (follow-up start)")
-        tick("follow-up start and blanking")
+            checks.append(f"pass_rule_{i}")
+            c = pipeline.rule_passes(c, rule, occ, anchor, checks[-1])
+        c = pipeline.follow_up(c, study.follow_up)
+        checks.append("pass_follow_up")
+        c = eng.materialize(pipeline.exit_step(c, checks, first_step=1), "steps")
+        counts = eng.to_pandas(c.group_by("group", "exit_step").agg(n=c.count()))
+        rows = _attrition(study, counts)
+        tick("inclusion rules and follow-up applied")
+        c = c.filter(c.exit_step.isnull()).drop("exit_step")
         competing = "death" in tuple(study.competing_events)
         c = pipeline.outcome_columns(c, occ, dict(study.outcomes), competing)
-        c = pipeline.covariate_columns(c, occ, study.covariates, ())
+        c = pipeline.covariate_columns(c, occ, study.covariates)
+        # person_key: a study-local integer in row order; patient_id is dropped in the engine
+        order = ibis.row_number().over(order_by=[ibis.desc(c.exposure), c.adm, c.patient_id])
+        c = c.mutate(person_key=(order + 1).cast("int64")).drop("patient_id")
+        c = eng.materialize(c, "analysis")
         tick("outcomes and covariates")
-        raw = eng.to_pandas(c)
+        raw = eng.to_pandas(c.order_by("person_key"))
         tick("analysis table collected")
     finally:
         eng.close()
@@ -267,10 +242,53 @@ def build_cohort(
     return cohort
 
 
+def _attrition(study, counts: pd.DataFrame) -> list[dict]:
+    """Attrition rows from the counts of (group, exit step); raise if a step empties a group."""
+    exposed, reference = study.comparison.exposed, study.comparison.reference
+    groups = (exposed, reference)
+    period = study.study_period
+    mode = study.comparison.in_both
+    steps = [
+        ("entry", f"First qualifying stay per patient admitted {period.start} to {period.end}"),
+        ("in_both", {
+            "exclude": "Patients with index stays in both groups excluded",
+            "exposed": f"Patients with index stays in both groups kept in {exposed} only",
+            "first_event": "Patients with index stays in both groups kept in the group of the "
+                           "earlier index stay (same day: exposed)",
+        }[mode]),
+    ]
+    steps += [(rule.id, rule.description) for rule in study.inclusion]
+    steps.append(("under_follow_up",
+                  "Alive and under follow-up at the end of blanking (follow-up start)"))
+    exit_at = counts["exit_step"].fillna(len(steps)).astype("int64")
+    rows: list[dict] = []
+    prev: dict[str, int] = {}
+    for step, (rule_id, description) in enumerate(steps):
+        row = {"step": step, "rule_id": rule_id, "description": description}
+        n = {g: int(counts.loc[(counts["group"] == g) & (exit_at > step), "n"].sum())
+             for g in groups}
+        for g in groups:
+            row[f"n_{g}"] = n[g]
+        for g in groups:
+            row[f"excluded_{g}"] = prev[g] - n[g] if prev else 0
+        rows.append(row)
+        prev = n
+        empty = [g for g in groups if n[g] == 0]
+        if empty:
+            raise CohortError(
+                f"step {step} ({rule_id}: {description}) left no patient in group "
+                f"{', '.join(repr(g) for g in empty)}; check the concept sets, roles and study "
+                "period of the study against the data (attrition so far: "
+                + "; ".join(f"{r['rule_id']}: " + ", ".join(f"{g}={r[f'n_{g}']}" for g in groups)
+                            for r in rows) + ")"
+            )
+    return rows
+
+
 def _finish(study, raw: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """Dates from day numbers, fixed column order and types, person keys, notes."""
     exposed, reference = study.comparison.exposed, study.comparison.reference
-    t = raw.copy()
+    t = raw
     t["index_admission"] = _days_to_dates(t["adm"])
     t["index_discharge"] = _days_to_dates(t["dis"])
     t["follow_up_start"] = _days_to_dates(t["fu_start"])
@@ -284,15 +302,13 @@ def _finish(study, raw: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
         t["calendar_year"] = t["adm_year"].astype("int64")
     t["exposure"] = t["exposure"].astype("int64")
     t["group"] = t["group"].astype(str)
-    # person_key: a study-local integer; patient_id never leaves the builder
-    t = t.sort_values(["exposure", "adm", "patient_id"], ascending=[False, True, True])
-    t["person_key"] = np.arange(1, len(t) + 1, dtype="int64")
+    t["person_key"] = t["person_key"].astype("int64")
     cols = output_columns(study)
     for col in cols:
         if col.startswith(("time_", "event_")):
-            t[col] = t[col].astype("float64")
+            t[col] = t[col].astype("float64", copy=False)
         elif col.startswith("cci_") or col in {f.name for f in cov.flags} or col == "charlson":
-            t[col] = t[col].astype("int64")
+            t[col] = t[col].astype("int64", copy=False)
     t = t[cols].reset_index(drop=True)
 
     notes: list[str] = []
@@ -302,13 +318,14 @@ def _finish(study, raw: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
             f"role of stays admitted from {charlson.DEFAULT_LOOKBACK_DAYS} days before the index "
             "admission to the index discharge, index stay included."
         )
-    for name, o in study.outcomes.items():
-        ev = t[f"event_{name}"]
+    group = t["group"].to_numpy()
+    masks = {g: group == g for g in (exposed, reference)}
+    for name in study.outcomes:
+        ev = t[f"event_{name}"].to_numpy()
         parts, zero = [], []
         for g in (exposed, reference):
-            sel = t["group"] == g
-            n_out = int(ev[sel].isna().sum())
-            n_ev = int((ev[sel] == 1).sum())
+            n_out = int(np.isnan(ev[masks[g]]).sum())
+            n_ev = int((ev[masks[g]] == 1).sum())
             parts.append(f"{g} {n_out}")
             if n_ev == 0:
                 zero.append(g)

@@ -44,6 +44,7 @@ def _spark_session(threads: int | None):
         SparkSession.builder.master(f"local[{cores}]")
         .appName("cohortstat")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", str(max(2, 2 * cores)))
         .config("spark.driver.memory", os.environ.get("COHORTSTAT_SPARK_DRIVER_MEMORY", "4g"))
@@ -136,7 +137,14 @@ class Engine:
         return self.con.table(name)
 
     def to_pandas(self, expr) -> pd.DataFrame:
-        """Execute an expression and return a pandas DataFrame."""
+        """Execute an expression and return a pandas DataFrame.
+
+        On DuckDB the Arrow result is converted column by column and released as it goes, which
+        keeps the peak memory of a large analysis table near one copy.
+        """
+        if self.name == "duckdb":
+            arrow = self.con.con.sql(self.con.compile(expr)).to_arrow_table()
+            return arrow.to_pandas(self_destruct=True, split_blocks=True, date_as_object=False)
         return expr.to_pandas()
 
     def close(self) -> None:

@@ -36,8 +36,8 @@ def entry_events(occ: ibis.Table, stays: ibis.Table, group: str, entry, period) 
                         group=ibis.literal(group))
 
 
-def resolve_in_both(idx: ibis.Table, exposed: str, in_both: str) -> ibis.Table:
-    """Apply ``comparison.in_both`` to the union of both groups' index events.
+def mark_in_both(idx: ibis.Table, exposed: str, in_both: str) -> ibis.Table:
+    """Add ``pass_in_both``: does this (patient, group) row survive ``comparison.in_both``?
 
     ``exclude``: patients indexed in both groups leave both. ``exposed``: they stay in the exposed
     group only. ``first_event``: they stay in the group whose index admission is earlier; a same-day
@@ -49,12 +49,12 @@ def resolve_in_both(idx: ibis.Table, exposed: str, in_both: str) -> ibis.Table:
         rank_=ibis.row_number().over(group_by=idx.patient_id, order_by=[idx.adm, is_ref]),
     )
     if in_both == "exclude":
-        t = t.filter(t.n_groups == 1)
+        keep = t.n_groups == 1
     elif in_both == "exposed":
-        t = t.filter((t.n_groups == 1) | (t["group"] == exposed))
+        keep = (t.n_groups == 1) | (t["group"] == exposed)
     else:  # first_event
-        t = t.filter(t["rank_"] == 0)
-    return t.drop("n_groups", "rank_")
+        keep = t["rank_"] == 0
+    return t.mutate(pass_in_both=keep).drop("n_groups", "rank_")
 
 
 def attach_patients(idx: ibis.Table, patients: ibis.Table, stays: ibis.Table, exposed: str):
@@ -80,6 +80,7 @@ def attach_patients(idx: ibis.Table, patients: ibis.Table, stays: ibis.Table, ex
         dis=idx.dis,
         adm_year=idx.adm_year,
         discharge_mode=idx.discharge_mode,
+        pass_in_both=idx.pass_in_both,
         birth_year=p.birth_year,
         sex=p.sex,
         death=p.death,
@@ -94,28 +95,34 @@ def anchor_day(c: ibis.Table, anchor: str):
     return c.adm if anchor == "admission" else c.dis
 
 
-def apply_rule(c: ibis.Table, rule, occ: ibis.Table, anchor: str) -> ibis.Table:
-    """Keep the patients of cohort ``c`` that pass one inclusion rule."""
+def rule_passes(c: ibis.Table, rule, occ: ibis.Table, anchor: str, col: str) -> ibis.Table:
+    """Add the boolean column ``col``: does the row pass one inclusion rule?
+
+    Every rule is a predicate on one patient's own data, so rules can be evaluated side by side and
+    the attrition read from the first rule each row fails (same counts as filtering in order).
+    """
     kind = rule.rule
     if kind == "age_at_index":
         age = c.adm_year - c.birth_year
         keep = c.birth_year.notnull() & (age >= int(rule.min_years))
         if rule.max_years is not None:
             keep = keep & (age <= int(rule.max_years))
-        return c.filter(keep)
+        return c.mutate(**{col: keep.fill_null(False)})
     if kind == "no_prior_concept":
         o = occ.filter(occ.concept_set == rule.concept_set, occ.role.isin(list(rule.roles)))
         o = o.select(pid=o.patient_id, day=o.adm)
-        j = o.join(c.select(pid=c.patient_id, iadm=c.adm, idis=c.dis), "pid")
+        j = o.join(c.select(pid=c.patient_id, grp=c["group"], iadm=c.adm, idis=c.dis), "pid")
         bad = j.filter(j.day >= j.iadm - int(rule.lookback_days), j.day <= j.idis)
-        bad = bad.select(patient_id=bad.pid).distinct()
-        return c.anti_join(bad, "patient_id")
+        bad = bad.select("pid", "grp").distinct().mutate(hit=ibis.literal(1))
+        t = c.left_join(bad, (c.patient_id == bad.pid) & (c["group"] == bad.grp))
+        return t.mutate(**{col: t.hit.isnull()}).drop("pid", "grp", "hit")
     if kind == "alive_at_discharge":
         died_in_stay = c.discharge_mode.fill_null("") == "death"
-        return c.filter(~died_in_stay, c.death.isnull() | (c.death > c.dis))
+        keep = ~died_in_stay & (c.death.isnull() | (c.death > c.dis))
+        return c.mutate(**{col: keep})
     if kind == "alive_at_landmark":
         landmark = anchor_day(c, anchor) + int(rule.days)
-        return c.filter(c.death.isnull() | (c.death > landmark))
+        return c.mutate(**{col: c.death.isnull() | (c.death > landmark)})
     raise ValueError(f"unknown inclusion rule {kind!r}")  # unreachable after spec validation
 
 
@@ -123,7 +130,8 @@ def apply_rule(c: ibis.Table, rule, occ: ibis.Table, anchor: str) -> ibis.Table:
 
 
 def follow_up(c: ibis.Table, fu) -> ibis.Table:
-    """Add follow-up start and administrative end; keep patients alive and followed after blanking."""
+    """Add follow-up start, administrative end and ``pass_follow_up`` (alive and followed after
+    blanking: death and administrative end both after follow-up start)."""
     start = anchor_day(c, fu.anchor) + int(fu.offset_days) + int(fu.blanking_days)
     eod = day_number(fu.end_of_data)
     t = c.mutate(fu_start=start.cast(dtypes.int64))
@@ -131,7 +139,16 @@ def follow_up(c: ibis.Table, fu) -> ibis.Table:
     if fu.max_days is not None:
         admin_end = ibis.least(admin_end, t.fu_start + int(fu.max_days))
     t = t.mutate(admin_end=admin_end.cast(dtypes.int64))
-    return t.filter(t.death.isnull() | (t.death > t.fu_start), t.admin_end > t.fu_start)
+    return t.mutate(
+        pass_follow_up=(t.death.isnull() | (t.death > t.fu_start)) & (t.admin_end > t.fu_start)
+    )
+
+
+def exit_step(c: ibis.Table, checks: list[str], first_step: int) -> ibis.Table:
+    """Add ``exit_step``: the step of the first failed check (``checks`` in order), null if none."""
+    cases = [(~c[col], first_step + i) for i, col in enumerate(checks)]
+    step = ibis.cases(*cases, else_=ibis.null(dtypes.int64))
+    return c.mutate(exit_step=step.cast(dtypes.int64)).drop(*checks)
 
 
 def outcome_columns(c: ibis.Table, occ: ibis.Table, outcomes: dict, competing: bool) -> ibis.Table:
@@ -171,7 +188,7 @@ def outcome_columns(c: ibis.Table, occ: ibis.Table, outcomes: dict, competing: b
 # -- covariates ----------------------------------------------------------------------------------
 
 
-def covariate_columns(c: ibis.Table, occ: ibis.Table, cov, all_roles: tuple[str, ...]) -> ibis.Table:
+def covariate_columns(c: ibis.Table, occ: ibis.Table, cov) -> ibis.Table:
     """Add Charlson components + score and concept-set flags from the baseline windows.
 
     Baseline window of a lookback L: stays admitted in [index admission - L, index discharge]

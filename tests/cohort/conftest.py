@@ -22,6 +22,7 @@ def spark_session():
         SparkSession.builder.master("local[2]")
         .appName("cohortstat-tests")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.default.parallelism", "2")

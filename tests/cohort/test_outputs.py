@@ -45,7 +45,7 @@ def test_progress_callback_per_step(built):
     _, _, calls = built
     assert [c[0] for c in calls] == list(range(1, len(calls) + 1))
     assert calls[-1][0] == calls[-1][1]
-    assert "inclusion rule no_prior_cancer" in [c[2] for c in calls]
+    assert "inclusion rules and follow-up applied" in [c[2] for c in calls]
 
 
 def test_charlson_coding_quan_2005():
