@@ -44,7 +44,11 @@ __all__ = [
     "suppress_partition",
     "suppress_value",
     "suppressed_label",
+    "SECONDARY",
 ]
+
+#: Text of a cell hidden by secondary suppression (its value is not small; it would reveal one that is).
+SECONDARY = "*"
 
 #: Field names that hold counts of persons or events (the results data model).
 COUNT_FIELD = re.compile(r"^(n|n_.+|excluded(_.+)?|events|.+_events|events_.+|n_risk|n_at_risk|count|at_risk(_.+)?)$")
@@ -176,8 +180,11 @@ def suppress_attrition(attrition: pd.DataFrame, groups: Sequence[str], min_cell_
                         hide_n[hi] = True
                     changed = True
                 i = j + 1
-        out[f"n_{g}"] = pd.Series([label if h else v for v, h in zip(n, hide_n)], dtype=object)
-        out[exc_col] = pd.Series([label if h else v for v, h in zip(exc, hide_e)], dtype=object)
+        def show(v, h):
+            return v if not h else (label if 0 < v < k else SECONDARY)
+
+        out[f"n_{g}"] = pd.Series([show(v, h) for v, h in zip(n, hide_n)], dtype=object)
+        out[exc_col] = pd.Series([None] + [show(v, h) for v, h in zip(exc[1:], hide_e[1:])], dtype=object)
     return out
 
 
@@ -249,12 +256,20 @@ def _scan_csv(path: Path, name: str, k: int, problems: list) -> None:
                 continue
             for i in range(1, len(rows)):
                 a, b, e = rows[i - 1][col], rows[i][col], rows[i][exc_col]
-                if e.startswith("<") and not a.startswith("<") and not b.startswith("<"):
+                if not _numeric(e) and _numeric(a) and _numeric(b):
                     diff = float(a) - float(b)
                     if 0 < diff < k:
                         problems.append(
                             DisclosureProblem(f"{name}:{i + 2}: suppressed {exc_col} revealed by {col}")
                         )
+
+
+def _numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 class _CountCells(html.parser.HTMLParser):

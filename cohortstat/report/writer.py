@@ -21,6 +21,7 @@ import pandas as pd
 from cohortstat.errors import ReportError
 from cohortstat.report import figures
 from cohortstat.report.suppression import (
+    SECONDARY,
     scan_outputs,
     suppress_attrition,
     suppress_partition,
@@ -84,7 +85,7 @@ def _suppress_table_one(t1: pd.DataFrame, groups, k: int) -> pd.DataFrame:
             hide = suppress_partition([int(v) for v in rows[f"n_{g}"]], k)
             for i, h in zip(idx, hide):
                 if h:
-                    t1.at[i, f"n_{g}"] = label
+                    t1.at[i, f"n_{g}"] = label if 0 < int(t1.at[i, f"n_{g}"]) < k else SECONDARY
                     t1.at[i, f"pct_{g}"] = None
                 else:
                     t1.at[i, f"n_{g}"] = int(t1.at[i, f"n_{g}"])
@@ -125,7 +126,7 @@ def suppress_results(results, min_cell_count: int = 10) -> dict:
         for i in models.index:
             models.at[i, "n"] = suppress_value(models.at[i, "n"], k)
             ev = suppress_value(models.at[i, "n_events"], k)
-            models.at[i, "n_events"] = label if hidden_events and not isinstance(ev, str) else ev
+            models.at[i, "n_events"] = SECONDARY if hidden_events and not isinstance(ev, str) else ev
         at_risk = o.at_risk.copy().astype(object)
         at_risk["n_risk"] = [suppress_value(v, k) for v in at_risk["n_risk"]]
         cif_years = []
