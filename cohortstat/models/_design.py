@@ -21,7 +21,7 @@ from cohortstat.errors import ModelInputError
 class Design:
     """A numeric design matrix and how its columns map back to the input columns."""
 
-    X: np.ndarray  # (n, p) float64, Fortran order
+    X: np.ndarray  # (n, p) float64, C order
     terms: tuple[str, ...]  # one name per column of X
     term_columns: dict[str, tuple[int, ...]]  # input column -> indices of its columns in X
     notes: tuple[str, ...] = ()
@@ -104,9 +104,10 @@ def design_matrix(df: pd.DataFrame, covariates: Sequence[str]) -> Design:
             term_columns[name] = (len(terms),)
             terms.append(name)
             cols.append(a)
-    X = np.empty((n, len(cols)), order="F")
-    for j, c in enumerate(cols):
-        X[:, j] = c
+    # C order (rows contiguous), written by blocks of rows: a cache-friendly transpose
+    X = np.empty((n, len(cols)))
+    for a in range(0, n, 65536):
+        X[a:a + 65536] = np.column_stack([c[a:a + 65536] for c in cols])
     return Design(X=X, terms=tuple(terms), term_columns=term_columns)
 
 

@@ -239,9 +239,9 @@ class CoxPH:
             ev_per = np.bincount(scode, weights=status, minlength=nstrata)
             if (ev_per == 0).any():
                 notes.append(f"{int((ev_per == 0).sum())} of {nstrata} strata have no events and add nothing to the likelihood")
-        X = np.ascontiguousarray(des.X)
-        del des  # keep one n x p copy (term names and columns were taken below)
-        raw_scale = np.abs(X).max(axis=0) ** 2
+        X = des.X  # C order, owned here: centred in place below
+        del des
+        raw_scale = np.maximum(np.abs(X.max(axis=0)), np.abs(X.min(axis=0))) ** 2
         center = (w @ X) / w.sum()
         X -= center
         rs = K.build_risk_sets(t, status, w, scode, en, self.ties == "efron")

@@ -114,3 +114,24 @@ def test_adjusted_survival_curves():
     hr_b, hr_c = res.hazard_ratio["g[b]"], res.hazard_ratio["g[c]"]
     last = curves.groupby("group")["survival"].last()
     assert (last["b"] < last["c"]) == (hr_b > hr_c)
+
+
+def test_running_out_of_iterations_warns_and_returns_last_good_estimate():
+    from cohortstat.errors import ConvergenceWarning
+
+    df = _df(300)
+    full = CoxPH().fit(df, "time", "event", ["x", "g"])
+    with pytest.warns(ConvergenceWarning, match=r"Ran out of iterations \(2\)"):
+        res = CoxPH(iter_max=2).fit(df, "time", "event", ["x", "g"])
+    assert not res.converged and res.iterations == 2
+    assert res.loglik <= full.loglik + 1e-12
+    np.testing.assert_allclose(res.coef, full.coef, rtol=1e-2)
+
+
+def test_dfbeta_cross_product_is_the_robust_variance():
+    df = _df(300)
+    res = CoxPH().fit(df, "time", "event", ["x", "g"], robust=True)
+    d = res.dfbeta().to_numpy()
+    np.testing.assert_allclose(d.T @ d, res.robust_var, rtol=1e-12)
+    # score residuals sum (weighted) to the score at the estimate, ~0
+    assert np.abs(res.score_residuals().to_numpy().sum(axis=0)).max() < 1e-8

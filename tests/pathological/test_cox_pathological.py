@@ -92,3 +92,17 @@ def test_zero_length_interval_with_entry_raises():
     df = pd.DataFrame({"start": [0.0, 2, 1], "time": [1.0, 2, 3], "event": [1, 1, 0], "x": [1.0, 0, 1]})
     with pytest.raises(ModelInputError, match=r"entry >= exit in 1 row\(s\) \(first at row 1"):
         CoxPH().fit(df, "time", "event", ["x"], entry="start")
+
+
+def test_huge_covariate_scale_gives_the_rescaled_fit():
+    # a covariate in thousands: Newton is scale-equivariant, the fit equals the rescaled one
+    rng = _rng()
+    n = 300
+    x = rng.normal(size=n)
+    t = rng.exponential(1 / np.exp(1.5 * x))
+    df = pd.DataFrame({"time": np.round(t, 3) + 0.001, "event": (rng.random(n) < 0.8).astype(int), "x": x,
+                       "xbig": x * 1e3})
+    a = CoxPH().fit(df, "time", "event", ["x"])
+    b = CoxPH().fit(df, "time", "event", ["xbig"])
+    assert b.coef["xbig"] * 1e3 == pytest.approx(a.coef["x"], rel=1e-6)
+    assert b.loglik == pytest.approx(a.loglik, rel=1e-12) and b.iterations == a.iterations

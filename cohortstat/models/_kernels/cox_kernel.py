@@ -30,6 +30,9 @@ import scipy.sparse as sp
 from scipy.linalg import blas
 
 
+_BLOCK = 32768  # rows per block of the information product (fits in cache)
+
+
 @dataclass(frozen=True)
 class RiskSets:
     """Precomputed, beta-free structure of the risk sets (built once per fit)."""
@@ -68,8 +71,12 @@ def build_risk_sets(stop, status, weights, strata, entry, efron):
     times = stop if entry is None else np.concatenate([stop, entry])
     uniq_t, t_inv = np.unique(times, return_inverse=True)
     nt = uniq_t.shape[0] + 1
-    keys = np.concatenate([strata, strata]) * nt + t_inv if entry is not None else strata * nt + t_inv
-    ukeys, k_inv = np.unique(keys, return_inverse=True)
+    if entry is None and not strata.any():
+        # one stratum, right-censored: the bins are the distinct times (no second sort)
+        ukeys, k_inv = np.arange(nt - 1, dtype=np.int64), t_inv.astype(np.int64)
+    else:
+        keys = np.concatenate([strata, strata]) * nt + t_inv if entry is not None else strata * nt + t_inv
+        ukeys, k_inv = np.unique(keys, return_inverse=True)
     stop_bin = k_inv[:n]
     entry_bin = k_inv[n:] if entry is not None else None
     bin_stratum = ukeys // nt
@@ -169,6 +176,13 @@ def evaluate(rs: RiskSets, X, w, beta, need_info=True):
 
     X must be centred (any constant shift leaves every result unchanged but keeps exp() finite).
     """
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        # a diverging Newton step may overflow exp(); the non-finite log-likelihood then makes
+        # the Newton loop halve the step, as R does
+        return _evaluate(rs, X, w, beta, need_info)
+
+
+def _evaluate(rs: RiskSets, X, w, beta, need_info):
     eta = X @ beta
     r = np.exp(eta)
     wr = w * r
@@ -216,12 +230,15 @@ def information(rs: RiskSets, X, wr, denom, xbar, kmult=None):
     drows = rs.death_rows
     v[drows] -= wr[drows] * B[rs.death_group]
     if kmult is None:
-        # v >= 0 (a death's own group adds A_g > B_g); clip rounding noise, then one symmetric
-        # rank-n update X' diag(v) X = Y'Y with Y = sqrt(v) X (BLAS dsyrk, half the flops of gemm)
-        Y = X * np.sqrt(np.maximum(v, 0.0))[:, None]
-        Y = np.asarray(Y, order="C")
-        up = blas.dsyrk(1.0, Y.T, trans=0)
-        del Y
+        # v >= 0 (a death's own group adds A_g > B_g); clip rounding noise, then the symmetric
+        # rank-n update X' diag(v) X = Y'Y with Y = sqrt(v) X (BLAS dsyrk, half the flops of a
+        # general product), accumulated over blocks of rows so that no n x p temporary is made.
+        sv = np.sqrt(np.maximum(v, 0.0))
+        n = X.shape[0]
+        up = np.zeros((X.shape[1], X.shape[1]))
+        for a in range(0, n, _BLOCK):  # blocks of rows (n / 32768 iterations), not patients
+            Y = X[a:a + _BLOCK] * sv[a:a + _BLOCK, None]
+            up = blas.dsyrk(1.0, Y.T, beta=1.0, c=up, trans=0, overwrite_c=1)
         info = np.triu(up) + np.triu(up, 1).T
     else:
         info = (X.T * v) @ X

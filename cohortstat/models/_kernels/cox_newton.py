@@ -1,9 +1,11 @@
 """Newton-Raphson for the Cox partial likelihood with R ``coxph``'s iteration rules.
 
-Follows the iteration of R survival's ``coxph.fit`` (Therneau 2024): start at ``init`` (0),
-take full Newton steps; a step that lowers the log-likelihood (or gives a non-finite one) is
-halved towards the previous estimate; convergence when ``|1 - loglik_old / loglik_new| <= eps``
-on a step that was not a halving, at most ``iter_max`` evaluations after the initial one.
+Follows the iteration rules of R survival's ``coxph.fit`` (survival 3.x): start at ``init`` (0)
+and take full Newton steps; a trial point that lowers the log-likelihood (or makes it, the score
+or the information non-finite) is pulled back towards the last good estimate, by 1/2 the first
+time, then 2/3, 3/4, ... (each further failure backs off more); convergence when
+``|1 - loglik_best / loglik_new| <= eps``, at most ``iter_max`` evaluations after the initial one.
+When the iterations run out the last good estimate is returned (not converged).
 """
 
 from __future__ import annotations
@@ -44,24 +46,24 @@ def newton(rs: RiskSets, X, w, init, iter_max=20, eps=1e-9, state0: KernelState 
         return NewtonResult(beta, st, loglik_init, score_init, info_init, 0, True)
     old_ll = st.loglik
     newbeta = beta + _solve(st.info, st.score)
-    halving = False
-    it = 0
-    converged = False
+    halving = 0
     for it in range(1, iter_max + 1):
         st_new = evaluate(rs, X, w, newbeta)
-        finite = np.isfinite(st_new.loglik)
-        if finite and not halving and abs(1.0 - old_ll / st_new.loglik) <= eps:
-            converged = True
-            break
-        if it == iter_max:
-            break
+        finite = (np.isfinite(st_new.loglik) and np.isfinite(st_new.score).all()
+                  and np.isfinite(st_new.info).all())
+        if finite and abs(1.0 - old_ll / st_new.loglik) <= eps:
+            return NewtonResult(newbeta, st_new, loglik_init, score_init, info_init, it, True)
         if (not finite) or st_new.loglik < old_ll:
-            halving = True
-            newbeta = (newbeta + beta) / 2.0
+            # not improving: back off towards the last good beta, more each time
+            halving += 1
+            newbeta = (newbeta + halving * beta) / (halving + 1.0)
         else:
-            halving = False
+            halving = 0
             old_ll = st_new.loglik
             step = _solve(st_new.info, st_new.score)
             beta = newbeta
             newbeta = newbeta + step
-    return NewtonResult(newbeta, st_new, loglik_init, score_init, info_init, it, converged)
+    # ran out of iterations: report the last good beta (as R does)
+    st_good = evaluate(rs, X, w, beta) if iter_max > 1 else st_new
+    return NewtonResult(beta if iter_max > 1 else newbeta, st_good, loglik_init, score_init, info_init,
+                        iter_max, False)
