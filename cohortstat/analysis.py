@@ -199,7 +199,13 @@ def _model_rows(name: str, res, *, rare: bool, exposure_only_evalue: bool = True
 
 
 def _one_outcome(study, name, outcome, table, adjusted_table, groups, method, progress) -> OutcomeResults:
-    from cohortstat.models import CoxPH, FineGray, aalen_johansen, gray_test, ph_test
+    from cohortstat.models import CoxPH, ph_test
+
+    try:
+        from cohortstat.models import FineGray, aalen_johansen, gray_test
+    except ImportError:  # DESIGN layout: models/finegray.py and models/nonparametric.py
+        from cohortstat.models.finegray import FineGray
+        from cohortstat.models.nonparametric import aalen_johansen, gray_test
 
     t, e = f"time_{name}", f"event_{name}"
     if t not in table or e not in table:

@@ -314,9 +314,8 @@ def _scan_markup(text: str, name: str, k: int, problems: list, identifiers: froz
             if token.startswith("<"):
                 continue
             _check_value(name, "count cell", token.replace(",", ""), k, problems)
-    for field in PATIENT_FIELDS:
-        if re.search(rf"\b{field}\b", text):
-            problems.append(DisclosureProblem(f"{name}: mentions patient-level field {field!r}"))
+    if parser.bad:
+        problems.append(DisclosureProblem(f"{name}: active or external content <{parser.bad[0]}>"))
 
 
 def scan_outputs(
