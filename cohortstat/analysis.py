@@ -212,10 +212,7 @@ def _one_outcome(study, name, outcome, table, adjusted_table, groups, method, pr
         raise CohortError(f"the analysis table has no {t}/{e} columns; rebuild the cohort with this study")
     sub = table.loc[table[t].notna()].copy()
     sub[e] = sub[e].astype(int)
-    notes = []
-    n_prev = len(table) - len(sub)
-    if n_prev:
-        notes.append(f"{name}: {n_prev} prevalent case(s) left out of this outcome")
+    notes = []  # (patients not at risk per group are in the cohort notes; a total here would un-suppress them)
     rates = _rates(sub, t, e, groups)
     cif = aalen_johansen(sub, duration=t, event=e, cause=1, group="group")
     gray = gray_test(sub, duration=t, event=e, group="group", cause=1)

@@ -10,13 +10,14 @@ already-suppressed inputs: counts arrive as ints or ``"<k"`` strings.
 from __future__ import annotations
 
 import io
+import re
 
 import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-__all__ = ["attrition_flow", "cif_plot", "forest_plot"]
+__all__ = ["attrition_flow", "cif_plot", "forest_plot", "inline_svg"]
 
 _RC = {
     "svg.hashsalt": "cohortstat",
@@ -33,10 +34,14 @@ def _svg(fig: Figure) -> str:
     buf = io.StringIO()
     with matplotlib.rc_context(_RC):
         fig.savefig(buf, format="svg", metadata={"Date": None})
-    text = buf.getvalue()
-    # drop the XML prolog and DOCTYPE so the SVG can be inlined in HTML
-    start = text.find("<svg")
-    return text[start:]
+    return inline_svg(buf.getvalue())
+
+
+def inline_svg(text: str) -> str:
+    """SVG text ready to inline in HTML: no XML prolog / DOCTYPE, no RDF metadata or its namespace URLs."""
+    text = text[text.find("<svg"):]
+    text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, flags=re.S)
+    return re.sub(r'\s+xmlns:(dc|cc|rdf)="[^"]*"', "", text)
 
 
 def _fmt(v) -> str:

@@ -109,22 +109,35 @@ def suppress_results(results, min_cell_count: int = 10) -> dict:
         "table_one": _records(_suppress_table_one(results.table_one, groups, k)),
         "balance": _records(results.balance),
         "ps_coef": _records(results.ps_coef),
-        "notes": suppress_notes(results.notes, k),
+        # sorted: the order of notes follows the order of outcomes in the spec, which a lock may not keep
+        "notes": sorted(suppress_notes(results.notes, k)),
         "outcomes": {},
     }
+    final_n = {}
+    att = results.attrition
+    for g in groups:
+        col = att[f"n_{g}"].dropna() if f"n_{g}" in att else []
+        final_n[g] = int(col.iloc[-1]) if len(col) else None
     for o in results.outcomes:
         rates = o.rates.copy().astype(object)
-        hidden_events = False
+        hidden_events = hidden_n = False
         for i in rates.index:
+            g, n = rates.at[i, "group"], int(rates.at[i, "n"])
+            # the patients left out of this outcome (prevalent cases) = final cohort n - outcome n
+            left_out = None if final_n.get(g) is None or results.confounding_method == "matching" else final_n[g] - n
             for c in ("n", "events", "competing_events"):
                 rates.at[i, c] = suppress_value(rates.at[i, c], k)
+            if left_out is not None and 0 < left_out < k and not isinstance(rates.at[i, "n"], str):
+                rates.at[i, "n"] = SECONDARY
+            hidden_n = hidden_n or isinstance(rates.at[i, "n"], str)
             if rates.at[i, "events"] == label:
                 hidden_events = True
                 for c in ("rate", "rate_lower", "rate_upper"):
                     rates.at[i, c] = None
         models = o.models.copy().astype(object)
         for i in models.index:
-            models.at[i, "n"] = suppress_value(models.at[i, "n"], k)
+            nn = suppress_value(models.at[i, "n"], k)
+            models.at[i, "n"] = SECONDARY if hidden_n and not isinstance(nn, str) else nn
             ev = suppress_value(models.at[i, "n_events"], k)
             models.at[i, "n_events"] = SECONDARY if hidden_events and not isinstance(ev, str) else ev
         at_risk = o.at_risk.copy().astype(object)
@@ -152,6 +165,13 @@ def suppress_results(results, min_cell_count: int = 10) -> dict:
     return data
 
 
+def _csv(records: list[dict], path: Path) -> None:
+    """Records to CSV with integers kept as integers (object dtype: no float upcast around blanks)."""
+    columns = list(dict.fromkeys(c for r in records for c in r))
+    frame = pd.DataFrame({c: pd.Series([r.get(c) for r in records], dtype=object) for c in columns})
+    frame.to_csv(path, index=False)
+
+
 def build_outputs(results, folder: Path, min_cell_count: int, provenance: dict | None = None,
                   data_checks: list | None = None) -> dict:
     """Write every output file into ``folder`` (which must exist); return the suppressed data."""
@@ -170,18 +190,18 @@ def build_outputs(results, folder: Path, min_cell_count: int, provenance: dict |
     data["data_checks"] = checks
     (folder / "tables").mkdir()
     (folder / "figures").mkdir()
-    pd.DataFrame(data["attrition"]).to_csv(folder / "attrition.csv", index=False)
-    pd.DataFrame(data["table_one"]).to_csv(folder / "tables" / "table1.csv", index=False)
+    _csv(data["attrition"], folder / "attrition.csv")
+    _csv(data["table_one"], folder / "tables" / "table1.csv")
     rate_rows, model_rows, ph_rows = [], [], []
     for name, o in data["outcomes"].items():
         rate_rows += [{"outcome": name, **r} for r in o["rates"]]
         model_rows += [{"outcome": name, **r} for r in o["models"]]
         ph_rows += [{"outcome": name, **r} for r in o["ph"]]
-    pd.DataFrame(rate_rows).to_csv(folder / "tables" / "incidence.csv", index=False)
-    pd.DataFrame(model_rows).to_csv(folder / "tables" / "hazard_ratios.csv", index=False)
-    pd.DataFrame(ph_rows).to_csv(folder / "tables" / "ph_test.csv", index=False)
+    _csv(rate_rows, folder / "tables" / "incidence.csv")
+    _csv(model_rows, folder / "tables" / "hazard_ratios.csv")
+    _csv(ph_rows, folder / "tables" / "ph_test.csv")
     if data["balance"]:
-        pd.DataFrame(data["balance"]).to_csv(folder / "tables" / "balance.csv", index=False)
+        _csv(data["balance"], folder / "tables" / "balance.csv")
     svgs: dict[str, str] = {}
     groups, labels = results.groups, results.labels
     svgs["attrition"] = figures.attrition_flow(pd.DataFrame(data["attrition"]), groups=groups, labels=labels)
@@ -199,9 +219,7 @@ def build_outputs(results, folder: Path, min_cell_count: int, provenance: dict |
     if results.balance is not None and len(results.balance):
         from cohortstat.report.figures_balance import love_plot
 
-        svgs["balance"] = love_plot(results.balance, after_label=results.confounding_method)
-        s = svgs["balance"]
-        svgs["balance"] = s[s.find("<svg"):]
+        svgs["balance"] = figures.inline_svg(love_plot(results.balance, after_label=results.confounding_method))
     for name, svg in svgs.items():
         (folder / "figures" / f"{name}.svg").write_text(svg, encoding="utf-8")
     (folder / "results.json").write_text(
