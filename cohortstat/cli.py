@@ -85,6 +85,40 @@ def freeze(
 # --- data commands (synth, check-data) --------------------------------------------------------
 
 
+@app.command()
+def synth(
+    patients: int = typer.Option(..., "--patients", help="number of patients", min=1),
+    seed: int = typer.Option(0, "--seed", help="random seed (same seed, byte-identical files)", min=0),
+    out: Path = typer.Option(..., "--out", help="folder to write the parquet files and truth.json", file_okay=False),
+) -> None:
+    """Generate synthetic PMSI-like data with planted effects (patients, stays, diagnoses, truth.json)."""
+    from cohortstat.data.synth import generate
+
+    try:
+        path = generate(patients, seed, out)
+    except OSError as exc:
+        _fail(f"cannot write to {out}: {exc.strerror}")
+    typer.echo(f"wrote {path}")
+
+
+@app.command("check-data")
+def check_data_cmd(
+    data: Path = typer.Argument(..., help="folder with patients/stays/diagnoses parquet files", file_okay=False),
+    strict: bool = typer.Option(False, "--strict", help="exit 2 when any anomaly is found"),
+    as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+) -> None:
+    """Check input data: schema conformity and named anomalies with counts and example ids."""
+    from cohortstat.data.checks import check_data
+
+    report = check_data(data, strict=False)
+    if as_json:
+        typer.echo(report.to_json())
+    else:
+        typer.echo(report.to_text())
+    if report.has_schema_errors or (strict and not report.ok):
+        raise typer.Exit(2)
+
+
 # --- run commands (run, rerun) ----------------------------------------------------------------
 
 

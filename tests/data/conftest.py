@@ -1,0 +1,21 @@
+"""Shared fixtures of the data tests: one generated 100k-patient dataset per session."""
+
+from __future__ import annotations
+
+import pytest
+
+from cohortstat.data import synth
+
+N_LARGE, SEED_LARGE = 100_000, 20260101
+
+
+@pytest.fixture(scope="session")
+def large_dir(tmp_path_factory):
+    """100,000 synthetic patients (about 2 s)."""
+    return synth.generate(N_LARGE, SEED_LARGE, tmp_path_factory.mktemp("synth100k"))
+
+
+@pytest.fixture(scope="session")
+def large_truth():
+    """The ground-truth analysis table of ``large_dir``."""
+    return synth.ground_truth_table(N_LARGE, SEED_LARGE)
