@@ -90,7 +90,7 @@ class _Log:
 
 def _checks_rows(report) -> list[dict]:
     rows = []
-    for c in getattr(report, "checks", ()):
+    for c in getattr(report, "rows", None) or getattr(report, "checks", ()):
         rows.append({"name": c.name, "table": c.table, "count": int(c.count), "severity": c.severity,
                      "description": getattr(c, "description", "")})
     return rows

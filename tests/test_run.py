@@ -74,7 +74,7 @@ def test_suppressed_cells_are_marked_and_no_small_count_is_shown(report):
 
 def test_planted_lung_effect_is_recovered(report, data20k):
     truth = json.loads((Path(data20k) / "truth.json").read_text())
-    planted = math.exp(truth["hazards"]["causes"]["lung"]["exposure"])
+    planted = math.exp(truth["planted"]["outcomes"]["lung"]["exposure"])
     res = json.loads((report / "results.json").read_text())
     row = next(r for r in res["outcomes"]["lung"]["models"] if r["model"] == "cox_adjusted" and r["term"] == "exposure")
     assert row["ci_lower"] < planted < row["ci_upper"]
