@@ -22,13 +22,14 @@ Semantic choices (docs/user-guide.md, "What the report computes"):
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from cohortstat.errors import CohortError
+from cohortstat.errors import CohortError, CohortstatWarning
 from cohortstat.report.tables import e_value, incidence_rate, table_one
 
 __all__ = ["OutcomeResults", "StudyResults", "analyze", "model_covariates"]
@@ -184,8 +185,22 @@ def _at_risk(sub: pd.DataFrame, t: str, groups) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _fit(model, notes: list, label: str, *args, **kwargs):
+    """Fit a model; cohortstat warnings (e.g. monotone likelihood) become notes of the report."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CohortstatWarning)
+        res = model.fit(*args, **kwargs)
+    for w in caught:
+        if issubclass(w.category, CohortstatWarning):
+            notes.append(f"{label}: {w.message}")
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return res
+
+
 def _model_rows(name: str, res, *, rare: bool, exposure_only_evalue: bool = True) -> pd.DataFrame:
-    tab = res.table().copy()
+    with np.errstate(over="ignore"):  # a monotone-likelihood coefficient gives an infinite CI limit
+        tab = res.table().copy()
     tab.insert(0, "model", name)
     tab["n"] = int(res.n)
     tab["n_events"] = int(res.n_events)
@@ -232,15 +247,16 @@ def _one_outcome(study, name, outcome, table, adjusted_table, groups, method, pr
             if getattr(an.cox, kind):
                 if progress:
                     progress(f"{name}: Cox {kind}")
-                res = CoxPH(ties=an.cox.ties, cause=1).fit(sub, duration=t, event=e, covariates=cv, strata=strata,
-                                                          robust=robust)
+                res = _fit(CoxPH(ties=an.cox.ties, cause=1), notes, f"{name} cox_{kind}", sub, duration=t, event=e,
+                           covariates=cv, strata=strata, robust=robust)
                 cox_fits[kind] = res
                 models.append(_model_rows(f"cox_{kind}", res, rare=rare))
                 notes.extend(f"{name} cox_{kind}: {n}" for n in res.notes)
             if getattr(an.fine_gray, kind):
                 if progress:
                     progress(f"{name}: Fine-Gray {kind}")
-                res = FineGray(cause=1, variance=an.fine_gray.variance).fit(sub, duration=t, event=e, covariates=cv)
+                res = _fit(FineGray(cause=1, variance=an.fine_gray.variance), notes, f"{name} fg_{kind}", sub,
+                           duration=t, event=e, covariates=cv)
                 models.append(_model_rows(f"fg_{kind}", res, rare=rare))
                 notes.extend(f"{name} fg_{kind}: {n}" for n in res.notes)
         if adjusted_table is not None:
@@ -251,10 +267,11 @@ def _one_outcome(study, name, outcome, table, adjusted_table, groups, method, pr
                 kw["cluster"] = "matched_set"
             if progress:
                 progress(f"{name}: {method} Cox and Fine-Gray")
-            res = CoxPH(ties=an.cox.ties, cause=1).fit(adj, duration=t, event=e, covariates=["exposure"],
-                                                      robust=True, **kw)
+            res = _fit(CoxPH(ties=an.cox.ties, cause=1), notes, f"{name} cox_ps", adj, duration=t, event=e,
+                       covariates=["exposure"], robust=True, **kw)
             models.append(_model_rows("cox_ps", res, rare=rare))
-            res = FineGray(cause=1, variance="robust").fit(adj, duration=t, event=e, covariates=["exposure"], **kw)
+            res = _fit(FineGray(cause=1, variance="robust"), notes, f"{name} fg_ps", adj, duration=t, event=e,
+                       covariates=["exposure"], **kw)
             models.append(_model_rows("fg_ps", res, rare=rare))
     model_tab = pd.concat(models, ignore_index=True) if models else pd.DataFrame(
         columns=["model", "term", "coef", "hr", "se", "robust_se", "ci_lower", "ci_upper", "z", "p", "n",
