@@ -329,7 +329,14 @@ def analyze(study, cohort, *, progress: Callable[[str], None] | None = None) -> 
             progress(f"confounding: {method}")
         from cohortstat.confounding import adjust_for_confounding
 
-        conf = adjust_for_confounding(table, study)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", CohortstatWarning)
+            conf = adjust_for_confounding(table, study)
+        for w in caught:  # imbalance after adjustment: shown in the balance section and as a note
+            if issubclass(w.category, CohortstatWarning):
+                notes.append(f"confounding: {w.message}")
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         adjusted_table, balance, ps_coef = conf.table, conf.balance, conf.ps_coef
         notes.extend(conf.notes)
         if conf.attrition_rows:

@@ -158,3 +158,19 @@ def test_compare_results_lists_readable_differences():
     new = {"a": [{"hr": 0.75 * (1 + 1e-12), "n": 13}], "b": "x", "provenance": {"engine": "spark"}}
     assert compare_results(old, new) == ["a[0].n: 12 -> 13"]
     assert compare_results(old, old) == []
+
+
+def test_matched_study_reports_balance_and_ps_adjusted_models(data20k, tmp_path):
+    from cohortstat.spec import load_study
+
+    study = load_study(STUDY.read_text().replace("    method: none", "    method: matching"))
+    out = run(None, data20k, tmp_path / "m", study=study)
+    assert scan_outputs(out, 10) == []
+    res = json.loads((out / "results.json").read_text())
+    assert res["attrition"][-1]["rule_id"] == "matching"
+    assert res["balance"] and (out / "tables" / "balance.csv").is_file() and (out / "figures" / "balance.svg").is_file()
+    models = {r["model"] for r in res["outcomes"]["lung"]["models"]}
+    assert {"cox_ps", "fg_ps", "cox_adjusted"} <= models
+    ps = next(r for r in res["outcomes"]["lung"]["models"] if r["model"] == "cox_ps")
+    assert ps["robust_se"] is not None  # clustered on the matched set
+    assert "Covariate balance (matching)" in (out / "report.html").read_text()
