@@ -1,7 +1,9 @@
 """Public estimators: Cox, propensity scores, weighting and matching (imports only)."""
 
 from cohortstat.models.cox import CoxPH, CoxResult
+from cohortstat.models.finegray import FineGray, FineGrayResult
 from cohortstat.models.matching import MatchResult, match
+from cohortstat.models.nonparametric import aalen_johansen, gray_test, kaplan_meier
 from cohortstat.models.ph_test import ph_test
 from cohortstat.models.weighting import (
     PropensityScore,
@@ -14,9 +16,14 @@ from cohortstat.models.weighting import (
 __all__ = [
     "CoxPH",
     "CoxResult",
+    "FineGray",
+    "FineGrayResult",
     "MatchResult",
     "PropensityScore",
+    "aalen_johansen",
+    "gray_test",
     "iptw_weights",
+    "kaplan_meier",
     "match",
     "overlap_weights",
     "ph_test",

@@ -1,0 +1,249 @@
+"""Pure array kernels of the Fine-Gray model in the conventions of ``cmprsk::crr``.
+
+All inputs are sorted by time (ascending). ``status``: 0 censored, 1 cause of interest, 2 competing
+cause. ``group``: censoring group codes 0..ncg-1. Nothing here is quadratic in n: every risk-set sum
+is a cumulative sum over sorted times (Kawaguchi et al. 2020), and the crr variance's censoring term
+is expressed with forward and backward cumulative sums as well (see docs/methods-competing-risks.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cohortstat.models._kernels.fg_loops import (
+    add_gathered,
+    block_revsum_rows,
+    comp_residuals,
+    eta_residuals,
+    prefix_rows_at,
+)
+
+
+def censoring_km_minus(time_g: np.ndarray, status_g: np.ndarray, at: np.ndarray,
+                       failures_at_risk: bool = True) -> np.ndarray:
+    """Kaplan-Meier of the censoring distribution of one group, evaluated just before ``at``.
+
+    Censorings are the events; every subject with time >= s is at risk at s (failures at s count
+    as at risk for a censoring at s; with ``failures_at_risk=False`` they do not, as in
+    ``survival::finegray``, which moves event times just before tied censorings). Evaluated at t- for t > 0 and at 0 for t == 0, as crr does
+    (it evaluates the step function at t * (1 - 100 eps)). Beyond the group's last observed time the
+    value is 0, as in crr (it matters only with censoring groups: competing failures of a group leave
+    the risk sets of later failure times once that group has no one left under observation).
+    """
+    cens_t = time_g[status_g == 0]
+    uc, counts = np.unique(cens_t, return_counts=True)
+    n_risk = time_g.size - np.searchsorted(time_g, uc, side="left")
+    if not failures_at_risk:
+        fail_t = time_g[status_g != 0]
+        n_risk = n_risk - (np.searchsorted(fail_t, uc, side="right") - np.searchsorted(fail_t, uc, side="left"))
+    surv = np.concatenate(([1.0], np.cumprod(1.0 - counts / n_risk)))
+    idx = np.where(at > 0, np.searchsorted(uc, at, side="left"), np.searchsorted(uc, at, side="right"))
+    out = surv[idx]
+    # crr's step function drops to 0 after the group's last observed time
+    out[at > time_g.max()] = 0.0
+    return out
+
+
+@dataclass(frozen=True)
+class FGSetup:
+    """Everything about the data that does not depend on beta."""
+
+    time: np.ndarray  # (n,) sorted
+    status: np.ndarray  # (n,)
+    group: np.ndarray  # (n,)
+    ncg: int
+    uft: np.ndarray  # (K,) distinct cause-1 failure times
+    d: np.ndarray  # (K,) number of cause-1 failures at each
+    first: np.ndarray  # (K,) index of the first subject with time >= uft[k]
+    fail_k: np.ndarray  # (n1,) failure-time index of every cause-1 failure subject
+    fail_idx: np.ndarray  # (n1,) subject index of every cause-1 failure
+    Gk: np.ndarray  # (ncg, K) G_g(uft[k]-)
+    Gi: np.ndarray  # (n,) G_{g_i}(t_i-)
+    comp: tuple[np.ndarray, ...]  # per group: indices of competing failures (sorted)
+    comp_k: tuple[np.ndarray, ...]  # per group: # competing with t < uft[k], for each k
+    dg: np.ndarray  # (ncg, K) cause-1 failures of censoring group g at uft[k]
+    wt: np.ndarray | None = None  # (n,) case weights (None: all 1)
+
+
+def fg_setup(time: np.ndarray, status: np.ndarray, group: np.ndarray, ncg: int,
+             wt: np.ndarray | None = None, failures_at_risk: bool = True) -> FGSetup:
+    """Sort-dependent quantities. ``wt``: case weights (events and risk sets weighted; the censoring
+    KM stays unweighted, as in survival::finegray). ``failures_at_risk``: censoring-KM tie rule."""
+    fail_idx = np.flatnonzero(status == 1)
+    uft, d = np.unique(time[fail_idx], return_counts=True)
+    if wt is not None:
+        d = np.bincount(np.searchsorted(uft, time[fail_idx]), weights=wt[fail_idx], minlength=uft.size)
+    first = np.searchsorted(time, uft, side="left")
+    fail_k = np.searchsorted(uft, time[fail_idx])
+    Gk = np.empty((ncg, uft.size))
+    Gi = np.empty(time.size)
+    comp, comp_k = [], []
+    for g in range(ncg):
+        m = group == g
+        tg, sg = time[m], status[m]
+        Gk[g] = censoring_km_minus(tg, sg, uft, failures_at_risk)
+        Gi[m] = censoring_km_minus(tg, sg, tg, failures_at_risk)
+        ci = np.flatnonzero(m & (status == 2))
+        comp.append(ci)
+        comp_k.append(np.searchsorted(time[ci], uft, side="left"))
+    dg = np.zeros((ncg, uft.size))
+    np.add.at(dg, (group[fail_idx], fail_k), 1.0)
+    return FGSetup(time, status, group, ncg, uft, d.astype(float), first, fail_k, fail_idx, Gk, Gi,
+                   tuple(comp), tuple(comp_k), dg, wt)
+
+
+def _block_revsum(v: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """out[k] = sum of v[i] for i >= first[k] (first strictly increasing)."""
+    blocks = np.add.reduceat(v, first, axis=0)
+    return np.flip(np.cumsum(np.flip(blocks, axis=0), axis=0), axis=0)
+
+
+def _prefix_at(v: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """out[k] = sum of v[:counts[k]]."""
+    c = np.concatenate((np.zeros((1,) + v.shape[1:]), np.cumsum(v, axis=0)), axis=0)
+    return c[counts]
+
+
+@dataclass(frozen=True)
+class FGEval:
+    loglik: float
+    score: np.ndarray
+    info: np.ndarray | None
+    S0: np.ndarray
+    E: np.ndarray | None
+    r: np.ndarray
+
+
+def fg_eval(s: FGSetup, X: np.ndarray, beta: np.ndarray, derivs: bool = True) -> FGEval:
+    """Log partial likelihood (Breslow ties), score and information at ``beta``."""
+    p = X.shape[1]
+    eta = X @ beta if p else np.zeros(s.time.size)
+    r = np.exp(eta)
+    if s.wt is not None:
+        r = r * s.wt
+    S0 = _block_revsum(r, s.first)
+    if derivs:
+        S1 = block_revsum_rows(X, r, s.first)
+    for g in range(s.ncg):
+        ci = s.comp[g]
+        if ci.size == 0:
+            continue
+        w = r[ci] / s.Gi[ci]
+        S0 = S0 + s.Gk[g] * _prefix_at(w, s.comp_k[g])
+        if derivs:
+            S1 = S1 + s.Gk[g][:, None] * prefix_rows_at(X, ci, w, s.comp_k[g])
+    wf = None if s.wt is None else s.wt[s.fail_idx]
+    loglik = float((eta[s.fail_idx].sum() if wf is None else wf @ eta[s.fail_idx]) - np.dot(s.d, np.log(S0)))
+    if not derivs:
+        return FGEval(loglik, np.empty(0), None, S0, None, r)
+    E = S1 / S0[:, None]
+    score = (X[s.fail_idx].sum(axis=0) if wf is None else wf @ X[s.fail_idx]) - s.d @ E
+    c = subject_hazard_weight(s, s.d / S0)
+    info = X.T @ (X * (r * c)[:, None]) - (E * s.d[:, None]).T @ E
+    return FGEval(loglik, score, info, S0, E, r)
+
+
+def subject_hazard_weight(s: FGSetup, dL: np.ndarray) -> np.ndarray:
+    """c_i = sum_k w_i(t_k) dL_k: the cumulative hazard each subject is exposed to.
+
+    w_i(t) = 1 while t <= t_i; for a competing failure, G(t-)/G(t_i-) afterwards.
+    """
+    cumL = np.concatenate(([0.0], np.cumsum(dL)))
+    c = cumL[np.searchsorted(s.uft, s.time, side="right")]
+    for g in range(s.ncg):
+        ci = s.comp[g]
+        if ci.size == 0:
+            continue
+        cumA = np.concatenate(([0.0], np.cumsum(s.Gk[g] * dL)))
+        after = cumA[-1] - cumA[np.searchsorted(s.uft, s.time[ci], side="right")]
+        c[ci] += after / s.Gi[ci]
+    return c
+
+
+def score_residuals(s: FGSetup, X: np.ndarray, ev: FGEval) -> np.ndarray:
+    """(n, p) score residuals eta_i (times the case weight): dN part minus compensator."""
+    n, p = X.shape
+    dL = s.d / ev.S0
+    E = ev.E
+    r = ev.r
+    # ---- eta_i: dN part minus the compensator
+    kt = np.searchsorted(s.uft, s.time, side="right")  # # failure times <= t_i
+    cumA = np.concatenate(([0.0], np.cumsum(dL)))
+    cumB = np.concatenate((np.zeros((1, p)), np.cumsum(E * dL[:, None], axis=0)), axis=0)
+    wfail = np.ones(s.fail_idx.size) if s.wt is None else s.wt[s.fail_idx]
+    res = eta_residuals(X, r, kt, cumA, cumB, s.fail_idx, s.fail_k, E, wfail)
+    for g in range(s.ncg):
+        ci = s.comp[g]
+        if ci.size == 0:
+            continue
+        gd = s.Gk[g] * dL
+        cA = np.concatenate(([0.0], np.cumsum(gd)))
+        cB = np.concatenate((np.zeros((1, p)), np.cumsum(E * gd[:, None], axis=0)), axis=0)
+        kc = kt[ci]
+        a_after = cA[-1] - cA[kc]
+        b_after = cB[-1] - cB[kc]
+        f = r[ci] / s.Gi[ci]
+        comp_residuals(res, X, ci, f, a_after, b_after)
+    return res
+
+
+def crr_variance_meat(s: FGSetup, X: np.ndarray, ev: FGEval) -> np.ndarray:
+    """Sum over subjects of (eta_i + psi_i)(eta_i + psi_i)^T, Fine & Gray (1999) / crr.
+
+    eta_i is the subject's score residual; psi_i the term for the estimated censoring
+    distribution. Both computed with cumulative sums (no loop over pairs of subjects).
+    """
+    if s.wt is not None:
+        raise ValueError("crr's variance has no case weights")
+    p = X.shape[1]
+    E = ev.E
+    r = ev.r
+    res = score_residuals(s, X, ev)
+    # ---- psi_i: censoring martingale term
+    cens = np.flatnonzero(s.status == 0)
+    if cens.size:
+        uc = np.unique(s.time[cens])
+        # q_g(u) = C1_g(u) R0_g(u) - C0_g(u) R1_g(u) at censoring times u. As in crr (cmprsk
+        # 2.2-11), q_g integrates over the cause-1 failures of censoring group g only.
+        ku = np.searchsorted(s.uft, uc, side="left")  # failure times >= u start here
+        qg = np.zeros((s.ncg, uc.size, p))
+        for g in range(s.ncg):
+            ci = s.comp[g]
+            if ci.size == 0:
+                continue
+            gd = s.Gk[g] * s.dg[g] / ev.S0
+            R0 = np.concatenate((np.cumsum(gd[::-1])[::-1], [0.0]))[ku]
+            R1 = np.concatenate((np.flip(np.cumsum(np.flip(E * gd[:, None], 0), 0), 0),
+                                 np.zeros((1, p))))[ku]
+            w = r[ci] / s.Gi[ci]
+            nc = np.searchsorted(s.time[ci], uc, side="left")
+            C0 = _prefix_at(w, nc)
+            C1 = prefix_rows_at(X, ci, w, nc)
+            qg[g] = C1 * R0[:, None] - C0[:, None] * R1
+        ui = np.searchsorted(uc, s.time[cens])  # index of each censored subject's time
+        for g in range(s.ncg):
+            m = s.group == g
+            tg = s.time[m]
+            cg = m & (s.status == 0)
+            if not cg.any():
+                continue
+            q = qg[g]
+            Y = (tg.size - np.searchsorted(tg, uc, side="left")).astype(float)
+            nce = np.bincount(ui[s.group[cens] == g], minlength=uc.size).astype(float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                term = np.where(nce[:, None] > 0, q * (nce / Y**2)[:, None], 0.0)
+            cum = np.concatenate((np.zeros((1, p)), np.cumsum(term, axis=0)), axis=0)
+            gi = np.flatnonzero(m)
+            add_gathered(res, gi, cum, np.searchsorted(uc, s.time[gi], side="right"), -1.0)
+            cidx = np.flatnonzero(cg)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                qy = np.where(Y[:, None] > 0, q / Y[:, None], 0.0)
+            add_gathered(res, cidx, qy, np.searchsorted(uc, s.time[cidx]), 1.0)
+    return res.T @ res
+
+
+def fg_baseline_jumps(s: FGSetup, S0: np.ndarray) -> np.ndarray:
+    """Jumps of the Breslow-type baseline cumulative subdistribution hazard at uft (crr's bfitj)."""
+    return s.d / S0
