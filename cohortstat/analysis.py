@@ -126,6 +126,12 @@ class StudyResults:
     notes: tuple[str, ...] = ()
     engine: str = "duckdb"
 
+    def to_json_dict(self, min_cell_count: int = 10) -> dict:
+        """Every number of the report as JSON-ready data, small counts suppressed (= results.json)."""
+        from cohortstat.report.writer import suppress_results
+
+        return suppress_results(self, min_cell_count)
+
     def table(self) -> pd.DataFrame:
         """One tidy table of every estimate: ``outcome, analysis, group, term, statistic, value``."""
         rows: list[dict] = []

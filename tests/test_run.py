@@ -66,10 +66,19 @@ def test_suppressed_cells_are_marked_and_no_small_count_is_shown(report):
     rates = pd.read_csv(report / "tables" / "incidence.csv", dtype=str)
     shown = pd.to_numeric(rates["events"], errors="coerce")
     assert not ((shown > 0) & (shown < 10)).any()
+    final = res["attrition"][-1]
     for name, o in res["outcomes"].items():
         for r in o["rates"]:
             if r["events"] == "<10":
                 assert r["rate"] is None  # a rate would reveal the count with the person-years
+            at0 = next(a["n_risk"] for a in o["at_risk"] if a["group"] == r["group"] and a["year"] == 0)
+            if isinstance(r["n"], int):
+                # the patients left out of this outcome (final cohort - outcome patients) are not small
+                left_out = final[f"n_{r['group']}"] - r["n"]
+                assert left_out == 0 or left_out >= 10
+                assert at0 == r["n"]
+            else:
+                assert isinstance(at0, str)  # at year 0 everyone is at risk: hidden with n
 
 
 def test_planted_lung_effect_is_recovered(report, data20k):
@@ -174,3 +183,25 @@ def test_matched_study_reports_balance_and_ps_adjusted_models(data20k, tmp_path)
     ps = next(r for r in res["outcomes"]["lung"]["models"] if r["model"] == "cox_ps")
     assert ps["robust_se"] is not None  # clustered on the matched set
     assert "Covariate balance (matching)" in (out / "report.html").read_text()
+
+
+def test_cli_run_refuses_an_existing_out_and_logs_steps_when_not_a_terminal(report, data20k):
+    result = CliRunner().invoke(app, ["run", str(STUDY), "--data", str(data20k), "--out", str(report)])
+    assert result.exit_code == 2
+    assert "--force" in result.output
+
+
+def test_results_object_gives_tidy_table_and_json(data20k):
+    from cohortstat import analyze, build_cohort, load_study
+
+    study = load_study(STUDY)
+    results = analyze(study, build_cohort(study, data=data20k))
+    tidy = results.table()
+    assert list(tidy.columns) == ["outcome", "analysis", "group", "term", "statistic", "value"]
+    assert set(tidy["outcome"]) == set(study.outcomes)
+    hr = tidy.query("outcome == 'lung' and analysis == 'cox_adjusted' and term == 'exposure' and statistic == 'hr'")
+    assert len(hr) == 1
+    doc = results.to_json_dict(10)
+    json.dumps(doc, allow_nan=False)
+    row = next(r for r in doc["outcomes"]["lung"]["models"] if r["model"] == "cox_adjusted" and r["term"] == "exposure")
+    assert row["hr"] == pytest.approx(hr["value"].iloc[0])

@@ -142,6 +142,12 @@ def suppress_results(results, min_cell_count: int = 10) -> dict:
             models.at[i, "n_events"] = SECONDARY if hidden_events and not isinstance(ev, str) else ev
         at_risk = o.at_risk.copy().astype(object)
         at_risk["n_risk"] = [suppress_value(v, k) for v in at_risk["n_risk"]]
+        # at year 0 every patient of the outcome is at risk: hide it with the outcome's patient count
+        hidden_groups = {r["group"] for r in rates.to_dict("records") if isinstance(r["n"], str)}
+        for i in at_risk.index:
+            if at_risk.at[i, "year"] == 0 and at_risk.at[i, "group"] in hidden_groups:
+                if not isinstance(at_risk.at[i, "n_risk"], str):
+                    at_risk.at[i, "n_risk"] = SECONDARY
         cif_years = []
         for g in groups:
             c = o.cif.loc[o.cif["group"] == g].sort_values("time")
