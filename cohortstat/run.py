@@ -88,6 +88,20 @@ class _Log:
         self("done")
 
 
+def _identifiers(data) -> list[str]:
+    """The patient ids of the input data (strings), searched for in every output file."""
+    import duckdb
+
+    path = Path(data) / "patients.parquet"
+    if not path.is_file():
+        return []
+    con = duckdb.connect()
+    try:
+        return [r[0] for r in con.execute("SELECT CAST(patient_id AS VARCHAR) FROM read_parquet(?)", [str(path)]).fetchall()]
+    finally:
+        con.close()
+
+
 def _checks_rows(report) -> list[dict]:
     rows = []
     for c in getattr(report, "rows", None) or getattr(report, "checks", ()):
@@ -180,8 +194,7 @@ def run(study_path, data, out, engine: str = "duckdb", min_cell_count: int = 10,
             json.dumps(lock, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
         )
         log("disclosure scan")
-        problems = scan_outputs(tmp, min_cell_count, identifiers=cohort.table["person_key"].astype(str)
-                                if "person_key" in cohort.table else ())
+        problems = scan_outputs(tmp, min_cell_count, identifiers=_identifiers(data))
         if problems:
             raise ReportError("the disclosure check failed; nothing was written:\n"
                               + "\n".join(f"  - {p}" for p in problems[:20]))

@@ -329,7 +329,8 @@ def scan_outputs(
         The folder (``report.html``, ``results.json``, ``*.csv``, ``figures/*.svg``, ...).
     min_cell_count : int
     identifiers : iterable of str, optional
-        Patient identifiers (e.g. the cohort's person keys) that must appear in no file.
+        Patient identifiers (e.g. the data's patient_id) that must appear in no file; purely numeric
+        identifiers are ignored (indistinguishable from counts).
 
     Returns
     -------
@@ -338,7 +339,9 @@ def scan_outputs(
     """
     k = int(min_cell_count)
     root = Path(out_dir)
-    ids = frozenset(str(i) for i in identifiers if len(str(i)) >= 6)
+    # numeric surrogate keys cannot be told apart from counts in text: only non-numeric identifiers of at
+    # least 6 characters are searched for (patient_id of the input data is such a string)
+    ids = frozenset(s for s in map(str, identifiers) if len(s) >= 6 and not s.isdigit())
     problems: list[DisclosureProblem] = []
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         name = str(path.relative_to(root))
