@@ -98,7 +98,10 @@ def synth(
         path = generate(patients, seed, out)
     except OSError as exc:
         _fail(f"cannot write to {out}: {exc.strerror}")
-    typer.echo(f"wrote {path}")
+    counts = json.loads((path / "truth.json").read_text(encoding="utf-8"))["counts"]
+    typer.echo(f"wrote {path}: {counts['rows_patients']} patients, {counts['rows_stays']} stays, "
+               f"{counts['rows_diagnoses']} diagnoses; index stays: {counts['index_exposed']} sepsis, "
+               f"{counts['index_reference']} trauma ({counts['both']} both); planted truth in truth.json")
 
 
 @app.command("check-data")

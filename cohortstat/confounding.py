@@ -15,7 +15,7 @@ Recommended analyses on the result (see docs/methods-confounding.md)::
     res = adjust_for_confounding(cohort.table, study)
     # matching: Cox stratified on the matched set (conditional on the set, as CohortMethod does) ...
     CoxPH().fit(res.table, duration="time_lung", event="event_lung", covariates=["exposure"],
-                strata=["matched_set"])
+                strata="matched_set")
     # ... or marginal Cox / Fine-Gray with variance clustered on the matched set
     CoxPH().fit(res.table, duration=..., event=..., covariates=["exposure"], cluster="matched_set")
     FineGray(variance="robust").fit(res.table, duration=..., event=..., covariates=["exposure"],
@@ -23,8 +23,10 @@ Recommended analyses on the result (see docs/methods-confounding.md)::
     # weighting: weights with robust (sandwich) variance
     CoxPH().fit(res.table, duration=..., event=..., covariates=["exposure"], weights="weight", robust=True)
 
-Rows are put in the canonical order of the person key before the propensity score is fitted, so every
-output is independent of the order of the input rows.
+Rows are put in a canonical order (the seeded hash order of the person key,
+:func:`cohortstat.models.matching.canonical_rank`) before the propensity score is fitted, so every output
+is independent of the order of the input rows. The matched table is sorted by matched set (exposed
+person first), the weighted table keeps the canonical order.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from cohortstat.errors import BalanceWarning, ModelInputError, SpecError
-from cohortstat.models.matching import MatchResult, match
+from cohortstat.models.matching import MatchResult, canonical_rank, match
 from cohortstat.models.weighting import (
     PropensityScore,
     iptw_weights,
@@ -147,7 +149,11 @@ def _preference_bins(pref: np.ndarray, groups: np.ndarray, names, sample: str) -
 
 def _balance(before: pd.DataFrame, after: pd.DataFrame | None) -> pd.DataFrame:
     out = before.rename(
-        columns={"mean_treated": "mean_treated_before", "mean_control": "mean_control_before", "smd": "smd_before"}
+        columns={
+            "mean_treated": "mean_treated_before",
+            "mean_control": "mean_control_before",
+            "smd": "smd_before",
+        }
     )
     if after is None:
         for c in ("mean_treated_after", "mean_control_after", "smd_after"):
@@ -216,11 +222,12 @@ def adjust_for_confounding(table: pd.DataFrame, study, *, key: str = "person_key
     raw_needed = [key, "group", "exposure"] + [("sex" if c == "female" else c) for c in covs]
     raw_needed += ["age" if e in ("age", "age_band") else e for e in conf.exact]
     _check_columns(table, list(dict.fromkeys(raw_needed)))
-    if table[key].duplicated().any():
-        raise ModelInputError(f"column {key!r} has duplicate values; the analysis table has one row per person")
 
-    # canonical row order: by person key (makes the fit and every output independent of input order)
-    work = table.sort_values(key, kind="stable").reset_index(drop=True)
+    # canonical row order: the seeded hash order of the person key (makes the fit and every output
+    # independent of the input order); "_rank" then carries it as a cheap integer key into match()
+    rank = canonical_rank(table[key].to_numpy(), conf.seed)
+    work = table.take(np.argsort(rank, kind="stable")).reset_index(drop=True)
+    work["_rank"] = np.arange(len(work), dtype=np.int64)
     if "female" in covs:
         work["female"] = (work["sex"] == 2).astype(np.int8)
     before = standardized_differences(work, treatment="exposure", covariates=covs)
@@ -267,7 +274,7 @@ def adjust_for_confounding(table: pd.DataFrame, study, *, key: str = "person_key
             ratio=conf.ratio,
             caliper_sd=conf.caliper_sd,
             seed=conf.seed,
-            key=key,
+            key="_rank",
         )
         notes.extend(match_result.notes)
         out["matched_set"] = match_result.matched_set
@@ -299,8 +306,10 @@ def adjust_for_confounding(table: pd.DataFrame, study, *, key: str = "person_key
         preference.append(
             _preference_bins(ps.preference[keep], groups[keep], names, "matched")
         )
-        out = matched.sort_values(["matched_set", "exposure", key], ascending=[True, False, True], kind="stable")
-        out = out.reset_index(drop=True)
+        order = np.lexsort(
+            (matched["_rank"].to_numpy(), -matched["exposure"].to_numpy(), matched["matched_set"].to_numpy())
+        )
+        out = matched.take(order).drop(columns="_rank").reset_index(drop=True)
         notes.append(
             f"matching: {n_after[exposed]} of {n_before[exposed]} {exposed} and {n_after[reference]} of "
             f"{n_before[reference]} {reference} patients matched in {match_result.n_sets} sets"
@@ -308,7 +317,8 @@ def adjust_for_confounding(table: pd.DataFrame, study, *, key: str = "person_key
     else:
         if method == "iptw":
             w = iptw_weights(ps.ps, work["exposure"].to_numpy(), stabilized=conf.stabilized)
-            notes.append(f"IPTW (ATE), {'stabilized' if conf.stabilized else 'unstabilized'}; max weight {w.max():.4g}")
+            kind = "stabilized" if conf.stabilized else "unstabilized"
+            notes.append(f"IPTW (ATE), {kind}; max weight {w.max():.4g}")
         elif method == "overlap":
             w = overlap_weights(ps.ps, work["exposure"].to_numpy())
             notes.append("overlap weights (ATO)")
@@ -316,6 +326,7 @@ def adjust_for_confounding(table: pd.DataFrame, study, *, key: str = "person_key
             raise SpecError([("analyses.confounding.method", f"unknown method {method!r}")])
         out["weight"] = w
         after = standardized_differences(out, treatment="exposure", covariates=covs, weights="weight")
+        out = out.drop(columns="_rank")
 
     balance = _balance(before, after)
     result = ConfoundingResult(

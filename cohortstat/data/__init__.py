@@ -1,0 +1,1 @@
+"""Input data: schemas (:mod:`.schema`), synthetic generator (:mod:`.synth`), data checks (:mod:`.checks`)."""

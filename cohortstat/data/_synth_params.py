@@ -160,7 +160,7 @@ def code_ids(codes: tuple[str, ...]) -> np.ndarray:
 
 def planted() -> dict:
     """Every planted parameter, JSON-ready (written to truth.json)."""
-    names = [k for k in globals() if k.isupper() and k not in ("VOCAB",)]
+    names = [k for k in globals() if k.isupper() and not k.startswith("_") and k != "VOCAB"]
     out = {}
     for k in names:
         v = globals()[k]

@@ -33,6 +33,7 @@ CHECKS: dict[str, tuple[str, str, str]] = {
     "duplicate_stay_id": ("stays", "error", "a stay_id appears on more than one row"),
     "stay_unknown_patient": ("stays", "error", "a stay's patient_id is not in patients"),
     "diagnosis_unknown_stay": ("diagnoses", "error", "a diagnosis' stay_id is not in stays"),
+    "null_date": ("stays", "error", "admission_date or discharge_date is null"),
     "discharge_before_admission": ("stays", "error", "discharge_date is before admission_date"),
     "stay_after_death": ("stays", "error", "a stay is admitted or discharged after the patient's death_date"),
     "birth_after_admission": ("stays", "error", "the patient's birth_year is after the admission year"),
@@ -131,7 +132,9 @@ def _row(name: str, table: str | None, count: int, examples=()) -> CheckRow:
 class _Checker:
     def __init__(self, folder: Path):
         self.folder = folder
-        self.con = duckdb.connect(config={"threads": 2})
+        # row order is never needed (counts; examples are ordered explicitly): dropping it makes the
+        # large joins several times faster
+        self.con = duckdb.connect(config={"threads": 2, "preserve_insertion_order": False})
         self.rows: list[CheckRow] = []
         self.usable: set[str] = set()  # tables present with every column of a usable type
 
@@ -163,50 +166,79 @@ class _Checker:
             if not missing and not wrong:
                 self.usable.add(t)
 
-    def check(self, name: str, table: str, needs: tuple[str, ...], count_sql: str, examples_sql: str) -> None:
-        if not set(needs) <= self.usable:
-            return
-        n = self.q(count_sql)[0][0]
-        ex = [r[0] for r in self.q(examples_sql + f" LIMIT {MAX_EXAMPLES}")] if n else []
-        self.rows.append(_row(name, table, n, ex))
+    def count(self, name: str) -> int:
+        return sum(r.count for r in self.rows if r.name == name)
 
-    def row_check(self, name: str, table: str, needs: tuple[str, ...], from_where: str, id_expr: str) -> None:
-        """Count rows of ``FROM ... WHERE ...``; examples are distinct ``id_expr`` values."""
-        self.check(name, table, needs, f"SELECT count(*) {from_where}",
-                   f"SELECT DISTINCT {id_expr} AS i {from_where} ORDER BY i")
+    def _examples(self, from_where: str, id_expr: str) -> list:
+        return [r[0] for r in self.q(f"SELECT DISTINCT {id_expr} AS i {from_where} ORDER BY i LIMIT {MAX_EXAMPLES}")]
+
+    def _add(self, name: str, table: str, n, from_where: str, id_expr: str) -> None:
+        n = int(n or 0)
+        self.rows.append(_row(name, table, n, self._examples(from_where, id_expr) if n else []))
 
     def content(self) -> None:
-        for t, keys in schema.KEYS.items():
-            cond = " OR ".join(f"{k} IS NULL" for k in keys)
-            self.row_check("null_key", t, (t,), f"FROM {t} WHERE {cond}", "'row ' || _row")
-        for name, t, k in (("duplicate_patient_id", "patients", "patient_id"), ("duplicate_stay_id", "stays", "stay_id")):
-            sub = f"FROM (SELECT {k} FROM {t} WHERE {k} IS NOT NULL GROUP BY {k} HAVING count(*) > 1) d"
-            self.check(name, t, (t,), f"SELECT count(*) {sub}", f"SELECT {k} {sub} ORDER BY {k}")
-        self.row_check("stay_unknown_patient", "stays", ("stays", "patients"),
-                       "FROM stays s WHERE s.patient_id IS NOT NULL AND NOT EXISTS "
-                       "(SELECT 1 FROM patients p WHERE p.patient_id = s.patient_id)", "s.stay_id")
-        self.row_check("diagnosis_unknown_stay", "diagnoses", ("diagnoses", "stays"),
-                       "FROM diagnoses d WHERE d.stay_id IS NOT NULL AND NOT EXISTS "
-                       "(SELECT 1 FROM stays s WHERE s.stay_id = d.stay_id)", "d.stay_id")
-        self.row_check("discharge_before_admission", "stays", ("stays",),
-                       "FROM stays WHERE discharge_date < admission_date", "stay_id")
-        self.row_check("stay_after_death", "stays", ("stays", "patients"),
-                       "FROM stays s JOIN patients p ON p.patient_id = s.patient_id "
-                       "WHERE greatest(s.admission_date, s.discharge_date) > p.death_date", "s.stay_id")
-        self.row_check("birth_after_admission", "stays", ("stays", "patients"),
-                       "FROM stays s JOIN patients p ON p.patient_id = s.patient_id "
-                       "WHERE year(s.admission_date) < p.birth_year", "s.stay_id")
-        self.row_check("invalid_sex", "patients", ("patients",),
-                       "FROM patients WHERE sex IS NULL OR sex NOT IN (1, 2)", "patient_id")
+        """Few passes over each table: aggregate counts first, examples only for anomalies."""
+        u = self.usable
         roles = ", ".join(f"'{r}'" for r in schema.ROLES)
-        self.row_check("invalid_role", "diagnoses", ("diagnoses",),
-                       f"FROM diagnoses WHERE role IS NULL OR role NOT IN ({roles})", "stay_id")
-        self.row_check("malformed_icd10_code", "diagnoses", ("diagnoses",),
-                       f"FROM diagnoses WHERE icd10_code IS NULL OR NOT regexp_full_match(icd10_code, "
-                       f"'{schema.ICD10_PATTERN}')", "stay_id")
         modes = ", ".join(f"'{m}'" for m in schema.DISCHARGE_MODES)
-        self.row_check("invalid_discharge_mode", "stays", ("stays",),
-                       f"FROM stays WHERE discharge_mode IS NULL OR discharge_mode NOT IN ({modes})", "stay_id")
+        bad_code = f"icd10_code IS NULL OR NOT regexp_full_match(icd10_code, '{schema.ICD10_PATTERN}')"
+        bad_role = f"role IS NULL OR role NOT IN ({roles})"
+        if "patients" in u:
+            null_p, sex = self.q("SELECT count_if(patient_id IS NULL), count_if(sex IS NULL OR sex NOT IN (1, 2)) "
+                                 "FROM patients")[0]
+            self._add("null_key", "patients", null_p, "FROM patients WHERE patient_id IS NULL", "'row ' || _row")
+            self._duplicates("duplicate_patient_id", "patients", "patient_id")
+            self._add("invalid_sex", "patients", sex, "FROM patients WHERE sex IS NULL OR sex NOT IN (1, 2)",
+                      "patient_id")
+        if "stays" in u:
+            null_s, null_dt, before, mode = self.q(
+                "SELECT count_if(stay_id IS NULL OR patient_id IS NULL), "
+                "count_if(admission_date IS NULL OR discharge_date IS NULL), count_if(discharge_date < admission_date), "
+                f"count_if(discharge_mode IS NULL OR discharge_mode NOT IN ({modes})) FROM stays")[0]
+            self._add("null_key", "stays", null_s, "FROM stays WHERE stay_id IS NULL OR patient_id IS NULL",
+                      "'row ' || _row")
+            self._add("null_date", "stays", null_dt,
+                      "FROM stays WHERE admission_date IS NULL OR discharge_date IS NULL", "coalesce(stay_id, 'row ' || _row)")
+            self._duplicates("duplicate_stay_id", "stays", "stay_id")
+            self._add("discharge_before_admission", "stays", before,
+                      "FROM stays WHERE discharge_date < admission_date", "stay_id")
+            self._add("invalid_discharge_mode", "stays", mode,
+                      f"FROM stays WHERE discharge_mode IS NULL OR discharge_mode NOT IN ({modes})", "stay_id")
+        if {"stays", "patients"} <= u:
+            # join each stay to its patient; with duplicate patient ids (reported above) join one
+            # row per id instead, so that duplicates do not multiply the counts
+            pt = "patients"
+            if self.count("duplicate_patient_id"):
+                pt = ("(SELECT patient_id, min(death_date) AS death_date, max(birth_year) AS birth_year "
+                      "FROM patients WHERE patient_id IS NOT NULL GROUP BY patient_id)")
+            pj = f"FROM stays s LEFT JOIN {pt} p ON p.patient_id = s.patient_id"
+            after = "greatest(s.admission_date, s.discharge_date) > p.death_date"
+            born = "year(s.admission_date) < p.birth_year"
+            unknown = "s.patient_id IS NOT NULL AND p.patient_id IS NULL"
+            n_unknown, n_after, n_born = self.q(
+                f"SELECT count_if({unknown}), count_if({after}), count_if({born}) {pj}")[0]
+            self._add("stay_unknown_patient", "stays", n_unknown, f"{pj} WHERE {unknown}", "s.stay_id")
+            self._add("stay_after_death", "stays", n_after, f"{pj} WHERE {after}", "s.stay_id")
+            self._add("birth_after_admission", "stays", n_born, f"{pj} WHERE {born}", "s.stay_id")
+        if "diagnoses" in u:
+            # value checks on the distinct (code, role) pairs, not on every row
+            null_d, role, code = self.q(
+                "WITH g AS (SELECT icd10_code, role, stay_id IS NULL AS nk, count(*) AS n FROM diagnoses GROUP BY ALL) "
+                f"SELECT sum(n) FILTER (WHERE nk), sum(n) FILTER (WHERE {bad_role}), sum(n) FILTER (WHERE {bad_code}) "
+                "FROM g")[0]
+            self._add("null_key", "diagnoses", null_d, "FROM diagnoses WHERE stay_id IS NULL", "'row ' || _row")
+            self._add("invalid_role", "diagnoses", role, f"FROM diagnoses WHERE {bad_role}", "stay_id")
+            self._add("malformed_icd10_code", "diagnoses", code, f"FROM diagnoses WHERE {bad_code}", "stay_id")
+        if {"diagnoses", "stays"} <= u:
+            fw = ("FROM diagnoses d WHERE d.stay_id IS NOT NULL AND NOT EXISTS "
+                  "(SELECT 1 FROM stays s WHERE s.stay_id = d.stay_id)")
+            n = self.q("SELECT count(*) FROM diagnoses d ANTI JOIN stays s ON s.stay_id = d.stay_id "
+                       "WHERE d.stay_id IS NOT NULL")[0][0]
+            self._add("diagnosis_unknown_stay", "diagnoses", n, fw, "d.stay_id")
+
+    def _duplicates(self, name: str, table: str, key: str) -> None:
+        sub = f"FROM (SELECT {key} FROM {table} WHERE {key} IS NOT NULL GROUP BY {key} HAVING count(*) > 1) d"
+        self._add(name, table, self.q(f"SELECT count(*) {sub}")[0][0], sub, key)
 
 
 def check_data(data_dir: str | Path, strict: bool = False) -> DataCheckReport:

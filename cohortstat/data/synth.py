@@ -164,6 +164,21 @@ def truth(n_patients: int, seed: int, counts: dict[str, int] | None = None) -> d
             "end_of_data": P.DATA_END,
         },
         "planted": P.planted(),
+        "parameter_meanings": {
+            "outcomes": "per cancer site: base_per_year = hazard per year at age 60, male, Charlson 0, "
+                        "no tobacco, reference group; age (per year), female, charlson (per point), tobacco, "
+                        "exposure = cause-specific log-hazard ratios (the planted truth; exp(exposure) = HR)",
+            "death": "same form for death after the index discharge (competing event)",
+            "exposure_logit": "logistic model of being in the sepsis group (confounding by age, sex, "
+                              "Charlson, tobacco, alcohol)",
+            "index_death_logit": "logistic model of dying during the index stay",
+            "comorbidity": "Charlson component -> (logit at age 70, logit slope per 10 years, ICD-10 codes)",
+            "p_both": "probability of a second qualifying stay of the other kind in the study period",
+            "prior_cancer_logit": "logistic model of a cancer code within 730 days before the index",
+            "p_minor": "share of patients aged 0-17 at the index admission",
+            "outcome_codes": "ICD-10 codes of the stays recording each cancer (principal diagnosis)",
+            "chunk_patients": "patients per simulation chunk (random stream SeedSequence([seed, chunk]))",
+        },
         "counts": counts or {},
     }
 

@@ -105,17 +105,18 @@ def _treatment_array(values, name: str = "treatment") -> np.ndarray:
     return tf.astype(np.int8)
 
 
-def design_matrix(df: pd.DataFrame, covariates) -> tuple[np.ndarray, list[str]]:
-    """Numeric design matrix (without intercept) and its term names.
+def design_matrix(df: pd.DataFrame, covariates, intercept: bool = False) -> tuple[np.ndarray, list[str]]:
+    """Numeric design matrix and its term names (first column ``Intercept`` when ``intercept``).
 
     Numeric and boolean columns enter as they are; categorical, object and string columns are
-    dummy-coded with the first sorted level as reference (terms ``column[level]``).
+    dummy-coded with the first sorted level as reference (terms ``column[level]``). The matrix is
+    filled in place (one allocation), which matters at millions of rows.
     """
     covariates = list(covariates)
     if len(set(covariates)) != len(covariates):
         raise ModelInputError("covariates contain a duplicate name; list each column once")
-    blocks: list[np.ndarray] = []
-    names: list[str] = []
+    n = len(df)
+    columns: list[tuple[str, object]] = []  # (term, column values or (values, level))
     for name in covariates:
         col = _column(df, name)
         if isinstance(col.dtype, pd.CategoricalDtype) or col.dtype == object or pd.api.types.is_string_dtype(
@@ -123,22 +124,27 @@ def design_matrix(df: pd.DataFrame, covariates) -> tuple[np.ndarray, list[str]]:
         ):
             if col.isna().any():
                 raise ModelInputError(f"covariate {name!r} has missing values; impute or drop those rows")
-            levels = sorted(pd.unique(col.astype(str)))
             values = col.astype(str).to_numpy()
-            for level in levels[1:]:
-                blocks.append((values == level).astype(float)[:, None])
-                names.append(f"{name}[{level}]")
+            levels = sorted(pd.unique(values))
+            columns.extend((f"{name}[{level}]", (values, level)) for level in levels[1:])
         else:
-            x = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
-            if not np.isfinite(x).all():
+            columns.append((str(name), col))
+    names = (["Intercept"] if intercept else []) + [term for term, _ in columns]
+    x = np.empty((n, len(names)), dtype=float, order="F")  # column-major: each column written contiguously
+    j0 = 0
+    if intercept:
+        x[:, 0] = 1.0
+        j0 = 1
+    for j, (term, src) in enumerate(columns, start=j0):
+        if isinstance(src, tuple):
+            x[:, j] = src[0] == src[1]
+        else:
+            x[:, j] = pd.to_numeric(src, errors="coerce").to_numpy(dtype=float)
+            if not np.isfinite(x[:, j]).all():
                 raise ModelInputError(
-                    f"covariate {name!r} has missing or non-finite values; impute or drop those rows"
+                    f"covariate {term!r} has missing or non-finite values; impute or drop those rows"
                 )
-            blocks.append(x[:, None])
-            names.append(str(name))
-    if not blocks:
-        return np.empty((len(df), 0)), []
-    return np.hstack(blocks), names
+    return x, names
 
 
 def propensity_score(df: pd.DataFrame, *, treatment: str, covariates, maxiter: int = 50) -> PropensityScore:
@@ -191,14 +197,17 @@ def propensity_score(df: pd.DataFrame, *, treatment: str, covariates, maxiter: i
         raise ModelInputError(
             f"{treatment!r} has only one group ({n_treated} treated of {n}); a propensity score needs both"
         )
-    x, names = design_matrix(df, covariates)
-    design = np.hstack([np.ones((n, 1)), x])
-    terms = ["Intercept", *names]
+    design, terms = design_matrix(df, covariates, intercept=True)
+    names = terms[1:]
+    _check_rank(design, terms)
     notes: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            fit = sm.Logit(t.astype(float), design).fit(method="newton", maxiter=maxiter, disp=0)
+            # rank checked above on the cross-product (statsmodels' own check is a QR of the whole
+            # n x p matrix, several seconds at millions of rows)
+            model = sm.Logit(t.astype(float), design, check_rank=False)
+            fit = model.fit(method="newton", maxiter=maxiter, disp=0)
         except np.linalg.LinAlgError as exc:
             raise ConvergenceError(
                 "the propensity-score model has a singular information matrix (collinear covariates?); "
@@ -240,7 +249,9 @@ def propensity_score(df: pd.DataFrame, *, treatment: str, covariates, maxiter: i
     frac = n_treated / n
     logit_frac = np.log(frac / (1.0 - frac))
     pref = 1.0 / (1.0 + np.exp(-(eta - logit_frac)))
-    notes.append(f"propensity score: logistic regression on {len(names)} terms, {n} rows, {n_treated} treated")
+    notes.append(
+        f"propensity score: logistic regression on {len(names)} terms, {n} rows, {n_treated} treated"
+    )
     return PropensityScore(
         ps=ps,
         logit_ps=eta,
@@ -253,6 +264,24 @@ def propensity_score(df: pd.DataFrame, *, treatment: str, covariates, maxiter: i
         iterations=iterations,
         notes=tuple(notes),
     )
+
+
+def _check_rank(design: np.ndarray, terms: list[str]) -> None:
+    """Raise when the design matrix is rank deficient (collinear or constant covariates)."""
+    xtx = design.T @ design
+    scale = np.sqrt(np.diag(xtx))
+    if (scale == 0).any():
+        zero = [t for t, s in zip(terms, scale) if s == 0]
+        raise ModelInputError(
+            f"covariate(s) {', '.join(zero)} are all 0; drop them from the propensity model"
+        )
+    corr = xtx / np.outer(scale, scale)
+    eig = np.linalg.eigvalsh(corr)
+    if eig.min() <= 1e-10 * eig.max():
+        raise ModelInputError(
+            "the propensity-model covariates are collinear (or one is constant besides the intercept); "
+            "drop redundant covariates"
+        )
 
 
 def _ps_and_treatment(ps, treatment) -> tuple[np.ndarray, np.ndarray]:

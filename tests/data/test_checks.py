@@ -84,6 +84,9 @@ def _corrupt(name, read, write):
     if name == "diagnosis_unknown_stay":
         write("diagnoses", _set(read("diagnoses"), "stay_id", 0, "SNOSUCHSTAY"))
         return "diagnoses", 1, "SNOSUCHSTAY"
+    if name == "null_date":
+        write("stays", _set(st, "discharge_date", 0, None))
+        return "stays", 1, sid0
     if name == "stay_unknown_patient":
         write("stays", _set(st, "patient_id", 0, "PNOSUCHPATIENT"))
         return "stays", 1, sid0
@@ -174,3 +177,12 @@ def test_cli_exit_codes(clean, data):
     doc = json.loads(strict.output)
     assert doc["ok"] is False
     assert [c["count"] for c in doc["checks"] if c["name"] == "invalid_sex"] == [1]
+
+
+def test_duplicate_patient_does_not_multiply_stay_counts(data):
+    folder, read, write = data
+    _corrupt("duplicate_patient_id", read, write)
+    table, expected, example = _corrupt("stay_after_death", read, write)
+    rep = check_data(folder)
+    assert rep.count("duplicate_patient_id") == 1
+    assert rep.count("stay_after_death") == expected

@@ -82,3 +82,24 @@ def test_cohort_builder_reproduces_ground_truth(tmp_path):
             np.testing.assert_array_equal(a[c].to_numpy(float), b[c].to_numpy(float), err_msg=c)
         else:
             assert (a[c].to_numpy() == b[c].to_numpy()).all(), c
+
+
+@pytest.mark.parametrize("outcome", ["skin", "oropharynx", "breast"])
+def test_cox_other_sites_near_planted_effect(large_truth, outcome):
+    """Other sites: exposure log-HR within 4 SE (several tests at one seed: a loose band).
+
+    At this seed oropharynx lies 3.3 SE from the truth; over 24 other seeds at 100k its z-scores had
+    mean 0.12 and SD 0.83 (docs/synthetic-data.md), i.e. chance, not bias.
+    """
+    d = large_truth.dropna(subset=[f"time_{outcome}"])
+    tab = CoxPH().fit(d, duration=f"time_{outcome}", event=f"event_{outcome}", covariates=ADJUST).table().set_index("term")
+    assert abs(tab.loc["exposure", "coef"] - P.OUTCOMES[outcome]["exposure"]) < 4 * tab.loc["exposure", "se"]
+
+
+@pytest.mark.parametrize("outcome", list(P.OUTCOMES)[:4])
+def test_proportional_hazards_hold_after_blanking(large_truth, outcome):
+    from cohortstat.models.ph_test import ph_test
+
+    d = large_truth.dropna(subset=[f"time_{outcome}"])
+    res = CoxPH().fit(d, duration=f"time_{outcome}", event=f"event_{outcome}", covariates=ADJUST)
+    assert ph_test(res).loc["GLOBAL", "p"] > 0.01

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cohortstat.errors import ModelInputError
 from cohortstat.models.matching import canonical_rank, match
@@ -275,3 +277,46 @@ def test_no_controls_in_stratum():
     df = pd.DataFrame({"person_key": [1, 2, 3], "t": [1, 1, 0], "g": [0, 1, 1], "s": [0.0, 0.0, 0.0]})
     res = match(df, treatment="t", score="s", exact=("g",))
     assert res.matched_set.tolist() == [-1, 0, 0]
+
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(2, 40),
+    ratio=st.integers(1, 3),
+    order=st.sampled_from(["closest", "largest", "smallest", "random"]),
+    caliper=st.sampled_from([None, 0.3, 1.0]),
+    seed=st.integers(0, 2**32 - 1),
+    data=st.data(),
+)
+def test_properties_random_small_cases(n, ratio, order, caliper, seed, data):
+    t = data.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n))
+    s = data.draw(st.lists(st.integers(0, 6), min_size=n, max_size=n))  # few values: many ties
+    g = data.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n))
+    df = pd.DataFrame(
+        {"person_key": [f"k{i}" for i in range(n)], "t": t, "s": np.array(s, float) / 2, "g": g}
+    )
+    if df["s"].std() == 0 and caliper is not None:
+        caliper = None
+    kw = dict(treatment="t", score="s", exact=("g",), ratio=ratio, caliper_sd=caliper, seed=seed, order=order)
+    res = match(df, **kw)
+    ms, tt, ss, gg = res.matched_set, df["t"].to_numpy(), df["s"].to_numpy(), df["g"].to_numpy()
+    cal = np.inf if res.caliper is None else res.caliper
+    n_controls = {}
+    for sid in np.unique(ms[ms >= 0]):
+        members = np.flatnonzero(ms == sid)
+        tr, co = members[tt[members] == 1], members[tt[members] == 0]
+        assert tr.size == 1 and 1 <= co.size <= ratio
+        assert (gg[members] == gg[tr[0]]).all()
+        assert (np.abs(ss[co] - ss[tr[0]]) <= cal + 1e-12).all()
+        n_controls[tr[0]] = co.size
+    # greedy leaves no usable control: a treated row short of k controls has no unmatched control of
+    # its stratum within the caliper (availability only shrinks while matching)
+    free = np.flatnonzero((tt == 0) & (ms < 0))
+    for i in np.flatnonzero(tt == 1):
+        if n_controls.get(i, 0) < ratio:
+            near = free[(gg[free] == gg[i]) & (np.abs(ss[free] - ss[i]) <= cal)]
+            assert near.size == 0
+    # the same persons, in another order, get the same sets
+    perm = np.random.default_rng(seed).permutation(n)
+    assert np.array_equal(match(df.iloc[perm], **kw).matched_set, ms[perm])

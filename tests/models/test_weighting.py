@@ -96,7 +96,8 @@ def test_propensity_score_saturated_hand():
     assert ps.treated_fraction == 3 / 8 and ps.n == 8 and ps.n_treated == 3 and ps.converged
     assert list(ps.coef.columns) == ["term", "coef", "se", "z", "p", "odds_ratio"]
     # standard error of the slope: sqrt(1/1 + 1/3 + 1/2 + 1/2) (log odds ratio of a 2x2 table)
-    assert ps.coef.set_index("term").loc["x", "se"] == pytest.approx(math.sqrt(1 + 1 / 3 + 1 / 2 + 1 / 2), rel=1e-6)
+    se = ps.coef.set_index("term").loc["x", "se"]
+    assert se == pytest.approx(math.sqrt(1 + 1 / 3 + 1 / 2 + 1 / 2), rel=1e-6)
 
 
 def test_propensity_score_categorical_terms():
@@ -123,3 +124,12 @@ def test_propensity_score_bad_input():
         propensity_score(df.assign(t=[1, 0, 1]), treatment="t", covariates=["y"])
     with pytest.raises(ModelInputError, match="missing"):
         propensity_score(df.assign(t=[1, 0, 1], x=[1.0, np.nan, 2.0]), treatment="t", covariates=["x"])
+
+
+def test_propensity_score_collinear_and_zero_columns():
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"t": rng.integers(0, 2, 100), "x": rng.normal(size=100)})
+    with pytest.raises(ModelInputError, match="collinear"):
+        propensity_score(df.assign(y=2 * df["x"] + 1), treatment="t", covariates=["x", "y"])
+    with pytest.raises(ModelInputError, match="are all 0"):
+        propensity_score(df.assign(z=0.0), treatment="t", covariates=["x", "z"])

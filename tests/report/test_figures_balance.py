@@ -28,7 +28,9 @@ def preference_table():
             p = np.exp(-((edges[:-1] + 0.025 - centre) ** 2) / 0.02)
             p = p / p.sum()
             for lo, hi, pr in zip(edges[:-1], edges[1:], p):
-                rows.append({"sample": sample, "group": g, "bin_lower": lo, "bin_upper": hi, "proportion": pr})
+                rows.append(
+                    {"sample": sample, "group": g, "bin_lower": lo, "bin_upper": hi, "proportion": pr}
+                )
     out = pd.DataFrame(rows)
     out.loc[3, "proportion"] = np.nan  # a suppressed cell
     return out
