@@ -5,3 +5,6 @@ from cohortstat.cohort import build_cohort
 from cohortstat.spec import Study, freeze, load_lock, load_study, spec_hash
 
 __all__ = ["Study", "__version__", "build_cohort", "freeze", "load_lock", "load_study", "spec_hash"]
+from cohortstat.analysis import analyze
+from cohortstat.report.writer import write_report
+from cohortstat.run import run

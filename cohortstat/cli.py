@@ -125,6 +125,79 @@ def check_data_cmd(
 # --- run commands (run, rerun) ----------------------------------------------------------------
 
 
+def _run_progress():
+    """A (callback, closer) pair: rich status on a terminal, one ``cohortstat: step=...`` line otherwise."""
+    import os
+
+    if sys.stderr.isatty() and not os.environ.get("CI"):
+        from rich.console import Console
+
+        console = Console(stderr=True)
+        status = console.status("starting")
+        status.start()
+
+        def cb(message: str) -> None:
+            console.log(message)
+            status.update(message)
+
+        return cb, status.stop
+
+    def line(message: str) -> None:
+        typer.echo(f"cohortstat: step={message!r}", err=True)
+
+    return line, lambda: None
+
+
+@app.command("run")
+def run_cmd(
+    study: str = typer.Argument(..., help="The study file (YAML)."),
+    data: str = typer.Option(..., "--data", help="Folder with patients/stays/diagnoses parquet files."),
+    out: str = typer.Option(..., "--out", help="Report folder to create."),
+    engine: str = typer.Option("duckdb", "--engine", help="duckdb or spark."),
+    min_cell_count: int = typer.Option(10, "--min-cell-count", help="Counts below this are shown as <k."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing report folder."),
+) -> None:
+    """Run a study end to end and write its report folder."""
+    from cohortstat.run import run
+
+    if engine not in ("duckdb", "spark"):
+        _fail(ValueError(f"--engine must be duckdb or spark, got {engine!r}"))
+    cb, stop = _run_progress()
+    try:
+        path = run(study, data, out, engine=engine, min_cell_count=min_cell_count, force=force, progress=cb)
+    except CohortstatError as exc:
+        stop()
+        _fail(exc)
+    stop()
+    typer.echo(f"report written to {path}")
+
+
+@app.command("rerun")
+def rerun_cmd(
+    out: str = typer.Argument(..., help="A finished report folder."),
+    data: str = typer.Option(..., "--data", help="The data folder of the original run."),
+    out2: str = typer.Option(None, "--out", help="Where to write the rerun (default OUT.rerun)."),
+    allow_data_change: bool = typer.Option(False, "--allow-data-change", help="Compare even if the data changed."),
+) -> None:
+    """Re-run a frozen study and verify every number: exit 0 identical, 1 differences, 2 refused."""
+    from cohortstat.run import rerun
+
+    cb, stop = _run_progress()
+    try:
+        report = rerun(out, data, out2=out2, allow_data_change=allow_data_change, progress=cb)
+    except CohortstatError as exc:
+        stop()
+        _fail(exc)
+    stop()
+    if report.differences:
+        typer.echo(f"{len(report.differences)} difference(s) between {out} and {report.out}:")
+        for d in report.differences:
+            typer.echo(f"  {d}")
+        raise typer.Exit(1)
+    typer.echo(f"identical: every number of {out}/results.json reproduced in {report.out}")
+
+
+
 def main() -> None:
     """Entry point of the console script."""
     try:
