@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from cohortstat.confounding import adjust_for_confounding, covariate_columns
 from cohortstat.errors import CohortError, CohortstatWarning
 from cohortstat.report.tables import e_value, incidence_rate, table_one
 
@@ -42,18 +43,7 @@ AT_RISK_YEARS = (0, 1, 2, 3, 4, 5, 6, 7, 8)
 
 def model_covariates(study) -> list[str]:
     """Covariates of the adjusted outcome models, ``exposure`` first."""
-    cov = study.covariates
-    out = ["exposure"]
-    if cov.age:
-        out.append("age")
-    if cov.sex:
-        out.append("female")
-    if cov.calendar_year:
-        out.append("calendar_year")
-    if cov.charlson:
-        out.append("charlson")
-    out.extend(f.name for f in cov.flags)
-    return out
+    return ["exposure", *covariate_columns(study)]
 
 
 @dataclass(frozen=True, eq=False)
@@ -333,8 +323,6 @@ def analyze(study, cohort, *, progress: Callable[[str], None] | None = None) -> 
     if method != "none":
         if progress:
             progress(f"confounding: {method}")
-        from cohortstat.confounding import adjust_for_confounding
-
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", CohortstatWarning)
             conf = adjust_for_confounding(table, study)
