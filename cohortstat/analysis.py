@@ -99,6 +99,8 @@ class StudyResults:
     outcomes : tuple of OutcomeResults
     balance : pandas.DataFrame or None
     ps_coef : pandas.DataFrame or None
+    preference : pandas.DataFrame or None
+        Binned preference-score distribution by group (all rows, and matched rows when matching).
     confounding_method : str
     notes : tuple of str
     engine : str
@@ -112,6 +114,7 @@ class StudyResults:
     outcomes: tuple[OutcomeResults, ...] = field(repr=False)
     balance: pd.DataFrame | None = field(default=None, repr=False)
     ps_coef: pd.DataFrame | None = field(default=None, repr=False)
+    preference: pd.DataFrame | None = field(default=None, repr=False)
     confounding_method: str = "none"
     notes: tuple[str, ...] = ()
     engine: str = "duckdb"
@@ -317,7 +320,7 @@ def analyze(study, cohort, *, progress: Callable[[str], None] | None = None) -> 
     flags = [f.name for f in study.covariates.flags]
     t1 = table_one(table, exposed=exposed, reference=reference, flags=flags)
     method = study.analyses.confounding.method
-    adjusted_table = balance = ps_coef = None
+    adjusted_table = balance = ps_coef = preference = None
     notes = list(cohort.notes)
     attrition = cohort.attrition
     if method != "none":
@@ -332,6 +335,7 @@ def analyze(study, cohort, *, progress: Callable[[str], None] | None = None) -> 
             else:
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         adjusted_table, balance, ps_coef = conf.table, conf.balance, conf.ps_coef
+        preference = conf.preference
         notes.extend(conf.notes)
         if conf.attrition_rows:
             extra = pd.DataFrame(conf.attrition_rows)
@@ -342,6 +346,6 @@ def analyze(study, cohort, *, progress: Callable[[str], None] | None = None) -> 
         outcomes.append(_one_outcome(study, name, outcome, table, adjusted_table, groups, method, progress))
     return StudyResults(
         study=study, groups=groups, labels=labels, attrition=attrition.reset_index(drop=True), table_one=t1,
-        outcomes=tuple(outcomes), balance=balance, ps_coef=ps_coef, confounding_method=method,
+        outcomes=tuple(outcomes), balance=balance, ps_coef=ps_coef, preference=preference, confounding_method=method,
         notes=tuple(notes), engine=getattr(cohort, "engine", "duckdb"),
     )

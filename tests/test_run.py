@@ -182,7 +182,12 @@ def test_matched_study_reports_balance_and_ps_adjusted_models(data20k, tmp_path)
     assert {"cox_ps", "fg_ps", "cox_adjusted"} <= models
     ps = next(r for r in res["outcomes"]["lung"]["models"] if r["model"] == "cox_ps")
     assert ps["robust_se"] is not None  # clustered on the matched set
-    assert "Covariate balance (matching)" in (out / "report.html").read_text()
+    html = (out / "report.html").read_text()
+    assert "Covariate balance (matching)" in html
+    # issue 8: the preference-score overlap plot and the PS model's coefficients are in the report
+    assert (out / "figures" / "preference.svg").is_file()
+    assert "Preference-score overlap" in html and "Propensity-score model (logistic regression)" in html
+    assert {r["term"] for r in res["ps_coef"]} >= {"age", "female", "charlson"}
 
 
 def test_cli_run_refuses_an_existing_out_and_logs_steps_when_not_a_terminal(report, data20k):

@@ -226,6 +226,10 @@ def build_outputs(results, folder: Path, min_cell_count: int, provenance: dict |
         from cohortstat.report.figures_balance import love_plot
 
         svgs["balance"] = figures.inline_svg(love_plot(results.balance, after_label=results.confounding_method))
+    if results.preference is not None and len(results.preference):
+        from cohortstat.report.figures_balance import preference_plot
+
+        svgs["preference"] = figures.inline_svg(preference_plot(_preference_shown(results.preference, k)))
     for name, svg in svgs.items():
         (folder / "figures" / f"{name}.svg").write_text(svg, encoding="utf-8")
     (folder / "results.json").write_text(
@@ -252,6 +256,20 @@ def make_temp(out: Path) -> Path:
     """An empty temporary folder beside ``out`` (same file system, so the final move is a rename)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+
+
+def _preference_shown(preference: pd.DataFrame, k: int) -> pd.DataFrame:
+    """The preference-score bins as drawn: a bin holding 1..k-1 persons of a group is not drawn.
+
+    Only proportions are drawn, never the counts; hiding the small bins keeps a bar from revealing a
+    count under the minimum cell size (proportion x group size).
+    """
+    shown = preference.copy()
+    if "n" in shown.columns:
+        small = (shown["n"] > 0) & (shown["n"] < k)
+        shown.loc[small, "proportion"] = 0.0
+        shown = shown.drop(columns="n")
+    return shown
 
 
 def write_report(results, out, min_cell_count: int = 10, *, force: bool = False, provenance: dict | None = None,
