@@ -149,14 +149,17 @@ def table_one(table: pd.DataFrame, *, exposed: str, reference: str, flags=(), la
     r["smd"] = math.nan
     rows.append(r)
 
-    if "age" in table:
-        r = base("Age, years", "mean (SD)", "continuous")
+    def continuous(variable, column):
+        r = base(variable, "mean (SD)", "continuous")
         for g in groups:
-            a = parts[g]["age"].to_numpy(float)
+            a = parts[g][column].to_numpy(float)
             r[f"mean_{g}"] = float(a.mean()) if len(a) else math.nan
             r[f"sd_{g}"] = float(a.std(ddof=1)) if len(a) > 1 else math.nan
-        r["smd"] = smd_continuous(parts[exposed]["age"].to_numpy(float), parts[reference]["age"].to_numpy(float))
+        r["smd"] = smd_continuous(parts[exposed][column].to_numpy(float), parts[reference][column].to_numpy(float))
         rows.append(r)
+
+    if "age" in table:
+        continuous("Age, years", "age")
 
     def categorical(variable, series_by_group: dict[str, pd.Series], levels):
         counts = {g: series_by_group[g].value_counts() for g in groups}
@@ -177,15 +180,7 @@ def table_one(table: pd.DataFrame, *, exposed: str, reference: str, flags=(), la
         years = sorted(int(y) for y in table["calendar_year"].dropna().unique())
         categorical("Calendar year of index", {g: parts[g]["calendar_year"].astype(int) for g in groups}, years)
     if "charlson" in table:
-        r = base("Charlson score", "mean (SD)", "continuous")
-        for g in groups:
-            a = parts[g]["charlson"].to_numpy(float)
-            r[f"mean_{g}"] = float(a.mean()) if len(a) else math.nan
-            r[f"sd_{g}"] = float(a.std(ddof=1)) if len(a) > 1 else math.nan
-        r["smd"] = smd_continuous(
-            parts[exposed]["charlson"].to_numpy(float), parts[reference]["charlson"].to_numpy(float)
-        )
-        rows.append(r)
+        continuous("Charlson score", "charlson")
         cats = {g: _charlson_category(parts[g]["charlson"]) for g in groups}
         categorical("Charlson category", cats, ["0", "1-2", "3-4", "5+"])
     binaries = [c for c in table.columns if c.startswith(CCI_PREFIX)] + [f for f in flags if f in table]
