@@ -32,7 +32,7 @@ person first), the weighted table keeps the canonical order.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -349,15 +349,5 @@ def adjust_for_confounding(table: pd.DataFrame, study, *, key: str = "person_key
             "non-linear terms) to the propensity model"
         )
         warnings.warn(msg, BalanceWarning, stacklevel=2)
-        result = ConfoundingResult(
-            method=result.method,
-            table=result.table,
-            balance=result.balance,
-            ps_coef=result.ps_coef,
-            preference=result.preference,
-            attrition_rows=result.attrition_rows,
-            notes=result.notes + (msg,),
-            propensity=ps,
-            matching=match_result,
-        )
+        result = replace(result, notes=result.notes + (msg,))
     return result
