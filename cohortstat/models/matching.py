@@ -110,20 +110,19 @@ def _find(parent, i):
 
 
 @numba.njit(cache=True)
-def _greedy_kernel(c_score, s_start, s_end, t_stratum, t_score, ratio, caliper):
-    """Greedy nearest-available matching.
+def _kernel_state(c_score, s_start, s_end, t_stratum, t_score):
+    """Starting state shared by the matching kernels.
 
-    Controls are sorted by (stratum, score); control stratum ``s`` occupies ``[s_start[s], s_end[s])``.
-    Treated rows are given in visiting order. Returns, per control (sorted order), the index of its
-    treated row in visiting order or -1, and per treated row the number of controls it received.
+    ``owner`` (per control, -1 = free), ``count`` (controls per treated row), the two "next available"
+    link arrays -- ``right[i]``: next available control index >= i (n_c = none); ``left[i + 1]``: previous
+    available control index <= i, stored shifted by one (0 = none) -- and ``ins``, each treated row's
+    insertion point among the sorted controls of its stratum.
     """
     n_c = c_score.size
     n_t = t_score.size
     owner = np.full(n_c, -1, np.int64)
     count = np.zeros(n_t, np.int64)
-    # right[i]: next available control index >= i (n_c = none)
     right = np.arange(n_c + 1)
-    # left[i + 1]: previous available control index <= i, stored shifted by one (0 = none)
     left = np.arange(n_c + 1)
     ins = np.empty(n_t, np.int64)
     for i in range(n_t):
@@ -131,6 +130,19 @@ def _greedy_kernel(c_score, s_start, s_end, t_stratum, t_score, ratio, caliper):
         lo = s_start[s]
         hi = s_end[s]
         ins[i] = lo + np.searchsorted(c_score[lo:hi], t_score[i])
+    return owner, count, right, left, ins
+
+
+@numba.njit(cache=True)
+def _greedy_kernel(c_score, s_start, s_end, t_stratum, t_score, ratio, caliper):
+    """Greedy nearest-available matching.
+
+    Controls are sorted by (stratum, score); control stratum ``s`` occupies ``[s_start[s], s_end[s])``.
+    Treated rows are given in visiting order. Returns, per control (sorted order), the index of its
+    treated row in visiting order or -1, and per treated row the number of controls it received.
+    """
+    n_t = t_score.size
+    owner, count, right, left, ins = _kernel_state(c_score, s_start, s_end, t_stratum, t_score)
     for r in range(ratio):
         for i in range(n_t):
             if count[i] < r:
@@ -192,16 +204,8 @@ def _closest_kernel(c_score, s_start, s_end, t_stratum, t_score, ratio, caliper)
     control was taken meanwhile is renewed with the treated row's next nearest available control. Same
     inputs and outputs as :func:`_greedy_kernel` (the treated position is the tie-breaking rank).
     """
-    n_c = c_score.size
     n_t = t_score.size
-    owner = np.full(n_c, -1, np.int64)
-    count = np.zeros(n_t, np.int64)
-    right = np.arange(n_c + 1)
-    left = np.arange(n_c + 1)
-    ins = np.empty(n_t, np.int64)
-    for i in range(n_t):
-        s = t_stratum[i]
-        ins[i] = s_start[s] + np.searchsorted(c_score[s_start[s] : s_end[s]], t_score[i])
+    owner, count, right, left, ins = _kernel_state(c_score, s_start, s_end, t_stratum, t_score)
     for r in range(ratio):
         heap = [(0.0, np.int64(0), np.int64(0))]
         heap.pop()
