@@ -62,8 +62,12 @@ def numeric_column(df: pd.DataFrame, name: str, role: str) -> np.ndarray:
     return a
 
 
-def design_matrix(df: pd.DataFrame, covariates: Sequence[str]) -> Design:
-    """Build the design matrix; dummy-code categorical covariates (first sorted level = reference)."""
+def design_matrix(df: pd.DataFrame, covariates: Sequence[str], order: str = "C") -> Design:
+    """Build the design matrix; dummy-code categorical covariates (first sorted level = reference).
+
+    ``order`` is the memory layout of X: "C" (rows contiguous) or "F" (columns contiguous, the
+    cheaper one to build from a data frame's columns).
+    """
     if isinstance(covariates, str):
         covariates = [covariates]
     covariates = list(covariates)
@@ -79,20 +83,20 @@ def design_matrix(df: pd.DataFrame, covariates: Sequence[str]) -> Design:
     for name in covariates:
         s = df[name]
         if _is_categorical(s):
-            if s.isna().any():
+            raw, uniques = pd.factorize(s)  # one hashing pass; missing values get code -1
+            if (raw < 0).any():
                 raise ModelInputError(
-                    f"covariate column {name!r} has {int(s.isna().sum())} missing value(s); "
+                    f"covariate column {name!r} has {int((raw < 0).sum())} missing value(s); "
                     "drop those rows or code missing as its own level"
                 )
-            if isinstance(s.dtype, pd.CategoricalDtype):
-                levels = sorted(s.cat.categories[np.unique(s.cat.codes)].tolist())
-            else:
-                levels = sorted(pd.unique(s).tolist())
+            found = list(uniques)
+            levels = sorted(found)
             if len(levels) < 2:
                 raise ModelInputError(
                     f"covariate {name!r} has a single level {levels!r}; remove it from covariates"
                 )
-            code = pd.Categorical(s, categories=levels).codes  # integer codes: fast comparisons
+            position = {lev: k for k, lev in enumerate(levels)}
+            code = np.array([position[u] for u in found], dtype=np.int64)[raw]  # sorted-level codes
             idx = []
             for k, lev in enumerate(levels[1:], start=1):
                 idx.append(len(terms))
@@ -104,10 +108,15 @@ def design_matrix(df: pd.DataFrame, covariates: Sequence[str]) -> Design:
             term_columns[name] = (len(terms),)
             terms.append(name)
             cols.append(a)
-    # C order (rows contiguous), written by blocks of rows: a cache-friendly transpose
-    X = np.empty((n, len(cols)))
-    for a in range(0, n, 65536):
-        X[a:a + 65536] = np.column_stack([c[a:a + 65536] for c in cols])
+    if order == "F":
+        X = np.empty((n, len(cols)), order="F")
+        for j, c in enumerate(cols):
+            X[:, j] = c
+    else:
+        # C order (rows contiguous), written by blocks of rows: a cache-friendly transpose
+        X = np.empty((n, len(cols)))
+        for a in range(0, n, 65536):
+            X[a:a + 65536] = np.column_stack([c[a:a + 65536] for c in cols])
     return Design(X=X, terms=tuple(terms), term_columns=term_columns)
 
 

@@ -14,12 +14,12 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
 from cohortstat.errors import ConvergenceWarning, ModelInputError
 
 from ._design import Design, check_gram, codes, design_matrix, survival_arrays
 from ._kernels import cox_kernel as K
+from ._kernels.cox_loops import blas_controller, center_columns
 from ._kernels.cox_newton import newton
 from ._results import RegressionResult, chisq_test
 
@@ -227,7 +227,7 @@ class CoxPH:
             raise ModelInputError(
                 f"no events of cause {self.cause} in column {event!r}; a Cox model needs at least one event"
             )
-        des = design_matrix(df, covariates)
+        des = design_matrix(df, covariates, order="F")
         terms = list(des.terms)
         term_columns = des.term_columns
         if strata is not None:
@@ -239,20 +239,20 @@ class CoxPH:
             ev_per = np.bincount(scode, weights=status, minlength=nstrata)
             if (ev_per == 0).any():
                 notes.append(f"{int((ev_per == 0).sum())} of {nstrata} strata have no events and add nothing to the likelihood")
-        X = des.X  # C order, owned here: centred in place below
+        X = des.X  # F order, owned here: centred in place below
         del des
-        raw_scale = np.maximum(np.abs(X.max(axis=0)), np.abs(X.min(axis=0))) ** 2
-        center = (w @ X) / w.sum()
-        X -= center
+        center, absmax = center_columns(X, w)
         rs = K.build_risk_sets(t, status, w, scode, en, self.ties == "efron")
         p = X.shape[1]
-        # The products are tall and skinny (n x p, p small): one BLAS thread is as fast as two
-        # on an idle 2-core machine and several times faster on a loaded one (docs/methods-cox.md).
-        with threadpool_limits(limits=1, user_api="blas"):
-            state0 = K.evaluate(rs, X, w, np.zeros(p))
-            check_gram(state0.info, terms, raw_scale * float(w[status > 0].sum()),
+        deaths = K.deaths_of(rs, X, w)
+        # The row loops are compiled and run on every core; the BLAS calls left between them are
+        # small (p x p, groups x p), and BLAS threads left spinning after them would compete with
+        # the compiled loops for the cores: BLAS runs on one thread here.
+        with blas_controller().limit(limits=1, user_api="blas"):
+            state0 = K.evaluate(rs, X, w, np.zeros(p), deaths=deaths)
+            check_gram(state0.info, terms, absmax ** 2 * float(w[status > 0].sum()),
                        "within the risk sets at the event times" + (" of each stratum" if strata else ""))
-            nr = newton(rs, X, w, np.zeros(p), self.iter_max, self.eps, state0=state0)
+            nr = newton(rs, X, w, np.zeros(p), self.iter_max, self.eps, state0=state0, deaths=deaths)
         beta = nr.beta
         st = nr.state
         try:

@@ -83,15 +83,14 @@ def ph_test(cox_result: CoxResult, transform: str = "km") -> pd.DataFrame:
     g_all = time_transform(d.time, d.status, d.entry, transform)
     g_all = g_all - g_all[d.status > 0].mean()
     # g per k-row: the time of the k-row's death group
-    group_row = d.rs.death_rows[np.searchsorted(rs.death_group, np.arange(rs.group_bin.shape[0]))]
+    group_row = d.rs.death_rows[np.searchsorted(rs.death_group, np.arange(rs.n_groups))]
     gk = g_all[group_row][rs.k_group]
     gd = g_all[rs.death_rows]
     p = X.shape[1]
-    wr = w * np.exp(st.eta)
     u2 = X[rs.death_rows].T @ (w[rs.death_rows] * gd) - st.xbar.T @ (rs.k_weight * gk)
     i11 = st.info
-    i12 = K.information(rs, X, wr, st.denom, st.xbar, kmult=gk)
-    i22 = K.information(rs, X, wr, st.denom, st.xbar, kmult=gk * gk)
+    i12 = K.information(rs, X, st, kmult=gk)
+    i22 = K.information(rs, X, st, kmult=gk * gk)
     imat = np.block([[i11, i12], [i12.T, i22]])
     names, chisq, dfs = [], [], []
     try:

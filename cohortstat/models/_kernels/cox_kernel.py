@@ -1,47 +1,51 @@
 """Array kernels of the Cox partial likelihood (Breslow and Efron ties).
 
 Pure functions over numpy arrays: no pandas, no validation (the estimator in
-:mod:`cohortstat.models.cox` validates and calls them).
+:mod:`cohortstat.models.cox` validates and calls them). The loops over rows are compiled
+(:mod:`.cox_loops`); what is left here works on per-group arrays (one entry per distinct death
+time and stratum), which are small.
 
 Layout
 ------
-Rows are never physically sorted. Every (stratum, time) pair that occurs as an exit
-(``stop``) or an entry time is mapped once, by one ``np.unique`` sort, to a *bin*; bins are
-ordered by stratum then time. Sums over a bin are ``np.bincount`` calls (O(n) each); the sum
-over a risk set at a death time ``t`` of stratum ``s`` is a reverse cumulative sum over the
-bins of ``s`` with exit >= t, minus the same sum over entry bins with entry >= t (R's rule for
-(start, stop] data: a subject whose entry equals ``t`` is not at risk at ``t``).
+Rows are never sorted. The distinct death times of every stratum, ordered by stratum then time,
+are the *death groups* g = 0 .. G-1. Each row gets two *cuts*: ``hi``, the number of groups (in
+that order) at or before its exit, and ``lo``, the number at or before its entry (or before its
+stratum without entry), so the row is at risk at exactly the groups ``lo <= g < hi``. Then
 
-Efron's approximation is evaluated on "k-rows": one row per death, the k-th death (k = 0 ..
-d-1) of a tied group of d deaths using the fractional denominator ``S0 - (k/d) D0``. Breslow is
-the special case of one k-row per tied group with fraction 0 and weight the summed death
-weight. The information matrix is ``X' diag(v) X - M' diag(c) M`` where ``v`` holds, per
-subject, the cumulated k-row weights over the death times at which the subject is at risk
-(a cumulative sum over death groups): one weighted matrix product per iteration, O(n p^2),
-and never an n x p x p array.
+* a risk-set sum at group g is the sum of the rows added at a cut ``c > g`` minus those removed at
+  a cut ``c > g``, within g's stratum (R's rule for (start, stop] data: a row whose entry equals
+  the death time is not at risk);
+* the per-cut sums of ``w exp(eta)`` and ``w exp(eta) x`` come from one compiled pass over the
+  rows per evaluation (O(n p));
+* a row's weight in the information, ``v_i = w_i r_i sum_{lo<=g<hi} A_g``, is a difference of a
+  cumulative sum over groups, so ``sum_g A_g S2(t_g) = X' diag(v) X``: one weighted Gram per
+  evaluation (O(n p^2)) and never an n x p x p array.
+
+Efron's approximation is evaluated on "k-rows": one per death, the k-th death (k = 0 .. d-1) of a
+tied group of d deaths using the fractional denominator ``S0 - (k/d) D0``. Breslow is the special
+case of one k-row per group with fraction 0 and weight the summed death weight.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.linalg import blas
 
-
-_BLOCK = 32768  # rows per block of the information product (fits in cache)
+from . import cox_loops as L
 
 
 @dataclass(frozen=True)
 class RiskSets:
     """Precomputed, beta-free structure of the risk sets (built once per fit)."""
 
-    n_bins: int
-    stop_bin: np.ndarray  # (n,) bin of each row's exit
-    entry_bin: np.ndarray | None  # (n,) bin of each row's entry, None without entry
-    seg_end: np.ndarray  # (G,) first bin after the death group's stratum
-    group_bin: np.ndarray  # (G,) bin of each death group (sorted)
+    n_groups: int  # G, distinct (stratum, death time)
+    hi: np.ndarray  # (n,) cut at exit: groups at or before the row's exit (global order)
+    lo: np.ndarray  # (n,) cut at entry / stratum start
+    cut_hi: np.ndarray  # (n,) hi, or the discard slot G + 1 for rows never at risk
+    cut_lo: np.ndarray  # (n,) lo where an entry removes the row, else G + 1; empty without entry
+    group_end: np.ndarray  # (G,) last cut of the group's stratum
     death_rows: np.ndarray  # (D,) row index of each death, ordered by group
     death_group: np.ndarray  # (D,) group of each death
     death_weight_sum: np.ndarray  # (G,) summed case weight of the deaths of the group
@@ -49,9 +53,30 @@ class RiskSets:
     k_group: np.ndarray  # (K,) group of each k-row
     k_frac: np.ndarray  # (K,) Efron fraction k/d (0 for Breslow)
     k_weight: np.ndarray  # (K,) weight of the k-row (mean death weight; Breslow: sum)
-    hi: np.ndarray  # (n,) number of death groups at or before the row's exit (cumsum index)
-    lo: np.ndarray  # (n,) number of death groups at or before the row's entry / stratum start
-    death_pos: np.ndarray  # (D,) position of the death in ``death_rows`` order -> k-row index
+    n_parts: int  # row parts of the compiled loops
+
+    @property
+    def n_cut(self) -> int:
+        return self.n_groups + 2
+
+
+def _dense_codes(values):
+    """Sorted distinct values and the code (rank) of each value.
+
+    Integer-valued data in a range no wider than a few times their number (days, codes) are
+    ranked by counting, O(n); anything else by ``np.unique`` (a sort).
+    """
+    n = values.shape[0]
+    if n:
+        vmin, vmax = values.min(), values.max()
+        span = float(vmax) - float(vmin)
+        if span < 4.0 * n + 4096 and (values.dtype.kind in "iu" or np.array_equal(values, np.floor(values))):
+            off = (values - vmin).astype(np.int64)
+            present = np.bincount(off, minlength=int(span) + 1) > 0
+            rank = np.cumsum(present) - 1
+            return np.flatnonzero(present) + vmin, rank[off]
+    uniq, inv = np.unique(values, return_inverse=True)
+    return uniq, inv.reshape(-1)
 
 
 def build_risk_sets(stop, status, weights, strata, entry, efron):
@@ -69,93 +94,79 @@ def build_risk_sets(stop, status, weights, strata, entry, efron):
     n = stop.shape[0]
     strata = strata.astype(np.int64)
     times = stop if entry is None else np.concatenate([stop, entry])
-    uniq_t, t_inv = np.unique(times, return_inverse=True)
-    nt = uniq_t.shape[0] + 1
-    if entry is None and not strata.any():
-        # one stratum, right-censored: the bins are the distinct times (no second sort)
-        ukeys, k_inv = np.arange(nt - 1, dtype=np.int64), t_inv.astype(np.int64)
-    else:
-        keys = np.concatenate([strata, strata]) * nt + t_inv if entry is not None else strata * nt + t_inv
-        ukeys, k_inv = np.unique(keys, return_inverse=True)
-    stop_bin = k_inv[:n]
-    entry_bin = k_inv[n:] if entry is not None else None
-    bin_stratum = ukeys // nt
-    # first bin after each stratum's segment
-    strat_ids, first = np.unique(bin_stratum, return_index=True)
-    seg_end_of_stratum = np.empty(int(strata.max()) + 1, dtype=np.int64)
-    seg_start_of_stratum = np.zeros_like(seg_end_of_stratum)
-    ends = np.append(first[1:], ukeys.shape[0])
-    seg_end_of_stratum[strat_ids] = ends
-    seg_start_of_stratum[strat_ids] = first
-
+    _, t_code = _dense_codes(times)
+    nt = int(t_code.max()) + 1
+    n_strata = int(strata.max()) + 1
+    key = t_code if n_strata == 1 else np.concatenate([strata] * (1 if entry is None else 2)) * nt + t_code
+    stop_key = key[:n]
     dead = np.flatnonzero(status > 0)
-    dbin = stop_bin[dead]
-    group_bin, dgroup = np.unique(dbin, return_inverse=True)
+    group_key, dgroup = np.unique(stop_key[dead], return_inverse=True)
+    G = group_key.shape[0]
+    n_keys = n_strata * nt
+    if n_keys <= 4 * key.shape[0] + 4096:
+        # groups at or before each key by counting: O(n + keys)
+        at_or_before = np.zeros(n_keys + 1, dtype=np.int64)
+        at_or_before[group_key + 1] = 1
+        np.cumsum(at_or_before, out=at_or_before)
+
+        def count_le(k):
+            return at_or_before[k + 1]
+
+        def count_lt(k):
+            return at_or_before[k]
+    else:
+        def count_le(k):
+            return np.searchsorted(group_key, k, side="right")
+
+        def count_lt(k):
+            return np.searchsorted(group_key, k, side="left")
+    hi = count_le(stop_key)
+    gstart = count_lt(np.arange(n_strata + 1, dtype=np.int64) * nt)  # first group of each stratum
+    row_start = gstart[strata]
+    lo = count_le(key[n:]) if entry is not None else row_start
+    at_risk = hi > lo
+    cut_hi = np.where(at_risk, hi, G + 1)
+    cut_lo = np.empty(0, dtype=np.int64)
+    if entry is not None:
+        cut_lo = np.where(at_risk & (lo > row_start), lo, G + 1)
+    group_stratum = group_key // nt
+    group_end = gstart[group_stratum + 1]
+
     order = np.argsort(dgroup, kind="stable")
     death_rows = dead[order]
     death_group = dgroup[order]
-    n_groups = group_bin.shape[0]
-    n_deaths = np.bincount(death_group, minlength=n_groups)
-    dws = np.bincount(death_group, weights=weights[death_rows], minlength=n_groups)
-    seg_end = seg_end_of_stratum[bin_stratum[group_bin]]
+    n_deaths = np.bincount(death_group, minlength=G)
+    dws = np.bincount(death_group, weights=weights[death_rows], minlength=G)
     if efron:
-        gstart = np.concatenate([[0], np.cumsum(n_deaths)[:-1]])
-        k = np.arange(death_rows.shape[0]) - gstart[death_group]
+        gfirst = np.concatenate([[0], np.cumsum(n_deaths)[:-1]])
+        k = np.arange(death_rows.shape[0]) - gfirst[death_group]
         k_group = death_group
         k_frac = k / n_deaths[death_group]
         k_weight = dws[death_group] / n_deaths[death_group]
     else:
-        k_group = np.arange(n_groups)
-        k_frac = np.zeros(n_groups)
+        k_group = np.arange(G)
+        k_frac = np.zeros(G)
         k_weight = dws
-    hi = np.searchsorted(group_bin, stop_bin, side="right")
-    if entry_bin is not None:
-        lo = np.searchsorted(group_bin, entry_bin, side="right")
-    else:
-        lo = np.searchsorted(group_bin, seg_start_of_stratum[strata], side="left")
     return RiskSets(
-        n_bins=int(ukeys.shape[0]), stop_bin=stop_bin, entry_bin=entry_bin, seg_end=seg_end,
-        group_bin=group_bin, death_rows=death_rows, death_group=death_group,
-        death_weight_sum=dws, n_deaths=n_deaths, k_group=k_group, k_frac=k_frac,
-        k_weight=k_weight, hi=hi, lo=lo, death_pos=np.arange(death_rows.shape[0]),
+        n_groups=G, hi=hi, lo=lo, cut_hi=cut_hi, cut_lo=cut_lo, group_end=group_end,
+        death_rows=death_rows, death_group=death_group, death_weight_sum=dws, n_deaths=n_deaths,
+        k_group=k_group, k_frac=k_frac, k_weight=k_weight, n_parts=L.n_parts_for(n),
     )
 
 
-def _rev_cumsum(a):
-    """Reverse cumulative sum along axis 0 with a trailing zero row: out[b] = sum a[b:]."""
-    out = np.zeros((a.shape[0] + 1,) + a.shape[1:])
-    np.cumsum(a[::-1], axis=0, out=out[1:])
-    return out[::-1]
+@dataclass(frozen=True)
+class DeathRows:
+    """The design rows and case weights of the deaths (in ``rs.death_rows`` order), built once."""
+
+    X: np.ndarray  # (D, p) C order
+    w: np.ndarray  # (D,)
+    wx: np.ndarray  # (p,) sum of w x over the deaths
 
 
-def _bin_sums(bins, n_bins, wr, X):
-    """(n_bins,) sums of wr and (n_bins, p) sums of wr * X by bin.
-
-    The (n_bins x n) bin-membership matrix with values wr is a CSC matrix with one entry per
-    column, so ``P @ X`` is a single O(n p) pass over a C-ordered X without an n x p temporary.
-    """
-    s0 = np.bincount(bins, weights=wr, minlength=n_bins)
-    n = bins.shape[0]
-    P = sp.csc_matrix((wr, bins, np.arange(n + 1)), shape=(n_bins, n))
-    s1 = np.asarray(P @ X)
-    return s0, s1
-
-
-def risk_set_sums(rs: RiskSets, X, wr):
-    """S0 (G,) and S1 (G, p): weighted risk-set sums at each death group."""
-    s0b, s1b = _bin_sums(rs.stop_bin, rs.n_bins, wr, X)
-    r0 = _rev_cumsum(s0b)
-    r1 = _rev_cumsum(s1b)
-    gb, ge = rs.group_bin, rs.seg_end
-    S0 = r0[gb] - r0[ge]
-    S1 = r1[gb] - r1[ge]
-    if rs.entry_bin is not None:
-        e0b, e1b = _bin_sums(rs.entry_bin, rs.n_bins, wr, X)
-        q0 = _rev_cumsum(e0b)
-        q1 = _rev_cumsum(e1b)
-        S0 = S0 - (q0[gb] - q0[ge])
-        S1 = S1 - (q1[gb] - q1[ge])
-    return S0, S1
+def deaths_of(rs: RiskSets, X, w) -> DeathRows:
+    Xd = np.ascontiguousarray(X[rs.death_rows])
+    wd = w[rs.death_rows]
+    return DeathRows(X=Xd, w=wd, wx=Xd.T @ wd)
 
 
 @dataclass(frozen=True)
@@ -166,89 +177,94 @@ class KernelState:
     score: np.ndarray
     info: np.ndarray | None
     eta: np.ndarray
+    wr: np.ndarray  # w exp(eta)
     denom: np.ndarray  # (K,) Efron denominators S0 - f D0
-    xbar: np.ndarray  # (K, p) means (S1 - f D1) / denom
-    S0: np.ndarray
+    S0: np.ndarray  # (G,) risk-set sums of w exp(eta)
+    S1: np.ndarray  # (G, p) risk-set sums of w exp(eta) x
+    D1: np.ndarray  # (G, p) the same over the deaths of the group
+    k_group: np.ndarray
+    k_frac: np.ndarray
+
+    @cached_property
+    def xbar(self) -> np.ndarray:
+        """(K, p) weighted means of the k-rows: (S1 - f D1) / denom."""
+        kg = self.k_group
+        return (self.S1[kg] - self.k_frac[:, None] * self.D1[kg]) / self.denom[:, None]
 
 
-def evaluate(rs: RiskSets, X, w, beta, need_info=True):
+def evaluate(rs: RiskSets, X, w, beta, need_info=True, deaths: DeathRows | None = None):
     """Log partial likelihood, score and (optionally) information at ``beta``.
 
-    X must be centred (any constant shift leaves every result unchanged but keeps exp() finite).
+    X must be centred (any constant shift leaves every result unchanged but keeps exp() finite)
+    and column-major for speed (any layout gives the same numbers).
     """
+    deaths = deaths_of(rs, X, w) if deaths is None else deaths
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         # a diverging Newton step may overflow exp(); the non-finite log-likelihood then makes
         # the Newton loop halve the step, as R does
-        return _evaluate(rs, X, w, beta, need_info)
+        return _evaluate(rs, X, w, np.ascontiguousarray(beta, dtype=float), need_info, deaths)
 
 
-def _evaluate(rs: RiskSets, X, w, beta, need_info):
+def _evaluate(rs: RiskSets, X, w, beta, need_info, deaths):
     eta = X @ beta
-    r = np.exp(eta)
-    wr = w * r
-    S0, S1 = risk_set_sums(rs, X, wr)
-    drows, dgrp = rs.death_rows, rs.death_group
-    G = S0.shape[0]
-    wd = w[drows]
-    wrd = wr[drows]
-    D0 = np.bincount(dgrp, weights=wrd, minlength=G)
-    Xd = X[drows]
-    D1 = np.empty_like(S1)
-    for j in range(X.shape[1]):
-        D1[:, j] = np.bincount(dgrp, weights=wrd * Xd[:, j], minlength=G)
+    wr = np.exp(eta)
+    wr *= w
+    P0, P1 = L.cut_sums(X, wr, rs.cut_hi, rs.n_cut, rs.n_parts)
+    if rs.cut_lo.shape[0]:
+        M0, M1 = L.cut_sums(X, wr, rs.cut_lo, rs.n_cut, rs.n_parts)
+    else:
+        M0, M1 = np.zeros(0), np.zeros((0, X.shape[1]))
+    S0, S1 = L.risk_totals(P0, P1, M0, M1, rs.group_end)
+    G = rs.n_groups
+    drows = rs.death_rows
+    D0, D1 = L.group_rows_sum(deaths.X, wr[drows], rs.death_group, G)
     kg, kf, kw = rs.k_group, rs.k_frac, rs.k_weight
     denom = S0[kg] - kf * D0[kg]
-    xbar = (S1[kg] - kf[:, None] * D1[kg]) / denom[:, None]
-    loglik = float(wd @ eta[drows] - kw @ np.log(denom))
-    score = Xd.T @ wd - xbar.T @ kw
-    info = None
-    if need_info:
-        info = information(rs, X, wr, denom, xbar)
-    return KernelState(loglik=loglik, score=score, info=info, eta=eta, denom=denom, xbar=xbar, S0=S0)
+    loglik = float(deaths.w @ eta[drows] - kw @ np.log(denom))
+    c = kw / denom
+    A = np.bincount(kg, weights=c, minlength=G)
+    B = np.bincount(kg, weights=c * kf, minlength=G)
+    score = deaths.wx - S1.T @ A + D1.T @ B
+    st = KernelState(loglik=loglik, score=score, info=None, eta=eta, wr=wr, denom=denom, S0=S0, S1=S1,
+                     D1=D1, k_group=kg, k_frac=kf)
+    return replace(st, info=information(rs, X, st)) if need_info else st
 
 
 def _group_cumsum_at_rows(rs: RiskSets, per_group):
     """For each row: sum of ``per_group`` over the death groups at which the row is at risk."""
-    G = rs.group_bin.shape[0]
+    G = rs.n_groups
     c = np.zeros((G + 1,) + per_group.shape[1:])
     np.cumsum(per_group, axis=0, out=c[1:])
     return c[rs.hi] - c[rs.lo]
 
 
-def information(rs: RiskSets, X, wr, denom, xbar, kmult=None):
-    """Information matrix sum_k c_k [S2/denom - xbar xbar'] (Efron-corrected).
+def information(rs: RiskSets, X, st: KernelState, kmult=None):
+    """Information matrix sum_k c_k [(S2 - f_k D2)/denom_k - xbar_k xbar_k'] (Efron-corrected).
 
-    ``kmult`` (K,) optionally multiplies each k-row term (used by the PH score test, where the
-    k-row weight is g(t) or g(t)^2).
+    ``kmult`` (K,) optionally multiplies each k-row term (the PH score test uses g(t) and g(t)^2).
+    The S2 part is one weighted Gram ``X' diag(v) X``; the xbar part is expanded per group,
+    ``sum_k c_k/denom_k (S1 - f_k D1)(S1 - f_k D1)'``, so it costs O(G p^2), not O(K p^2).
     """
-    G = rs.group_bin.shape[0]
+    G = rs.n_groups
+    kg, kf = rs.k_group, rs.k_frac
     kw = rs.k_weight if kmult is None else rs.k_weight * kmult
-    c = kw / denom
-    A = np.bincount(rs.k_group, weights=c, minlength=G)
-    B = np.bincount(rs.k_group, weights=c * rs.k_frac, minlength=G)
-    v = wr * _group_cumsum_at_rows(rs, A)
+    c = kw / st.denom
+    A = np.bincount(kg, weights=c, minlength=G)
+    B = np.bincount(kg, weights=c * kf, minlength=G)
+    C = np.zeros(G + 1)
+    np.cumsum(A, out=C[1:])
+    v = L.row_weights(st.wr, C, rs.hi, rs.lo, rs.n_parts)
     drows = rs.death_rows
-    v[drows] -= wr[drows] * B[rs.death_group]
-    if kmult is None:
-        # v >= 0 (a death's own group adds A_g > B_g); clip rounding noise, then the symmetric
-        # rank-n update X' diag(v) X = Y'Y with Y = sqrt(v) X (BLAS dsyrk, half the flops of a
-        # general product), accumulated over blocks of rows so that no n x p temporary is made.
-        sv = np.sqrt(np.maximum(v, 0.0))
-        n = X.shape[0]
-        up = np.zeros((X.shape[1], X.shape[1]))
-        for a in range(0, n, _BLOCK):  # blocks of rows (n / 32768 iterations), not patients
-            Y = X[a:a + _BLOCK] * sv[a:a + _BLOCK, None]
-            up = blas.dsyrk(1.0, Y.T, beta=1.0, c=up, trans=0, overwrite_c=1)
-        info = np.triu(up) + np.triu(up, 1).T
-    else:
-        info = (X.T * v) @ X
-    info -= (xbar.T * kw) @ xbar
+    v[drows] -= st.wr[drows] * B[rs.death_group]  # a death's own group counts with weight 1 - f
+    info = L.weighted_gram(X, v, rs.n_parts)
+    c2 = c / st.denom
+    a2 = np.bincount(kg, weights=c2, minlength=G)
+    b2 = np.bincount(kg, weights=c2 * kf, minlength=G)
+    g2 = np.bincount(kg, weights=c2 * kf * kf, minlength=G)
+    S1, D1 = st.S1, st.D1
+    SD = (S1.T * b2) @ D1
+    info -= (S1.T * a2) @ S1 - SD - SD.T + (D1.T * g2) @ D1
     return info
-
-
-def cross_information(rs: RiskSets, X, wr, denom, xbar, kmult):
-    """Off-diagonal block sum_k c_k g_k [S2/denom - xbar xbar'] (same as information with kmult)."""
-    return information(rs, X, wr, denom, xbar, kmult=kmult)
 
 
 def score_residuals(rs: RiskSets, X, w, eta, denom, xbar):
@@ -257,8 +273,8 @@ def score_residuals(rs: RiskSets, X, w, eta, denom, xbar):
     Efron: a death of a tied group gets x_i minus the mean of the group's k-row means, and
     its share of the hazard terms is (1 - k/d).
     """
-    n, p = X.shape
-    G = rs.group_bin.shape[0]
+    p = X.shape[1]
+    G = rs.n_groups
     r = np.exp(eta)
     kg, kf, kw = rs.k_group, rs.k_frac, rs.k_weight
     c = kw / denom
@@ -271,31 +287,30 @@ def score_residuals(rs: RiskSets, X, w, eta, denom, xbar):
         R[:, j] = np.bincount(kg, weights=c * kf * xbar[:, j], minlength=G)
     HA = _group_cumsum_at_rows(rs, A)
     HQ = _group_cumsum_at_rows(rs, Q)
-    L = -(r[:, None] * (X * HA[:, None] - HQ))
+    L_ = -(r[:, None] * (X * HA[:, None] - HQ))
     drows, dg = rs.death_rows, rs.death_group
-    # mean of the k-row means per group (Breslow: the single mean)
-    nk = np.bincount(kg, minlength=G)
-    xbar_mean = np.empty((G, p))
-    for j in range(p):
-        xbar_mean[:, j] = np.bincount(kg, weights=xbar[:, j], minlength=G) / nk
+    xbar_mean = _group_mean_of_k_rows(rs, xbar)
     Xd = X[drows]
-    L[drows] += Xd - xbar_mean[dg] + r[drows, None] * (Xd * B[dg, None] - R[dg])
-    return L
+    L_[drows] += Xd - xbar_mean[dg] + r[drows, None] * (Xd * B[dg, None] - R[dg])
+    return L_
+
+
+def _group_mean_of_k_rows(rs: RiskSets, xbar):
+    """(G, p) mean of each group's k-row means (Breslow: the single mean)."""
+    G = rs.n_groups
+    kg = rs.k_group
+    nk = np.bincount(kg, minlength=G)
+    out = np.empty((G, xbar.shape[1]))
+    for j in range(xbar.shape[1]):
+        out[:, j] = np.bincount(kg, weights=xbar[:, j], minlength=G) / nk
+    return out
 
 
 def schoenfeld(rs: RiskSets, X, xbar):
     """Schoenfeld residuals (D, p) in ``rs.death_rows`` order: x_i - mean of the group's means."""
-    G = rs.group_bin.shape[0]
-    p = X.shape[1]
-    kg = rs.k_group
-    nk = np.bincount(kg, minlength=G)
-    xm = np.empty((G, p))
-    for j in range(p):
-        xm[:, j] = np.bincount(kg, weights=xbar[:, j], minlength=G) / nk
-    return X[rs.death_rows] - xm[rs.death_group]
+    return X[rs.death_rows] - _group_mean_of_k_rows(rs, xbar)[rs.death_group]
 
 
 def baseline_increments(rs: RiskSets, denom):
     """Hazard increment per death group: sum over k-rows of weight / denominator."""
-    G = rs.group_bin.shape[0]
-    return np.bincount(rs.k_group, weights=rs.k_weight / denom, minlength=G)
+    return np.bincount(rs.k_group, weights=rs.k_weight / denom, minlength=rs.n_groups)

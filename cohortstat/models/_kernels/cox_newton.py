@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cox_kernel import KernelState, RiskSets, evaluate
+from .cox_kernel import DeathRows, KernelState, RiskSets, deaths_of, evaluate
 
 
 @dataclass(frozen=True)
@@ -37,10 +37,12 @@ def _solve(info, u):
     return np.linalg.solve(c.T, y)
 
 
-def newton(rs: RiskSets, X, w, init, iter_max=20, eps=1e-9, state0: KernelState | None = None) -> NewtonResult:
+def newton(rs: RiskSets, X, w, init, iter_max=20, eps=1e-9, state0: KernelState | None = None,
+           deaths: DeathRows | None = None) -> NewtonResult:
     """Maximise the log partial likelihood from ``init`` (``state0``: the state at init, if known)."""
     beta = np.asarray(init, dtype=float).copy()
-    st = evaluate(rs, X, w, beta) if state0 is None else state0
+    deaths = deaths_of(rs, X, w) if deaths is None else deaths
+    st = evaluate(rs, X, w, beta, deaths=deaths) if state0 is None else state0
     loglik_init, score_init, info_init = st.loglik, st.score, st.info
     if iter_max == 0:
         return NewtonResult(beta, st, loglik_init, score_init, info_init, 0, True)
@@ -48,7 +50,7 @@ def newton(rs: RiskSets, X, w, init, iter_max=20, eps=1e-9, state0: KernelState 
     newbeta = beta + _solve(st.info, st.score)
     halving = 0
     for it in range(1, iter_max + 1):
-        st_new = evaluate(rs, X, w, newbeta)
+        st_new = evaluate(rs, X, w, newbeta, deaths=deaths)
         finite = (np.isfinite(st_new.loglik) and np.isfinite(st_new.score).all()
                   and np.isfinite(st_new.info).all())
         if finite and abs(1.0 - old_ll / st_new.loglik) <= eps:
@@ -64,6 +66,6 @@ def newton(rs: RiskSets, X, w, init, iter_max=20, eps=1e-9, state0: KernelState 
             beta = newbeta
             newbeta = newbeta + step
     # ran out of iterations: report the last good beta (as R does)
-    st_good = evaluate(rs, X, w, beta) if iter_max > 1 else st_new
+    st_good = evaluate(rs, X, w, beta, deaths=deaths) if iter_max > 1 else st_new
     return NewtonResult(beta if iter_max > 1 else newbeta, st_good, loglik_init, score_init, info_init,
                         iter_max, False)
