@@ -21,10 +21,12 @@ from cohortstat.errors import ModelInputError
 class Design:
     """A numeric design matrix and how its columns map back to the input columns."""
 
-    X: np.ndarray  # (n, p) float64, C order
+    X: np.ndarray  # (n, p) float64, C or F order
     terms: tuple[str, ...]  # one name per column of X
     term_columns: dict[str, tuple[int, ...]]  # input column -> indices of its columns in X
     notes: tuple[str, ...] = ()
+    center: np.ndarray | None = None  # (p,) weighted column means subtracted from X, if centred
+    absmax: np.ndarray | None = None  # (p,) max |x| of each column before centring, if centred
 
 
 def check_columns(df: pd.DataFrame, names: Sequence[str], role: str) -> None:
@@ -62,11 +64,14 @@ def numeric_column(df: pd.DataFrame, name: str, role: str) -> np.ndarray:
     return a
 
 
-def design_matrix(df: pd.DataFrame, covariates: Sequence[str], order: str = "C") -> Design:
+def design_matrix(df: pd.DataFrame, covariates: Sequence[str], order: str = "C",
+                  center_weights: np.ndarray | None = None) -> Design:
     """Build the design matrix; dummy-code categorical covariates (first sorted level = reference).
 
     ``order`` is the memory layout of X: "C" (rows contiguous) or "F" (columns contiguous, the
-    cheaper one to build from a data frame's columns).
+    cheaper one to build from a data frame's columns). With ``center_weights`` (F order only)
+    each column is written already centred by its weighted mean (``Design.center``), and
+    ``Design.absmax`` keeps each column's largest absolute value before centring.
     """
     if isinstance(covariates, str):
         covariates = [covariates]
@@ -108,6 +113,17 @@ def design_matrix(df: pd.DataFrame, covariates: Sequence[str], order: str = "C")
             term_columns[name] = (len(terms),)
             terms.append(name)
             cols.append(a)
+    if center_weights is not None:
+        w = center_weights
+        wsum = float(w.sum())
+        X = np.empty((n, len(cols)), order="F")
+        center = np.empty(len(cols))
+        absmax = np.empty(len(cols))
+        for j, c in enumerate(cols):
+            center[j] = float(w @ c) / wsum
+            absmax[j] = max(abs(float(c.max())), abs(float(c.min()))) if n else 0.0
+            np.subtract(c, center[j], out=X[:, j])
+        return Design(X=X, terms=tuple(terms), term_columns=term_columns, center=center, absmax=absmax)
     if order == "F":
         X = np.empty((n, len(cols)), order="F")
         for j, c in enumerate(cols):

@@ -19,7 +19,7 @@ from cohortstat.errors import ConvergenceWarning, ModelInputError
 
 from ._design import Design, check_gram, codes, design_matrix, survival_arrays
 from ._kernels import cox_kernel as K
-from ._kernels.cox_loops import blas_controller, center_columns
+from ._kernels.cox_loops import blas_controller
 from ._kernels.cox_newton import newton
 from ._results import RegressionResult, chisq_test
 
@@ -227,7 +227,7 @@ class CoxPH:
             raise ModelInputError(
                 f"no events of cause {self.cause} in column {event!r}; a Cox model needs at least one event"
             )
-        des = design_matrix(df, covariates, order="F")
+        des = design_matrix(df, covariates, order="F", center_weights=w)
         terms = list(des.terms)
         term_columns = des.term_columns
         if strata is not None:
@@ -239,9 +239,8 @@ class CoxPH:
             ev_per = np.bincount(scode, weights=status, minlength=nstrata)
             if (ev_per == 0).any():
                 notes.append(f"{int((ev_per == 0).sum())} of {nstrata} strata have no events and add nothing to the likelihood")
-        X = des.X  # F order, owned here: centred in place below
+        X, center, absmax = des.X, des.center, des.absmax  # X: F order, centred, owned here
         del des
-        center, absmax = center_columns(X, w)
         rs = K.build_risk_sets(t, status, w, scode, en, self.ties == "efron")
         p = X.shape[1]
         deaths = K.deaths_of(rs, X, w)

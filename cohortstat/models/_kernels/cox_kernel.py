@@ -164,8 +164,11 @@ class DeathRows:
 
 
 def deaths_of(rs: RiskSets, X, w) -> DeathRows:
-    Xd = np.ascontiguousarray(X[rs.death_rows])
-    wd = w[rs.death_rows]
+    rows = rs.death_rows
+    Xd = np.empty((rows.shape[0], X.shape[1]))
+    for j in range(X.shape[1]):  # one gather per column of a column-major X
+        Xd[:, j] = X[:, j][rows]
+    wd = w[rows]
     return DeathRows(X=Xd, w=wd, wx=Xd.T @ wd)
 
 
@@ -192,42 +195,72 @@ class KernelState:
         return (self.S1[kg] - self.k_frac[:, None] * self.D1[kg]) / self.denom[:, None]
 
 
-def evaluate(rs: RiskSets, X, w, beta, need_info=True, deaths: DeathRows | None = None):
-    """Log partial likelihood, score and (optionally) information at ``beta``.
+def evaluate(rs: RiskSets, X, w, beta, deaths: DeathRows | None = None):
+    """Log partial likelihood, score and information at ``beta``.
 
     X must be centred (any constant shift leaves every result unchanged but keeps exp() finite)
     and column-major for speed (any layout gives the same numbers).
     """
+    X = np.asfortranarray(X)  # the compiled loops are built for one layout (a no-op in fits)
     deaths = deaths_of(rs, X, w) if deaths is None else deaths
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         # a diverging Newton step may overflow exp(); the non-finite log-likelihood then makes
         # the Newton loop halve the step, as R does
-        return _evaluate(rs, X, w, np.ascontiguousarray(beta, dtype=float), need_info, deaths)
+        return _evaluate(rs, X, w, np.ascontiguousarray(beta, dtype=float), deaths)
 
 
-def _evaluate(rs: RiskSets, X, w, beta, need_info, deaths):
+def _evaluate(rs: RiskSets, X, w, beta, deaths):
+    G, n_cut = rs.n_groups, rs.n_cut
+    drows, dgrp = rs.death_rows, rs.death_group
     eta = X @ beta
     wr = np.exp(eta)
     wr *= w
-    P0, P1 = L.cut_sums(X, wr, rs.cut_hi, rs.n_cut, rs.n_parts)
-    if rs.cut_lo.shape[0]:
-        M0, M1 = L.cut_sums(X, wr, rs.cut_lo, rs.n_cut, rs.n_parts)
-    else:
-        M0, M1 = np.zeros(0), np.zeros((0, X.shape[1]))
-    S0, S1 = L.risk_totals(P0, P1, M0, M1, rs.group_end)
-    G = rs.n_groups
-    drows = rs.death_rows
-    D0, D1 = L.group_rows_sum(deaths.X, wr[drows], rs.death_group, G)
+    # denominators first: they need only the scalar sums, so the row weights of the information
+    # are known before the one pass over X that makes the Gram and the per-cut sums together
+    entry = rs.cut_lo.shape[0] > 0
+    P0 = np.bincount(rs.cut_hi, weights=wr, minlength=n_cut).reshape(-1, 1)
+    M0 = np.bincount(rs.cut_lo, weights=wr, minlength=n_cut).reshape(-1, 1) if entry else _NONE
+    S0 = L.risk_totals(P0, M0, rs.group_end)[:, 0]
+    D0, D1 = L.group_rows_sum(deaths.X, wr[drows], dgrp, G)
     kg, kf, kw = rs.k_group, rs.k_frac, rs.k_weight
     denom = S0[kg] - kf * D0[kg]
     loglik = float(deaths.w @ eta[drows] - kw @ np.log(denom))
     c = kw / denom
     A = np.bincount(kg, weights=c, minlength=G)
     B = np.bincount(kg, weights=c * kf, minlength=G)
+    v = _row_weights(rs, wr, A, B)
+    gram, P1, M1 = L.gram_and_cut_sums(X, v, wr, rs.cut_hi, rs.cut_lo, n_cut, rs.n_parts)
+    S1 = L.risk_totals(P1, M1 if entry else _NONE, rs.group_end)
     score = deaths.wx - S1.T @ A + D1.T @ B
     st = KernelState(loglik=loglik, score=score, info=None, eta=eta, wr=wr, denom=denom, S0=S0, S1=S1,
                      D1=D1, k_group=kg, k_frac=kf)
-    return replace(st, info=information(rs, X, st)) if need_info else st
+    return replace(st, info=gram - _xbar_term(rs, st, kw))
+
+
+_NONE = np.zeros((0, 1))
+
+
+def _row_weights(rs: RiskSets, wr, A, B):
+    """v_i = w_i r_i (sum of A over the groups i is at risk at), minus B of a death's own group."""
+    C = np.zeros(rs.n_groups + 1)
+    np.cumsum(A, out=C[1:])
+    v = L.row_weights(wr, C, rs.hi, rs.lo)
+    drows = rs.death_rows
+    v[drows] -= wr[drows] * B[rs.death_group]  # a death's own group counts with weight 1 - f
+    return v
+
+
+def _xbar_term(rs: RiskSets, st: KernelState, kw):
+    """sum_k kw_k xbar_k xbar_k', expanded per group: sum_k kw/denom^2 (S1 - f D1)(S1 - f D1)'."""
+    G = rs.n_groups
+    kg, kf = rs.k_group, rs.k_frac
+    c2 = kw / (st.denom * st.denom)
+    a2 = np.bincount(kg, weights=c2, minlength=G)
+    b2 = np.bincount(kg, weights=c2 * kf, minlength=G)
+    g2 = np.bincount(kg, weights=c2 * kf * kf, minlength=G)
+    S1, D1 = st.S1, st.D1
+    SD = (S1.T * b2) @ D1
+    return (S1.T * a2) @ S1 - SD - SD.T + (D1.T * g2) @ D1
 
 
 def _group_cumsum_at_rows(rs: RiskSets, per_group):
@@ -242,8 +275,7 @@ def information(rs: RiskSets, X, st: KernelState, kmult=None):
     """Information matrix sum_k c_k [(S2 - f_k D2)/denom_k - xbar_k xbar_k'] (Efron-corrected).
 
     ``kmult`` (K,) optionally multiplies each k-row term (the PH score test uses g(t) and g(t)^2).
-    The S2 part is one weighted Gram ``X' diag(v) X``; the xbar part is expanded per group,
-    ``sum_k c_k/denom_k (S1 - f_k D1)(S1 - f_k D1)'``, so it costs O(G p^2), not O(K p^2).
+    The S2 part is one weighted Gram ``X' diag(v) X``; the xbar part costs O(G p^2).
     """
     G = rs.n_groups
     kg, kf = rs.k_group, rs.k_frac
@@ -251,20 +283,10 @@ def information(rs: RiskSets, X, st: KernelState, kmult=None):
     c = kw / st.denom
     A = np.bincount(kg, weights=c, minlength=G)
     B = np.bincount(kg, weights=c * kf, minlength=G)
-    C = np.zeros(G + 1)
-    np.cumsum(A, out=C[1:])
-    v = L.row_weights(st.wr, C, rs.hi, rs.lo, rs.n_parts)
-    drows = rs.death_rows
-    v[drows] -= st.wr[drows] * B[rs.death_group]  # a death's own group counts with weight 1 - f
-    info = L.weighted_gram(X, v, rs.n_parts)
-    c2 = c / st.denom
-    a2 = np.bincount(kg, weights=c2, minlength=G)
-    b2 = np.bincount(kg, weights=c2 * kf, minlength=G)
-    g2 = np.bincount(kg, weights=c2 * kf * kf, minlength=G)
-    S1, D1 = st.S1, st.D1
-    SD = (S1.T * b2) @ D1
-    info -= (S1.T * a2) @ S1 - SD - SD.T + (D1.T * g2) @ D1
-    return info
+    v = _row_weights(rs, st.wr, A, B)
+    empty = np.empty(0, dtype=np.int64)
+    gram, _, _ = L.gram_and_cut_sums(np.asfortranarray(X), v, st.wr, empty, empty, rs.n_cut, rs.n_parts)
+    return gram - _xbar_term(rs, st, kw)
 
 
 def score_residuals(rs: RiskSets, X, w, eta, denom, xbar):
