@@ -21,12 +21,11 @@ from cohortstat.errors import ModelInputError
 class Design:
     """A numeric design matrix and how its columns map back to the input columns."""
 
-    X: np.ndarray  # (n, p) float64, C or F order
+    X: np.ndarray  # (n, p) float64, F order, centred
     terms: tuple[str, ...]  # one name per column of X
     term_columns: dict[str, tuple[int, ...]]  # input column -> indices of its columns in X
-    notes: tuple[str, ...] = ()
-    center: np.ndarray | None = None  # (p,) weighted column means subtracted from X, if centred
-    absmax: np.ndarray | None = None  # (p,) max |x| of each column before centring, if centred
+    center: np.ndarray  # (p,) weighted column means subtracted from X
+    absmax: np.ndarray  # (p,) max |x| of each column before centring
 
 
 def check_columns(df: pd.DataFrame, names: Sequence[str], role: str) -> None:
@@ -64,14 +63,13 @@ def numeric_column(df: pd.DataFrame, name: str, role: str) -> np.ndarray:
     return a
 
 
-def design_matrix(df: pd.DataFrame, covariates: Sequence[str], order: str = "C",
-                  center_weights: np.ndarray | None = None) -> Design:
-    """Build the design matrix; dummy-code categorical covariates (first sorted level = reference).
+def design_matrix(df: pd.DataFrame, covariates: Sequence[str], weights: np.ndarray) -> Design:
+    """The centred design matrix; categorical covariates dummy-coded (first sorted level = reference).
 
-    ``order`` is the memory layout of X: "C" (rows contiguous) or "F" (columns contiguous, the
-    cheaper one to build from a data frame's columns). With ``center_weights`` (F order only)
-    each column is written already centred by its weighted mean (``Design.center``), and
-    ``Design.absmax`` keeps each column's largest absolute value before centring.
+    X is column-major (each column contiguous: the cheap layout to build from a data frame's
+    columns) and each column is written already centred by its ``weights``-weighted mean
+    (``Design.center``); ``Design.absmax`` keeps each column's largest absolute value before
+    centring (the scale a constant-column check compares with).
     """
     if isinstance(covariates, str):
         covariates = [covariates]
@@ -113,39 +111,15 @@ def design_matrix(df: pd.DataFrame, covariates: Sequence[str], order: str = "C",
             term_columns[name] = (len(terms),)
             terms.append(name)
             cols.append(a)
-    if center_weights is not None:
-        w = center_weights
-        wsum = float(w.sum())
-        X = np.empty((n, len(cols)), order="F")
-        center = np.empty(len(cols))
-        absmax = np.empty(len(cols))
-        for j, c in enumerate(cols):
-            center[j] = float(w @ c) / wsum
-            absmax[j] = max(abs(float(c.max())), abs(float(c.min()))) if n else 0.0
-            np.subtract(c, center[j], out=X[:, j])
-        return Design(X=X, terms=tuple(terms), term_columns=term_columns, center=center, absmax=absmax)
-    if order == "F":
-        X = np.empty((n, len(cols)), order="F")
-        for j, c in enumerate(cols):
-            X[:, j] = c
-    else:
-        # C order (rows contiguous), written by blocks of rows: a cache-friendly transpose
-        X = np.empty((n, len(cols)))
-        for a in range(0, n, 65536):
-            X[a:a + 65536] = np.column_stack([c[a:a + 65536] for c in cols])
-    return Design(X=X, terms=tuple(terms), term_columns=term_columns)
-
-
-def check_rank(X: np.ndarray, w: np.ndarray, terms: Sequence[str]) -> None:
-    """Raise on a constant column or a column that is a linear combination of earlier ones.
-
-    Works on the p x p weighted cross-product of the centred matrix.
-    """
-    mean = (w @ X) / w.sum()
-    Xc = X - mean
-    gram = (Xc.T * w) @ Xc
-    scale = (np.abs(X).max(axis=0) ** 2) * w.sum() if X.shape[0] else np.ones(X.shape[1])
-    check_gram(gram, terms, scale, "among the rows used")
+    wsum = float(weights.sum())
+    X = np.empty((n, len(cols)), order="F")
+    center = np.empty(len(cols))
+    absmax = np.empty(len(cols))
+    for j, c in enumerate(cols):
+        center[j] = float(weights @ c) / wsum
+        absmax[j] = max(abs(float(c.max())), abs(float(c.min())))
+        np.subtract(c, center[j], out=X[:, j])
+    return Design(X=X, terms=tuple(terms), term_columns=term_columns, center=center, absmax=absmax)
 
 
 def check_gram(gram: np.ndarray, terms: Sequence[str], scale: np.ndarray, where: str) -> None:

@@ -10,18 +10,26 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Literal
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import ThreadpoolController
 
 from cohortstat.errors import ConvergenceWarning, ModelInputError
 
-from ._design import Design, check_gram, codes, design_matrix, survival_arrays
+from ._design import check_gram, codes, design_matrix, survival_arrays
 from ._kernels import cox_kernel as K
-from ._kernels.cox_loops import blas_controller
 from ._kernels.cox_newton import newton
 from ._results import RegressionResult, chisq_test
+
+
+@cache
+def _blas_pools() -> ThreadpoolController:
+    """The BLAS thread pools of this process, found once (``.limit()`` then costs microseconds)."""
+    return ThreadpoolController()
+
 
 EPS = 1e-9  # R coxph.control eps
 TOLER_INF = np.sqrt(EPS)  # R coxph.control toler.inf
@@ -129,15 +137,14 @@ class CoxResult(RegressionResult):
         for g in levels:
             df2 = df[cov].copy()
             df2[column] = pd.Series([g] * len(df2), index=df2.index, dtype=df[column].dtype)
-            des = _design_like(df2, cov, self.terms)
-            risk = np.exp(des.X @ self.coef.to_numpy())
+            risk = np.exp(_design_like(df2, cov, self.terms) @ self.coef.to_numpy())
             surv = np.exp(-np.outer(base["cumhaz"].to_numpy(), risk)).mean(axis=1)
             out.append(pd.DataFrame({"group": g, "time": base["time"].to_numpy(), "survival": surv}))
         return pd.concat(out, ignore_index=True)
 
 
-def _design_like(df: pd.DataFrame, covariates: list[str], terms: tuple[str, ...]) -> Design:
-    """Design matrix of new data with exactly the fitted terms (levels may be missing in df)."""
+def _design_like(df: pd.DataFrame, covariates: list[str], terms: tuple[str, ...]) -> np.ndarray:
+    """Design matrix (uncentred) of new data with exactly the fitted terms (levels may be missing in df)."""
     X = np.zeros((len(df), len(terms)))
     for j, t in enumerate(terms):
         if "[" in t and t.endswith("]") and t.split("[", 1)[0] in covariates:
@@ -146,7 +153,7 @@ def _design_like(df: pd.DataFrame, covariates: list[str], terms: tuple[str, ...]
             X[:, j] = vals == lev
         else:
             X[:, j] = df[t].to_numpy(dtype=float)
-    return Design(X=X, terms=terms, term_columns={})
+    return X
 
 
 class CoxPH:
@@ -227,7 +234,7 @@ class CoxPH:
             raise ModelInputError(
                 f"no events of cause {self.cause} in column {event!r}; a Cox model needs at least one event"
             )
-        des = design_matrix(df, covariates, order="F", center_weights=w)
+        des = design_matrix(df, covariates, w)
         terms = list(des.terms)
         term_columns = des.term_columns
         if strata is not None:
@@ -247,7 +254,7 @@ class CoxPH:
         # The row loops are compiled and run on every core; the BLAS calls left between them are
         # small (p x p, groups x p), and BLAS threads left spinning after them would compete with
         # the compiled loops for the cores: BLAS runs on one thread here.
-        with blas_controller().limit(limits=1, user_api="blas"):
+        with _blas_pools().limit(limits=1, user_api="blas"):
             state0 = K.evaluate(rs, X, w, np.zeros(p), deaths=deaths)
             check_gram(state0.info, terms, absmax ** 2 * float(w[status > 0].sum()),
                        "within the risk sets at the event times" + (" of each stratum" if strata else ""))

@@ -15,11 +15,12 @@ stratum without entry), so the row is at risk at exactly the groups ``lo <= g < 
 * a risk-set sum at group g is the sum of the rows added at a cut ``c > g`` minus those removed at
   a cut ``c > g``, within g's stratum (R's rule for (start, stop] data: a row whose entry equals
   the death time is not at risk);
-* the per-cut sums of ``w exp(eta)`` and ``w exp(eta) x`` come from one compiled pass over the
-  rows per evaluation (O(n p));
 * a row's weight in the information, ``v_i = w_i r_i sum_{lo<=g<hi} A_g``, is a difference of a
-  cumulative sum over groups, so ``sum_g A_g S2(t_g) = X' diag(v) X``: one weighted Gram per
-  evaluation (O(n p^2)) and never an n x p x p array.
+  cumulative sum over groups, so ``sum_g A_g S2(t_g) = X' diag(v) X`` and never an n x p x p
+  array;
+* the per-cut sums of ``w exp(eta)`` (a ``bincount``) give the denominators and hence v; then one
+  compiled pass over X makes the Gram (O(n p^2)) and the per-cut sums of ``w exp(eta) x``
+  together: X is read once per evaluation.
 
 Efron's approximation is evaluated on "k-rows": one per death, the k-th death (k = 0 .. d-1) of a
 tied group of d deaths using the fractional denominator ``S0 - (k/d) D0``. Breslow is the special
@@ -28,7 +29,7 @@ case of one k-row per group with fraction 0 and weight the summed death weight.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -178,7 +179,7 @@ class KernelState:
 
     loglik: float
     score: np.ndarray
-    info: np.ndarray | None
+    info: np.ndarray
     eta: np.ndarray
     wr: np.ndarray  # w exp(eta)
     denom: np.ndarray  # (K,) Efron denominators S0 - f D0
@@ -198,8 +199,8 @@ class KernelState:
 def evaluate(rs: RiskSets, X, w, beta, deaths: DeathRows | None = None):
     """Log partial likelihood, score and information at ``beta``.
 
-    X must be centred (any constant shift leaves every result unchanged but keeps exp() finite)
-    and column-major for speed (any layout gives the same numbers).
+    X must be centred (any constant shift leaves every result unchanged but keeps exp() finite);
+    the compiled loops read it column-major (another layout is copied first).
     """
     X = np.asfortranarray(X)  # the compiled loops are built for one layout (a no-op in fits)
     deaths = deaths_of(rs, X, w) if deaths is None else deaths
@@ -232,9 +233,9 @@ def _evaluate(rs: RiskSets, X, w, beta, deaths):
     gram, P1, M1 = L.gram_and_cut_sums(X, v, wr, rs.cut_hi, rs.cut_lo, n_cut, rs.n_parts)
     S1 = L.risk_totals(P1, M1 if entry else _NONE, rs.group_end)
     score = deaths.wx - S1.T @ A + D1.T @ B
-    st = KernelState(loglik=loglik, score=score, info=None, eta=eta, wr=wr, denom=denom, S0=S0, S1=S1,
-                     D1=D1, k_group=kg, k_frac=kf)
-    return replace(st, info=gram - _xbar_term(rs, st, kw))
+    info = gram - _xbar_term(rs, denom, S1, D1, kw)
+    return KernelState(loglik=loglik, score=score, info=info, eta=eta, wr=wr, denom=denom, S0=S0, S1=S1,
+                       D1=D1, k_group=kg, k_frac=kf)
 
 
 _NONE = np.zeros((0, 1))
@@ -250,15 +251,14 @@ def _row_weights(rs: RiskSets, wr, A, B):
     return v
 
 
-def _xbar_term(rs: RiskSets, st: KernelState, kw):
+def _xbar_term(rs: RiskSets, denom, S1, D1, kw):
     """sum_k kw_k xbar_k xbar_k', expanded per group: sum_k kw/denom^2 (S1 - f D1)(S1 - f D1)'."""
     G = rs.n_groups
     kg, kf = rs.k_group, rs.k_frac
-    c2 = kw / (st.denom * st.denom)
+    c2 = kw / (denom * denom)
     a2 = np.bincount(kg, weights=c2, minlength=G)
     b2 = np.bincount(kg, weights=c2 * kf, minlength=G)
     g2 = np.bincount(kg, weights=c2 * kf * kf, minlength=G)
-    S1, D1 = st.S1, st.D1
     SD = (S1.T * b2) @ D1
     return (S1.T * a2) @ S1 - SD - SD.T + (D1.T * g2) @ D1
 
@@ -286,7 +286,7 @@ def information(rs: RiskSets, X, st: KernelState, kmult=None):
     v = _row_weights(rs, st.wr, A, B)
     empty = np.empty(0, dtype=np.int64)
     gram, _, _ = L.gram_and_cut_sums(np.asfortranarray(X), v, st.wr, empty, empty, rs.n_cut, rs.n_parts)
-    return gram - _xbar_term(rs, st, kw)
+    return gram - _xbar_term(rs, st.denom, st.S1, st.D1, kw)
 
 
 def score_residuals(rs: RiskSets, X, w, eta, denom, xbar):

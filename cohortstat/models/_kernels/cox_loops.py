@@ -12,20 +12,11 @@ the step-halving rule sees it.
 
 from __future__ import annotations
 
-from functools import cache
-
 import numba
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 FASTMATH = {"reassoc", "contract", "nsz"}
 _BLOCK = 256  # rows per block: a block of every column stays in the L1/L2 cache
-
-
-@cache
-def blas_controller() -> ThreadpoolController:
-    """The BLAS thread pools of this process, found once (``.limit()`` then costs microseconds)."""
-    return ThreadpoolController()
 
 
 def n_parts_for(n: int) -> int:
