@@ -6,7 +6,11 @@ the R references cover only pairwise); hypothesis draws the data.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numba
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -69,3 +73,45 @@ def test_kernel_equals_naive_formulas(seed, efron, use_entry, nstrata):
     # weighted score residuals add up to the score
     L = score_residuals(rs, np.ascontiguousarray(X), w, got.eta, got.denom, got.xbar)
     np.testing.assert_allclose((w[:, None] * L).sum(0), U, rtol=1e-9, atol=1e-10)
+
+
+def _mixed_data(n, p, seed):
+    """Rows of several 256-row blocks, strata, case weights and (start, stop] intervals."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p))
+    X[:, 1] = rng.integers(0, 2, n)
+    stop = rng.integers(1, 30, n).astype(float)
+    entry = np.floor(stop * rng.random(n))
+    status = (rng.random(n) < 0.3).astype(int)
+    w = rng.uniform(0.3, 2.0, n)
+    strata = rng.integers(0, 3, n)
+    beta = rng.normal(scale=0.3, size=p)
+    return stop, status, w, strata, entry, X, beta
+
+
+@pytest.mark.parametrize("n_parts", [1, 3, 8])
+def test_compiled_parts_equal_naive_formulas(n_parts):
+    # more rows than one block, p not a multiple of the 4-column tiles, several row parts
+    stop, status, w, strata, entry, X, beta = _mixed_data(1500, 5, seed=7)
+    rs = replace(build_risk_sets(stop, status, w, strata, entry, True), n_parts=n_parts)
+    got = evaluate(rs, X, w, beta)
+    ll, U, I = naive(stop, status, w, strata, entry, X, beta, True)
+    np.testing.assert_allclose(got.loglik, ll, rtol=1e-12)
+    np.testing.assert_allclose(got.score, U, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(got.info, I, rtol=1e-10, atol=1e-10)
+
+
+def test_numbers_do_not_depend_on_the_thread_count():
+    stop, status, w, strata, entry, X, beta = _mixed_data(40_000, 6, seed=3)
+    rs = build_risk_sets(stop, status, w, strata, entry, True)
+    assert rs.n_parts > 1
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = evaluate(rs, X, w, beta)
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        many = evaluate(rs, X, w, beta)
+    finally:
+        numba.set_num_threads(before)
+    assert one.loglik == many.loglik
+    assert np.array_equal(one.score, many.score) and np.array_equal(one.info, many.info)
