@@ -141,7 +141,9 @@ def suppress_results(results, min_cell_count: int = 10) -> dict:
             ev = suppress_value(models.at[i, "n_events"], k)
             models.at[i, "n_events"] = SECONDARY if hidden_events and not isinstance(ev, str) else ev
         at_risk = o.at_risk.copy().astype(object)
-        at_risk["n_risk"] = [suppress_value(v, k) for v in at_risk["n_risk"]]
+        # an object column: a suppression mark ('<10', '*') may replace any count below
+        at_risk["n_risk"] = pd.Series([suppress_value(v, k) for v in at_risk["n_risk"]], index=at_risk.index,
+                                      dtype=object)
         # at year 0 every patient of the outcome is at risk: hide it with the outcome's patient count
         hidden_groups = {r["group"] for r in rates.to_dict("records") if isinstance(r["n"], str)}
         for i in at_risk.index:
