@@ -226,9 +226,7 @@ def _evaluate(rs: RiskSets, X, w, beta, deaths):
     kg, kf, kw = rs.k_group, rs.k_frac, rs.k_weight
     denom = S0[kg] - kf * D0[kg]
     loglik = float(deaths.w @ eta[drows] - kw @ np.log(denom))
-    c = kw / denom
-    A = np.bincount(kg, weights=c, minlength=G)
-    B = np.bincount(kg, weights=c * kf, minlength=G)
+    A, B = _group_weights(rs, denom, kw)
     v = _row_weights(rs, wr, A, B)
     gram, P1, M1 = L.gram_and_cut_sums(X, v, wr, rs.cut_hi, rs.cut_lo, n_cut, rs.n_parts)
     S1 = L.risk_totals(P1, M1 if entry else _NONE, rs.group_end)
@@ -239,6 +237,14 @@ def _evaluate(rs: RiskSets, X, w, beta, deaths):
 
 
 _NONE = np.zeros((0, 1))
+
+
+def _group_weights(rs: RiskSets, denom, kw):
+    """Per group: A = sum_k kw/denom (hazard increment), B = sum_k f kw/denom (Efron correction)."""
+    c = kw / denom
+    A = np.bincount(rs.k_group, weights=c, minlength=rs.n_groups)
+    B = np.bincount(rs.k_group, weights=c * rs.k_frac, minlength=rs.n_groups)
+    return A, B
 
 
 def _row_weights(rs: RiskSets, wr, A, B):
@@ -277,12 +283,8 @@ def information(rs: RiskSets, X, st: KernelState, kmult=None):
     ``kmult`` (K,) optionally multiplies each k-row term (the PH score test uses g(t) and g(t)^2).
     The S2 part is one weighted Gram ``X' diag(v) X``; the xbar part costs O(G p^2).
     """
-    G = rs.n_groups
-    kg, kf = rs.k_group, rs.k_frac
     kw = rs.k_weight if kmult is None else rs.k_weight * kmult
-    c = kw / st.denom
-    A = np.bincount(kg, weights=c, minlength=G)
-    B = np.bincount(kg, weights=c * kf, minlength=G)
+    A, B = _group_weights(rs, st.denom, kw)
     v = _row_weights(rs, st.wr, A, B)
     empty = np.empty(0, dtype=np.int64)
     gram, _, _ = L.gram_and_cut_sums(np.asfortranarray(X), v, st.wr, empty, empty, rs.n_cut, rs.n_parts)
@@ -300,8 +302,7 @@ def score_residuals(rs: RiskSets, X, w, eta, denom, xbar):
     r = np.exp(eta)
     kg, kf, kw = rs.k_group, rs.k_frac, rs.k_weight
     c = kw / denom
-    A = np.bincount(kg, weights=c, minlength=G)
-    B = np.bincount(kg, weights=c * kf, minlength=G)
+    A, B = _group_weights(rs, denom, kw)
     Q = np.empty((G, p))
     R = np.empty((G, p))
     for j in range(p):
