@@ -54,7 +54,7 @@ import heapq
 from dataclasses import dataclass, field
 from typing import Literal
 
-import numba
+from cohortstat.models._kernels._jit import numba
 import numpy as np
 import pandas as pd
 

@@ -12,7 +12,7 @@ the step-halving rule sees it.
 
 from __future__ import annotations
 
-import numba
+from cohortstat.models._kernels._jit import numba
 import numpy as np
 
 FASTMATH = {"reassoc", "contract", "nsz"}

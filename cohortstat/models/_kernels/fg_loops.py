@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import numba
+from cohortstat.models._kernels._jit import numba
 import numpy as np
 
 

@@ -6,7 +6,7 @@ Inputs are sorted by time. Event codes: 0 censored, 1 cause of interest, 2 any o
 
 from __future__ import annotations
 
-import numba
+from cohortstat.models._kernels._jit import numba
 import numpy as np
 
 
