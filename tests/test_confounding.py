@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from cohortstat.confounding import adjust_for_confounding, covariate_columns
+from cohortstat.analysis.confounding import adjust_for_confounding, covariate_columns
 from cohortstat.errors import BalanceWarning, SpecError
 from cohortstat.spec import load_study
 

@@ -31,7 +31,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 def _results() -> StudyResults:
     """A small but complete StudyResults built from a real Cox fit and real aggregates (no data files)."""
     from cohortstat.models import CoxPH, ph_test
-    from cohortstat.report.tables import incidence_rate, table_one
+    from cohortstat.analysis import incidence_rate, table_one
 
     study = load_study(STUDY)
     rng = np.random.default_rng(11)

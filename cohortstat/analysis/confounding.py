@@ -1,0 +1,354 @@
+"""Confounding control of a study: propensity-score matching or weighting, with balance diagnostics.
+
+``adjust_for_confounding(table, study)`` reads ``study.analyses.confounding`` and the covariates the study
+declares, fits the propensity score of being in the exposed group, then
+
+- ``method="matching"``: matches exposed to reference patients (:func:`cohortstat.models.matching.match`
+  on the logit of the propensity score, within the caliper, exact on the declared variables) and returns
+  the matched rows with ``matched_set``, ``weight`` (matching weights, 1 when every set is complete)
+  and ``ps`` columns, plus an attrition row "matching";
+- ``method="iptw"`` / ``"overlap"``: returns every row with ``weight`` and ``ps`` columns;
+- ``method="none"``: returns the table unchanged with the balance before adjustment only.
+
+Recommended analyses on the result (see docs/methods-confounding.md)::
+
+    res = adjust_for_confounding(cohort.table, study)
+    # matching: Cox stratified on the matched set (conditional on the set, as CohortMethod does) ...
+    CoxPH().fit(res.table, duration="time_lung", event="event_lung", covariates=["exposure"],
+                strata="matched_set")
+    # ... or marginal Cox / Fine-Gray with variance clustered on the matched set
+    CoxPH().fit(res.table, duration=..., event=..., covariates=["exposure"], cluster="matched_set")
+    FineGray(variance="robust").fit(res.table, duration=..., event=..., covariates=["exposure"],
+                                    cluster="matched_set")
+    # weighting: weights with robust (sandwich) variance
+    CoxPH().fit(res.table, duration=..., event=..., covariates=["exposure"], weights="weight", robust=True)
+
+Rows are put in a canonical order (the seeded hash order of the person key,
+:func:`cohortstat.models.matching.canonical_rank`) before the propensity score is fitted, so every output
+is independent of the order of the input rows. The matched table is sorted by matched set (exposed
+person first), the weighted table keeps the canonical order.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from cohortstat.analysis.balance import balance_table
+from cohortstat.constants import (
+    AGE,
+    BALANCE_THRESHOLD,
+    CALENDAR_YEAR,
+    CHARLSON,
+    EXPOSURE,
+    FEMALE,
+    GROUP,
+    MATCHED_SET,
+    PERSON_KEY,
+    PS,
+    SEX,
+    SEX_FEMALE,
+    WEIGHT,
+)
+from cohortstat.errors import BalanceWarning, ModelInputError, SpecError
+from cohortstat.models.matching import MatchResult, canonical_rank, match
+from cohortstat.models.weighting import PropensityScore, iptw_weights, overlap_weights, propensity_score
+
+__all__ = ["BALANCE_THRESHOLD", "ConfoundingResult", "adjust_for_confounding", "covariate_columns"]
+
+#: Exact-matching names that are always available; flag names may be used too. ``age`` means age
+#: in bands of ``age_band_years`` (``age_band`` is accepted as an alias).
+EXACT_VARIABLES = (AGE, SEX, CALENDAR_YEAR, CHARLSON)
+_AGE_NAMES = (AGE, "age_band")
+_PREFERENCE_BINS = 20
+_RANK = "_rank"
+_AGE_BAND = "_age_band"
+_LOGIT_PS = "_logit_ps"
+BALANCE_COLUMNS = ["covariate", "kind", "mean_exposed_before", "mean_reference_before", "smd_before",
+                   "mean_exposed_after", "mean_reference_after", "smd_after"]
+
+
+@dataclass(frozen=True, eq=False)
+class ConfoundingResult:
+    """Result of :func:`adjust_for_confounding` (immutable).
+
+    Attributes
+    ----------
+    method : str
+        ``none``, ``iptw``, ``overlap`` or ``matching``.
+    table : pandas.DataFrame
+        The analysis table to fit outcome models on (see module docstring for the added columns).
+    balance : pandas.DataFrame
+        ``covariate, kind, mean_exposed_before, mean_reference_before, smd_before, mean_exposed_after,
+        mean_reference_after, smd_after`` (the *after* columns are NaN for ``method="none"``).
+    ps_coef : pandas.DataFrame or None
+        Propensity-model coefficients: ``term, coef, se, z, p, odds_ratio``.
+    preference : pandas.DataFrame or None
+        Preference-score histogram: ``sample`` (``all``, or ``matched``), ``group``, ``bin_lower``,
+        ``bin_upper``, ``n`` (persons in the bin), ``proportion`` (of the group in that sample).
+    attrition_rows : list of dict
+        ``rule_id, description, n_<group>..., excluded_<group>...`` (one row, "matching", when matching).
+    notes : tuple of str
+    propensity : PropensityScore or None
+    matching : MatchResult or None
+    """
+
+    method: str
+    table: pd.DataFrame = field(repr=False)
+    balance: pd.DataFrame = field(repr=False)
+    ps_coef: pd.DataFrame | None = field(repr=False)
+    preference: pd.DataFrame | None = field(repr=False)
+    attrition_rows: list = field(repr=False)
+    notes: tuple[str, ...] = ()
+    propensity: PropensityScore | None = field(default=None, repr=False)
+    matching: MatchResult | None = field(default=None, repr=False)
+
+    @property
+    def imbalanced(self) -> tuple[str, ...]:
+        """Covariates with |SMD| > :data:`~cohortstat.constants.BALANCE_THRESHOLD` after adjustment."""
+        after = self.balance["smd_after"].abs()
+        return tuple(self.balance.loc[after > BALANCE_THRESHOLD, "covariate"])
+
+
+def covariate_columns(study) -> list[str]:
+    """Analysis-table columns of the covariates the study declares, in a fixed order.
+
+    ``age``, ``female`` (derived: ``sex == 2``), ``calendar_year``, ``charlson``, then each flag name.
+    """
+    cov = study.covariates
+    out = []
+    if cov.age:
+        out.append(AGE)
+    if cov.sex:
+        out.append(FEMALE)
+    if cov.calendar_year:
+        out.append(CALENDAR_YEAR)
+    if cov.charlson:
+        out.append(CHARLSON)
+    out.extend(f.name for f in cov.flags)
+    return out
+
+
+def _check_exact(conf, study) -> None:
+    allowed = EXACT_VARIABLES + ("age_band",) + tuple(f.name for f in study.covariates.flags)
+    bad = [(i, e) for i, e in enumerate(conf.exact) if e not in allowed]
+    if bad:
+        raise SpecError([(f"analyses.confounding.exact.{i}",
+                          f"unknown exact-matching variable {e!r}; use among {', '.join(allowed)}")
+                         for i, e in bad])
+
+
+def _check_columns(table: pd.DataFrame, needed) -> None:
+    missing = [c for c in needed if c not in table.columns]
+    if missing:
+        raise ModelInputError(
+            "the analysis table lacks column(s) " + ", ".join(missing) + "; build it with build_cohort"
+        )
+
+
+def _canonical(table: pd.DataFrame, key: str, seed: int, covs) -> pd.DataFrame:
+    """A private copy in the seeded hash order of the key, with ``_rank`` (that order) and ``female``.
+
+    The canonical order makes the fit and every output independent of the input order; ``_rank`` then
+    carries it as a cheap integer key into :func:`match`.
+    """
+    rank = canonical_rank(table[key].to_numpy(), seed)
+    work = table.take(np.argsort(rank, kind="stable")).reset_index(drop=True)
+    work[_RANK] = np.arange(len(work), dtype=np.int64)
+    if FEMALE in covs:
+        work[FEMALE] = (work[SEX] == SEX_FEMALE).astype(np.int8)
+    return work
+
+
+def _preference_bins(pref: np.ndarray, groups: np.ndarray, names, sample: str) -> pd.DataFrame:
+    edges = np.linspace(0.0, 1.0, _PREFERENCE_BINS + 1)
+    rows = []
+    for name in names:
+        p = pref[groups == name]
+        n, _ = np.histogram(p, bins=edges)
+        total = max(int(p.size), 1)
+        for i in range(_PREFERENCE_BINS):
+            rows.append({"sample": sample, "group": name, "bin_lower": edges[i], "bin_upper": edges[i + 1],
+                         "n": int(n[i]), "proportion": n[i] / total})
+    return pd.DataFrame(rows)
+
+
+def _balance(before: pd.DataFrame, after: pd.DataFrame | None) -> pd.DataFrame:
+    out = before.rename(columns={"mean_exposed": "mean_exposed_before", "mean_reference": "mean_reference_before",
+                                 "smd": "smd_before"})
+    if after is None:
+        for c in ("mean_exposed_after", "mean_reference_after", "smd_after"):
+            out[c] = np.nan
+    else:
+        out["mean_exposed_after"] = after["mean_exposed"].to_numpy()
+        out["mean_reference_after"] = after["mean_reference"].to_numpy()
+        out["smd_after"] = after["smd"].to_numpy()
+    return out[BALANCE_COLUMNS].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class _Adjusted:
+    """What one adjustment method produced (internal)."""
+
+    table: pd.DataFrame
+    after: pd.DataFrame
+    notes: tuple[str, ...]
+    preference: pd.DataFrame | None = None
+    attrition_row: dict | None = None
+    matching: MatchResult | None = None
+
+
+def _exact_columns(out: pd.DataFrame, conf) -> list[str]:
+    cols = []
+    for e in conf.exact:
+        if e in _AGE_NAMES:
+            out[_AGE_BAND] = (out[AGE] // conf.age_band_years).astype(np.int64)
+            cols.append(_AGE_BAND)
+        else:
+            cols.append(e)
+    return cols
+
+
+def _matching_row(conf, names, n_before: dict, n_after: dict) -> dict:
+    exact_txt = ""
+    if conf.exact:
+        parts = [f"age band ({conf.age_band_years} years)" if e in _AGE_NAMES else e.replace("_", " ")
+                 for e in conf.exact]
+        exact_txt = "; exact on " + ", ".join(parts)
+    row = {"rule_id": "matching",
+           "description": (f"Propensity-score matched 1:{conf.ratio} (nearest neighbour on the logit, caliper "
+                           f"{conf.caliper_sd:g} SD, without replacement{exact_txt})")}
+    for g in names:
+        row[f"n_{g}"] = n_after[g]
+    for g in names:
+        row[f"excluded_{g}"] = n_before[g] - n_after[g]
+    return row
+
+
+def _match(out: pd.DataFrame, ps: PropensityScore, conf, covs, names) -> _Adjusted:
+    """Match exposed to reference persons on the logit of the PS; the matched table in set order."""
+    exposed, reference = names
+    groups = out[GROUP].to_numpy()
+    mcols = _exact_columns(out, conf)
+    out[_LOGIT_PS] = ps.logit_ps
+    res = match(out, treatment=EXPOSURE, score=_LOGIT_PS, exact=tuple(mcols), ratio=conf.ratio,
+                caliper_sd=conf.caliper_sd, seed=conf.seed, key=_RANK)
+    notes = list(res.notes)
+    out[MATCHED_SET] = res.matched_set
+    out[WEIGHT] = res.weights
+    keep = res.matched
+    n_before = {g: int((groups == g).sum()) for g in names}
+    n_after = {g: int(((groups == g) & keep).sum()) for g in names}
+    matched = out.loc[keep].drop(columns=[_LOGIT_PS, _AGE_BAND], errors="ignore")
+    after = balance_table(matched, exposure=EXPOSURE, covariates=covs, weights=WEIGHT)
+    order = np.lexsort((matched[_RANK].to_numpy(), -matched[EXPOSURE].to_numpy(), matched[MATCHED_SET].to_numpy()))
+    table = matched.take(order).drop(columns=_RANK).reset_index(drop=True)
+    notes.append(f"matching: {n_after[exposed]} of {n_before[exposed]} {exposed} and {n_after[reference]} of "
+                 f"{n_before[reference]} {reference} patients matched in {res.n_sets} sets")
+    return _Adjusted(table=table, after=after, notes=tuple(notes),
+                     preference=_preference_bins(ps.preference[keep], groups[keep], names, "matched"),
+                     attrition_row=_matching_row(conf, names, n_before, n_after), matching=res)
+
+
+def _weight(out: pd.DataFrame, ps: PropensityScore, conf, covs, method: str) -> _Adjusted:
+    """IPTW (ATE) or overlap (ATO) weights on every person, in the canonical order."""
+    exposure = out[EXPOSURE].to_numpy()
+    if method == "iptw":
+        w = iptw_weights(ps.ps, exposure, stabilized=conf.stabilized)
+        kind = "stabilized" if conf.stabilized else "unstabilized"
+        note = f"IPTW (ATE), {kind}; max weight {w.max():.4g}"
+    elif method == "overlap":
+        w = overlap_weights(ps.ps, exposure)
+        note = "overlap weights (ATO)"
+    else:  # pragma: no cover - the spec model restricts method
+        raise SpecError([("analyses.confounding.method", f"unknown method {method!r}")])
+    out[WEIGHT] = w
+    after = balance_table(out, exposure=EXPOSURE, covariates=covs, weights=WEIGHT)
+    return _Adjusted(table=out.drop(columns=_RANK), after=after, notes=(note,))
+
+
+def _imbalance_note(result: ConfoundingResult) -> ConfoundingResult:
+    """Warn (BalanceWarning) and add a note when a covariate stays imbalanced after adjustment."""
+    bad = result.imbalanced
+    if not bad:
+        return result
+    msg = (f"after {result.method}, {len(bad)} covariate(s) have |SMD| > {BALANCE_THRESHOLD}: " + ", ".join(bad)
+           + "; consider a narrower caliper, exact matching on them, or adding them (or their "
+           "non-linear terms) to the propensity model")
+    warnings.warn(msg, BalanceWarning, stacklevel=3)
+    return replace(result, notes=result.notes + (msg,))
+
+
+def adjust_for_confounding(table: pd.DataFrame, study, *, key: str = PERSON_KEY) -> ConfoundingResult:
+    """Apply the study's confounding control to its analysis table.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The cohort's analysis table (``Cohort.table``): ``person_key``, ``group``, ``exposure`` and the
+        covariate columns.
+    study : cohortstat.spec.Study
+        Reads ``analyses.confounding`` (method, ratio, caliper_sd, exact, age_band_years, stabilized,
+        seed), ``covariates`` and ``comparison``.
+    key : str
+        Unique, stable per-person id column that defines the canonical order.
+
+    Returns
+    -------
+    ConfoundingResult
+
+    Raises
+    ------
+    SpecError
+        An exact-matching variable other than age_band, sex, calendar_year, charlson or a flag.
+    ModelInputError
+        Missing columns, a single exposure group, bad values.
+
+    Warns
+    -----
+    BalanceWarning
+        When any covariate has |SMD| > 0.1 after matching or weighting.
+
+    References
+    ----------
+    Austin PC. Balance diagnostics ... in propensity-score matched samples. Stat Med 2009;28:3083-107.
+    Austin PC. Optimal caliper widths for propensity-score matching. Pharm Stat 2011;10:150-61.
+    Walker AM et al. A tool for assessing the feasibility of comparative effectiveness research.
+    Comp Eff Res 2013;3:11-20.
+    Li F, Morgan KL, Zaslavsky AM. Balancing covariates via propensity score weighting. JASA 2018;113:390-400.
+    """
+    conf = study.analyses.confounding
+    method = conf.method
+    _check_exact(conf, study)
+    names = (study.comparison.exposed, study.comparison.reference)
+    covs = covariate_columns(study)
+    raw_needed = [key, GROUP, EXPOSURE] + [(SEX if c == FEMALE else c) for c in covs]
+    raw_needed += [AGE if e in _AGE_NAMES else e for e in conf.exact]
+    _check_columns(table, list(dict.fromkeys(raw_needed)))
+    work = _canonical(table, key, conf.seed, covs)
+    # before adjustment every person weighs 1 (the weighted formulas, as after adjustment)
+    before = balance_table(work, exposure=EXPOSURE, covariates=covs)
+    if method == "none" or not covs:
+        notes = ("no covariate declared: no confounding adjustment possible",) if method != "none" else ()
+        return ConfoundingResult(method="none" if not covs else method, table=table.copy(),
+                                 balance=_balance(before, None), ps_coef=None, preference=None,
+                                 attrition_rows=[], notes=notes)
+    ps = propensity_score(work, treatment=EXPOSURE, covariates=covs)
+    work[PS] = ps.ps  # work is already a private, sorted copy of the input
+    preference = [_preference_bins(ps.preference, work[GROUP].to_numpy(), list(names), "all")]
+    if method == "matching":
+        adj = _match(work, ps, conf, covs, list(names))
+    else:
+        adj = _weight(work, ps, conf, covs, method)
+    if adj.preference is not None:
+        preference.append(adj.preference)
+    result = ConfoundingResult(
+        method=method, table=adj.table, balance=_balance(before, adj.after), ps_coef=ps.table(),
+        preference=pd.concat(preference, ignore_index=True),
+        attrition_rows=[adj.attrition_row] if adj.attrition_row else [], notes=tuple(ps.notes) + adj.notes,
+        propensity=ps, matching=adj.matching,
+    )
+    return _imbalance_note(result)

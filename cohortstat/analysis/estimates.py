@@ -1,0 +1,96 @@
+"""The tidy estimates table: one row per estimate of a run, in fixed columns.
+
+Columns (:data:`cohortstat.constants.ESTIMATE_COLUMNS`):
+
+- ``analysis``: ``main`` (or the name of a sensitivity variant); ``outcome``; ``subgroup``, ``level``,
+  ``period``: empty for estimates on the whole cohort and the whole follow-up;
+- ``model``: ``cox`` (cause-specific Cox) or ``fine_gray``; ``adjustment``: ``crude``, ``adjusted``
+  (covariates in the outcome model), ``matched`` or ``weighted`` (propensity-score matched / weighted
+  sample, exposure-only model with robust variance); ``term``: the model term (``exposure`` and, for
+  adjusted models, each covariate);
+- ``estimate_type``: ``hr`` (hazard ratio), ``shr`` (subdistribution hazard ratio) or ``sir``
+  (standardized incidence ratio); ``estimate``, ``ci_lower``, ``ci_upper`` (95%), ``p``;
+- ``calibrated_ci_lower``, ``calibrated_ci_upper``, ``calibrated_p``: after empirical calibration on
+  negative controls (NaN when the study has none);
+- ``events_exposed``, ``events_reference``: outcome events per group in the sample the model was fitted
+  on. They are counts of persons: the report suppresses them below the minimum cell count
+  (:data:`cohortstat.constants.ESTIMATE_COUNT_COLUMNS`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from cohortstat.constants import ESTIMATE_COLUMNS, MAIN_ANALYSIS
+
+__all__ = ["estimates_table", "model_kind"]
+
+#: ``OutcomeResults.models`` model name -> (model, adjustment or None for the PS sample, estimate type)
+_MODELS = {
+    "cox_crude": ("cox", "crude", "hr"),
+    "cox_adjusted": ("cox", "adjusted", "hr"),
+    "cox_ps": ("cox", None, "hr"),
+    "fg_crude": ("fine_gray", "crude", "shr"),
+    "fg_adjusted": ("fine_gray", "adjusted", "shr"),
+    "fg_ps": ("fine_gray", None, "shr"),
+}
+_PS_ADJUSTMENT = {"matching": "matched", "iptw": "weighted", "overlap": "weighted"}
+
+
+def model_kind(model: str, confounding_method: str = "none") -> tuple[str, str, str]:
+    """``(model, adjustment, estimate_type)`` of a model name of ``OutcomeResults.models``."""
+    kind, adjustment, estimate_type = _MODELS[model]
+    if adjustment is None:
+        adjustment = _PS_ADJUSTMENT[confounding_method]
+    return kind, adjustment, estimate_type
+
+
+def _events(outcome, model: str) -> tuple[object, object]:
+    ev = outcome.model_events
+    if ev is None or not len(ev):
+        return pd.NA, pd.NA
+    row = ev.loc[ev["model"] == model]
+    if not len(row):
+        return pd.NA, pd.NA
+    return int(row["events_exposed"].iloc[0]), int(row["events_reference"].iloc[0])
+
+
+def _rows(outcome, confounding_method: str, analysis: str) -> list[dict]:
+    rows = []
+    for r in outcome.models.to_dict("records"):
+        kind, adjustment, estimate_type = model_kind(r["model"], confounding_method)
+        e1, e0 = _events(outcome, r["model"])
+        rows.append({
+            "analysis": analysis, "outcome": outcome.name, "subgroup": "", "level": "", "period": "",
+            "model": kind, "adjustment": adjustment, "term": r["term"], "estimate_type": estimate_type,
+            "estimate": float(r["hr"]), "ci_lower": float(r["ci_lower"]), "ci_upper": float(r["ci_upper"]),
+            "p": float(r["p"]), "calibrated_ci_lower": math.nan, "calibrated_ci_upper": math.nan,
+            "calibrated_p": math.nan, "events_exposed": e1, "events_reference": e0,
+        })
+    return rows
+
+
+def estimates_table(results, analysis: str = MAIN_ANALYSIS) -> pd.DataFrame:
+    """Every model estimate of a :class:`~cohortstat.analysis.results.StudyResults` as one tidy table.
+
+    Parameters
+    ----------
+    results : StudyResults
+    analysis : str, default "main"
+        Value of the ``analysis`` column (the variant name for a sensitivity analysis).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`cohortstat.constants.ESTIMATE_COLUMNS` (see the module docstring), one row per
+        model term, outcomes in study order, models in fitting order. Event counts are not suppressed.
+    """
+    rows = []
+    for outcome in results.outcomes:
+        rows += _rows(outcome, results.confounding_method, analysis)
+    out = pd.DataFrame(rows, columns=list(ESTIMATE_COLUMNS))
+    for c in ("events_exposed", "events_reference"):
+        out[c] = out[c].astype("Int64")
+    return out

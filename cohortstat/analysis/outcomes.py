@@ -1,0 +1,142 @@
+"""Every analysis of one outcome: rates, cumulative incidence, Gray's test, outcome models, PH test.
+
+Semantic choices (docs/user-guide.md, "What the report computes"):
+
+- patients with NaN ``time_<o>`` (prevalent cases of that outcome) are left out of that outcome only;
+- when a group has nobody left at risk (every member had the outcome before follow-up, as when the
+  outcome's concept set is one that defines the group), the outcome gets its rates and cumulative
+  incidence but no comparison (Gray's test, models): a note says so;
+- the E-value uses the rare-outcome approximation (HR ~ RR) when the cumulative incidence of the outcome
+  at the end of follow-up is below :data:`cohortstat.constants.RARE_OUTCOME_RISK` in both groups, the
+  common-outcome conversion otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import pandas as pd
+
+from cohortstat.analysis.fitting import (
+    CoxStrata,
+    FitContext,
+    empty_models,
+    fit_outcome_models,
+    fit_ps_models,
+    groups_not_at_risk,
+    ph_diagnostics,
+)
+from cohortstat.analysis.rates import at_risk_table, group_rates
+from cohortstat.analysis.results import OutcomeResults
+from cohortstat.constants import GROUP, OUTCOME_EVENT, RARE_OUTCOME_RISK, event_column, time_column
+from cohortstat.errors import CohortError, ModelInputError
+
+__all__ = ["analyze_outcome", "outcome_sample"]
+
+_CIF_COLUMNS = ["time", "n_risk", "n_event", "estimate", "se", GROUP]
+_NO_TEST = {"stat": math.nan, "df": 1, "p": math.nan}
+
+
+def outcome_sample(table: pd.DataFrame, name: str) -> pd.DataFrame:
+    """The rows at risk of outcome ``name`` (non-missing ``time_<name>``), event codes as integers.
+
+    Raises
+    ------
+    CohortError
+        The table has no ``time_<name>`` / ``event_<name>`` columns (built for another study).
+    """
+    t, e = time_column(name), event_column(name)
+    if t not in table or e not in table:
+        raise CohortError(f"the analysis table has no {t}/{e} columns; rebuild the cohort with this study")
+    sub = table.loc[table[t].notna()].copy()
+    sub[e] = sub[e].astype(int)
+    return sub
+
+
+def _cumulative_incidence(sub: pd.DataFrame, t: str, e: str) -> pd.DataFrame:
+    from cohortstat.models import aalen_johansen
+
+    if not len(sub):
+        return pd.DataFrame(columns=_CIF_COLUMNS)
+    return aalen_johansen(sub, duration=t, event=e, cause=OUTCOME_EVENT, group=GROUP)
+
+
+def _gray(sub: pd.DataFrame, t: str, e: str, name: str, notes: list) -> dict:
+    from cohortstat.models import gray_test
+
+    try:
+        gray = gray_test(sub, duration=t, event=e, group=GROUP, cause=OUTCOME_EVENT)
+    except ModelInputError as exc:
+        notes.append(f"{name}: Gray's test not computed: {exc}")
+        return dict(_NO_TEST)
+    return {"stat": float(gray["stat"]), "df": int(gray["df"]), "p": float(gray["p"])}
+
+
+def _is_rare(cif: pd.DataFrame) -> bool:
+    last = cif.groupby(GROUP)["estimate"].last() if len(cif) else pd.Series(dtype=float)
+    return bool((last < RARE_OUTCOME_RISK).all())
+
+
+def _comparable(sub: pd.DataFrame, e: str, name: str, groups, notes: list) -> bool:
+    """Whether the groups can be compared on this outcome; a note says why not."""
+    missing = groups_not_at_risk(sub, groups)
+    if missing:
+        notes.append(f"{name}: no {' or '.join(missing)} patient at risk (each had the outcome before follow-up; "
+                     "is the outcome's concept set one that defines the cohort?); groups not compared")
+        return False
+    if int((sub[e] == OUTCOME_EVENT).sum()) == 0:
+        notes.append(f"{name}: no outcome event; no model fitted")
+        return False
+    return True
+
+
+def analyze_outcome(study, name: str, outcome, table: pd.DataFrame, adjusted_table: pd.DataFrame | None,
+                    *, covariates, strata: CoxStrata, groups, method: str,
+                    progress: Callable[[str], None] | None = None) -> OutcomeResults:
+    """Every analysis of one outcome (see the module docstring).
+
+    Parameters
+    ----------
+    study : cohortstat.spec.Study
+    name : str
+        The outcome's name (``time_<name>``, ``event_<name>`` columns).
+    outcome : the study's outcome entry (its ``label``).
+    table : pandas.DataFrame
+        The analysis table (with ``female`` and the stratum column).
+    adjusted_table : pandas.DataFrame or None
+        The matched or weighted table of the confounding step.
+    covariates : sequence of str
+        Covariates of the adjusted models, ``exposure`` first.
+    strata : CoxStrata
+    groups : (exposed, reference)
+    method : str
+        Confounding method (for progress messages).
+    progress : callable, optional
+
+    Returns
+    -------
+    OutcomeResults
+    """
+    t, e = time_column(name), event_column(name)
+    sub = outcome_sample(table, name)
+    # (patients not at risk per group are in the cohort notes; a total here would un-suppress them)
+    notes: list[str] = []
+    cif = _cumulative_incidence(sub, t, e)
+    comparable = _comparable(sub, e, name, groups, notes)
+    gray = _NO_TEST if groups_not_at_risk(sub, groups) else _gray(sub, t, e, name, notes)
+    ctx = FitContext(name=name, duration=t, event=e, rare=_is_rare(cif), notes=notes, progress=progress)
+    cox_fits = {}
+    if comparable:
+        cox_fits = fit_outcome_models(ctx, sub, study.analyses, covariates, strata)
+        if adjusted_table is not None:
+            fit_ps_models(ctx, outcome_sample(adjusted_table, name), study.analyses, method)
+    models = pd.concat(ctx.rows, ignore_index=True) if ctx.rows else empty_models()
+    fit = cox_fits.get("adjusted") or cox_fits.get("crude")
+    ph, violated = ph_diagnostics(fit, study.analyses.ph_test, name, notes)
+    return OutcomeResults(
+        name=name, label=outcome.label, rates=group_rates(sub, t, e, groups), cif=cif,
+        at_risk=at_risk_table(sub, t, groups), gray=dict(gray), models=models, ph=ph, ph_violated=violated,
+        notes=tuple(notes), model_events=pd.DataFrame(ctx.events, columns=["model", "events_exposed",
+                                                                          "events_reference"]),
+    )

@@ -1,0 +1,148 @@
+"""Immutable results of a study's analyses: :class:`OutcomeResults` per outcome, :class:`StudyResults`.
+
+Only aggregates live here: no patient-level row, so nothing downstream (report, JSON, site packages)
+can leak one. Suppression of small counts is the report's job (``cohortstat.report``), which reads these
+objects; this module never imports the report.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from cohortstat.analysis.estimates import estimates_table
+
+__all__ = ["OutcomeResults", "StudyResults"]
+
+_TABLE_COLUMNS = ["outcome", "analysis", "group", "term", "statistic", "value"]
+_RATE_STATS = ("n", "events", "competing_events", "person_years", "rate", "rate_lower", "rate_upper")
+_MODEL_STATS = ("coef", "hr", "se", "robust_se", "ci_lower", "ci_upper", "z", "p", "n", "n_events", "e_value",
+                "e_value_ci")
+
+
+@dataclass(frozen=True, eq=False)
+class OutcomeResults:
+    """Aggregated results of one outcome (immutable).
+
+    Attributes
+    ----------
+    name, label : str
+    rates : pandas.DataFrame
+        ``group, n, events, competing_events, person_years, rate, rate_lower, rate_upper`` (per 1000 PY).
+    cif : pandas.DataFrame
+        Aalen-Johansen estimate: ``group, time, n_risk, n_event, estimate, se``.
+    at_risk : pandas.DataFrame
+        ``group, year, n_risk`` at :data:`cohortstat.constants.AT_RISK_YEARS`.
+    gray : dict
+        ``stat, df, p`` of Gray's test (NaN when it could not be computed; see ``notes``).
+    models : pandas.DataFrame
+        ``model, term, coef, hr, se, robust_se, ci_lower, ci_upper, z, p, n, n_events, e_value,
+        e_value_ci`` for every fitted model (``cox_crude``, ``cox_adjusted``, ``fg_crude``,
+        ``fg_adjusted``, ``cox_ps``, ``fg_ps``).
+    ph : pandas.DataFrame
+        ``term, chisq, df, p`` of the PH test of the adjusted (else crude) Cox model.
+    ph_violated : bool
+    notes : tuple of str
+    model_events : pandas.DataFrame or None
+        ``model, events_exposed, events_reference``: outcome events per group in the sample each model
+        was fitted on (counts of persons: suppress them like every count before showing them).
+    """
+
+    name: str
+    label: str
+    rates: pd.DataFrame = field(repr=False)
+    cif: pd.DataFrame = field(repr=False)
+    at_risk: pd.DataFrame = field(repr=False)
+    gray: dict = field(repr=False)
+    models: pd.DataFrame = field(repr=False)
+    ph: pd.DataFrame = field(repr=False)
+    ph_violated: bool = False
+    notes: tuple[str, ...] = ()
+    model_events: pd.DataFrame | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, eq=False)
+class StudyResults:
+    """Every aggregate a report shows (immutable); no patient-level data.
+
+    Attributes
+    ----------
+    study : cohortstat.spec.Study
+    groups : tuple of str
+        ``(exposed, reference)``.
+    labels : dict
+        Group name -> label.
+    attrition : pandas.DataFrame
+    table_one : pandas.DataFrame
+    outcomes : tuple of OutcomeResults
+    balance : pandas.DataFrame or None
+    ps_coef : pandas.DataFrame or None
+    preference : pandas.DataFrame or None
+        Binned preference-score distribution by group (all rows, and matched rows when matching).
+    confounding_method : str
+    notes : tuple of str
+    engine : str
+    """
+
+    study: object = field(repr=False)
+    groups: tuple[str, str]
+    labels: dict = field(repr=False)
+    attrition: pd.DataFrame = field(repr=False)
+    table_one: pd.DataFrame = field(repr=False)
+    outcomes: tuple[OutcomeResults, ...] = field(repr=False)
+    balance: pd.DataFrame | None = field(default=None, repr=False)
+    ps_coef: pd.DataFrame | None = field(default=None, repr=False)
+    preference: pd.DataFrame | None = field(default=None, repr=False)
+    confounding_method: str = "none"
+    notes: tuple[str, ...] = ()
+    engine: str = "duckdb"
+
+    def estimates(self) -> pd.DataFrame:
+        """One tidy row per model term: the estimates table (``tables/estimates.csv``).
+
+        See :func:`cohortstat.analysis.estimates.estimates_table` for the columns. Counts
+        (``events_exposed``, ``events_reference``) are not suppressed here.
+        """
+        return estimates_table(self)
+
+    def table(self) -> pd.DataFrame:
+        """Every number of the results in long form: ``outcome, analysis, group, term, statistic, value``.
+
+        ``analysis`` is ``incidence``, ``gray_test``, a model name, ``ph_test`` or ``at_risk``. Counts are
+        not suppressed. For one row per estimate with its CI use :meth:`estimates`.
+        """
+        rows: list[dict] = []
+
+        def add(outcome, analysis, group, term, stat, value):
+            rows.append({"outcome": outcome, "analysis": analysis, "group": group, "term": term,
+                         "statistic": stat, "value": _plain(value)})
+
+        for o in self.outcomes:
+            for r in o.rates.to_dict("records"):
+                for stat in _RATE_STATS:
+                    add(o.name, "incidence", r["group"], "", stat, r[stat])
+            for stat in ("stat", "df", "p"):
+                add(o.name, "gray_test", "", "", stat, o.gray[stat])
+            for r in o.models.to_dict("records"):
+                for stat in _MODEL_STATS:
+                    add(o.name, r["model"], "", r["term"], stat, r[stat])
+            for r in o.ph.to_dict("records"):
+                for stat in ("chisq", "df", "p"):
+                    add(o.name, "ph_test", "", r["term"], stat, r[stat])
+            for r in o.at_risk.to_dict("records"):
+                add(o.name, "at_risk", r["group"], f"year {r['year']}", "n_risk", r["n_risk"])
+        return pd.DataFrame(rows, columns=_TABLE_COLUMNS)
+
+
+def _plain(value):
+    if value is None:
+        return None
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        return None if not math.isfinite(v) else v
+    return value

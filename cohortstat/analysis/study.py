@@ -1,0 +1,125 @@
+"""The analyses a study declares, run on its cohort: ``analyze(study, cohort) -> StudyResults``.
+
+Per outcome: person-years and incidence rates per group (exact Poisson CIs), Aalen-Johansen cumulative
+incidence by group with Gray's test, crude and adjusted cause-specific Cox, crude and adjusted Fine-Gray,
+the proportional-hazards test of the adjusted Cox model, and -- when the study asks for confounding
+control -- the exposure-only Cox and Fine-Gray models on the matched or weighted table with robust
+variance (clustered on the matched set for matching). Only aggregates leave this module:
+:class:`~cohortstat.analysis.results.StudyResults` holds no patient-level row, so the report cannot
+leak one.
+
+Semantic choices (docs/user-guide.md, "What the report computes"):
+
+- covariates of the adjusted models: ``exposure`` then ``age`` (linear), ``female`` (``sex == 2``),
+  ``calendar_year`` (linear), ``charlson`` (linear score), then each flag, as declared;
+- person-years = sum of ``time_<o>`` / :data:`cohortstat.constants.DAYS_PER_YEAR` (365.25);
+- stratified Cox models, failed fits and PH tests: see :mod:`cohortstat.analysis.fitting`; outcomes a
+  group cannot be compared on: see :mod:`cohortstat.analysis.outcomes`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from cohortstat.analysis.confounding import ConfoundingResult, adjust_for_confounding, covariate_columns
+from cohortstat.analysis.fitting import cox_strata
+from cohortstat.analysis.outcomes import analyze_outcome
+from cohortstat.analysis.results import StudyResults
+from cohortstat.analysis.table_one import table_one
+from cohortstat.constants import EXPOSURE, FEMALE, SEX, SEX_FEMALE
+from cohortstat.errors import CohortError, CohortstatWarning
+
+__all__ = ["analyze", "model_covariates"]
+
+
+def model_covariates(study) -> list[str]:
+    """Covariates of the adjusted outcome models, ``exposure`` first."""
+    return [EXPOSURE, *covariate_columns(study)]
+
+
+def _confound(table: pd.DataFrame, study, notes: list) -> ConfoundingResult:
+    """The confounding step; its warnings (imbalance after adjustment) become notes of the report."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CohortstatWarning)
+        conf = adjust_for_confounding(table, study)
+    for w in caught:  # imbalance after adjustment: shown in the balance section and as a note
+        if issubclass(w.category, CohortstatWarning):
+            notes.append(f"confounding: {w.message}")
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    notes.extend(conf.notes)
+    return conf
+
+
+def _with_attrition(attrition: pd.DataFrame, rows: list) -> pd.DataFrame:
+    if not rows:
+        return attrition
+    extra = pd.DataFrame(rows)
+    extra.insert(0, "step", int(attrition["step"].max()) + 1 + np.arange(len(extra)))
+    return pd.concat([attrition, extra], ignore_index=True)
+
+
+def _strata_notes(strata) -> list[str]:
+    if not strata.dropped:
+        return []
+    return [f"Cox models stratified on {', '.join(strata.variables)}: {', '.join(strata.dropped)} left out of "
+            "the adjusted Cox model (constant within strata; its effect is in the baseline hazards)"]
+
+
+def analyze(study, cohort, *, progress: Callable[[str], None] | None = None) -> StudyResults:
+    """Run every analysis the study declares on a built cohort.
+
+    Parameters
+    ----------
+    study : cohortstat.spec.Study
+    cohort : cohortstat.cohort.Cohort
+        ``.table`` (analysis table), ``.attrition``, ``.notes``.
+    progress : callable, optional
+        Called with a short message before each step (may raise, e.g. ``KeyboardInterrupt``, to stop).
+
+    Returns
+    -------
+    StudyResults
+
+    Raises
+    ------
+    CohortError
+        The cohort is empty, or its table lacks an outcome's columns.
+    """
+    table = cohort.table
+    exposed, reference = study.comparison.exposed, study.comparison.reference
+    groups = (exposed, reference)
+    if len(table) == 0:
+        raise CohortError("the cohort is empty: no patient meets the entry and inclusion rules")
+    table = table.copy()
+    if SEX in table:
+        table[FEMALE] = (table[SEX] == SEX_FEMALE).astype(int)
+    if progress:
+        progress("Table 1")
+    t1 = table_one(table, exposed=exposed, reference=reference, flags=[f.name for f in study.covariates.flags])
+    method = study.analyses.confounding.method
+    notes = list(cohort.notes)
+    conf = None
+    if method != "none":
+        if progress:
+            progress(f"confounding: {method}")
+        conf = _confound(table, study, notes)
+    covs = model_covariates(study)
+    strata, table = cox_strata(study.analyses.cox.strata, covs, table)
+    notes.extend(_strata_notes(strata))
+    outcomes = tuple(
+        analyze_outcome(study, name, outcome, table, conf.table if conf else None, covariates=covs, strata=strata,
+                        groups=groups, method=method, progress=progress)
+        for name, outcome in study.outcomes.items()
+    )
+    return StudyResults(
+        study=study, groups=groups, labels={g: study.cohorts[g].label for g in groups},
+        attrition=_with_attrition(cohort.attrition, conf.attrition_rows if conf else []).reset_index(drop=True),
+        table_one=t1, outcomes=outcomes, balance=conf.balance if conf else None,
+        ps_coef=conf.ps_coef if conf else None, preference=conf.preference if conf else None,
+        confounding_method=method, notes=tuple(notes), engine=getattr(cohort, "engine", "duckdb"),
+    )
