@@ -39,7 +39,9 @@ __all__ = [
     "SEX_FEMALE",
     "SEX_MALE",
     "STANDARD_COVARIATES",
+    "TABLE_ONE_LABELS",
     "WEIGHT",
+    "YES_NO",
     "event_column",
     "time_column",
 ]
@@ -88,6 +90,20 @@ SEX_FEMALE = 2
 SEX_CODES = {SEX_MALE: "male", SEX_FEMALE: "female"}
 #: Charlson score categories of Table 1 (upper bounds 0, 2, 4, then open).
 CHARLSON_CATEGORIES = ("0", "1-2", "3-4", "5+")
+
+# --------------------------------------------------------------------------- labels
+#: Row labels of Table 1 (``variable`` column); Charlson components and flags are labelled
+#: ``"Charlson: <name>"`` and ``"Flag: <name>"``.
+TABLE_ONE_LABELS = {
+    "patients": "Patients",
+    AGE: "Age, years",
+    SEX: "Sex",
+    CALENDAR_YEAR: "Calendar year of index",
+    CHARLSON: "Charlson score",
+    "charlson_category": "Charlson category",
+}
+#: Level labels of binary rows of Table 1.
+YES_NO = {1: "yes", 0: "no"}
 
 # --------------------------------------------------------------------------- time and thresholds
 #: Days per year: person-years = days / DAYS_PER_YEAR; year marks of the at-risk table.

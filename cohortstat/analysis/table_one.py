@@ -12,7 +12,18 @@ import numpy as np
 import pandas as pd
 
 from cohortstat.analysis.balance import smd, smd_multinomial
-from cohortstat.constants import AGE, CALENDAR_YEAR, CCI_PREFIX, CHARLSON, CHARLSON_CATEGORIES, GROUP, SEX, SEX_CODES
+from cohortstat.constants import (
+    AGE,
+    CALENDAR_YEAR,
+    CCI_PREFIX,
+    CHARLSON,
+    CHARLSON_CATEGORIES,
+    GROUP,
+    SEX,
+    SEX_CODES,
+    TABLE_ONE_LABELS,
+    YES_NO,
+)
 
 __all__ = ["table_one"]
 
@@ -28,7 +39,7 @@ def _row(variable: str, level: str, kind: str) -> dict:
 
 
 def _count_row(parts: dict) -> dict:
-    r = _row("Patients", "", "n")
+    r = _row(TABLE_ONE_LABELS["patients"], "", "n")
     for g, part in parts.items():
         r[f"n_{g}"] = len(part)
     r["smd"] = math.nan
@@ -107,21 +118,21 @@ def table_one(table: pd.DataFrame, *, exposed: str, reference: str, flags=(), la
     ends = (exposed, reference)
     rows: list[dict] = [_count_row(parts)]
     if AGE in table:
-        rows += _continuous("Age, years", AGE, parts, *ends)
+        rows += _continuous(TABLE_ONE_LABELS[AGE], AGE, parts, *ends)
     if SEX in table:
         sex = {g: parts[g][SEX].map(SEX_CODES) for g in groups}
-        rows += _categorical("Sex", sex, list(SEX_CODES.values()), *ends)
+        rows += _categorical(TABLE_ONE_LABELS[SEX], sex, list(SEX_CODES.values()), *ends)
     if CALENDAR_YEAR in table:
         years = sorted(int(y) for y in table[CALENDAR_YEAR].dropna().unique())
-        rows += _categorical("Calendar year of index", {g: parts[g][CALENDAR_YEAR].astype(int) for g in groups},
+        rows += _categorical(TABLE_ONE_LABELS[CALENDAR_YEAR], {g: parts[g][CALENDAR_YEAR].astype(int) for g in groups},
                              years, *ends)
     if CHARLSON in table:
-        rows += _continuous("Charlson score", CHARLSON, parts, *ends)
+        rows += _continuous(TABLE_ONE_LABELS[CHARLSON], CHARLSON, parts, *ends)
         cats = {g: _charlson_category(parts[g][CHARLSON]) for g in groups}
-        rows += _categorical("Charlson category", cats, list(CHARLSON_CATEGORIES), *ends)
+        rows += _categorical(TABLE_ONE_LABELS["charlson_category"], cats, list(CHARLSON_CATEGORIES), *ends)
     for col, variable in _binary_columns(table, flags):
-        vals = {g: parts[g][col].map({1: "yes", 0: "no"}) for g in groups}
-        rows += _categorical(variable, vals, ["yes", "no"], *ends)
+        vals = {g: parts[g][col].map(YES_NO) for g in groups}
+        rows += _categorical(variable, vals, list(YES_NO.values()), *ends)
     out = pd.DataFrame(rows)
     cols = ["variable", "level", "kind"] + [f"{s}_{g}" for g in groups for s in _STATS] + ["smd"]
     for c in cols:
