@@ -36,7 +36,7 @@ from cohortstat.constants import (
     SEX,
     WEIGHT,
 )
-from cohortstat.errors import CohortstatWarning, ConvergenceError, ModelInputError
+from cohortstat.errors import CohortError, CohortstatWarning, ConvergenceError, ModelInputError
 
 __all__ = ["CoxStrata", "cox_strata", "fit_outcome_models", "fit_ps_models", "ph_diagnostics"]
 
@@ -74,10 +74,35 @@ def cox_strata(variables, covariates, table: pd.DataFrame) -> tuple[CoxStrata, p
     The combined column numbers the combinations of values in sorted order of the variables (first
     variable slowest), the order of R ``strata(a, b)``; a stratified fit on it equals a fit with the
     variables' interaction as strata.
+
+    Parameters
+    ----------
+    variables : sequence of str
+        ``analyses.cox.strata`` of the study.
+    covariates : sequence of str
+        Covariates of the adjusted models.
+    table : pandas.DataFrame
+        The analysis table (with ``female``).
+
+    Returns
+    -------
+    (CoxStrata, pandas.DataFrame)
+        The plan, and the table (a copy with the combined column when there are several variables).
+
+    Raises
+    ------
+    CohortError
+        A stratification variable is not a column of the table.
     """
     variables = tuple(variables)
     if not variables:
         return CoxStrata(), table
+    missing = [v for v in variables if v not in table.columns]
+    if missing:
+        raise CohortError(
+            f"analyses.cox.strata names {', '.join(map(repr, missing))}, not a column of the analysis table; "
+            "switch it on under covariates (e.g. covariates.sex: true) and rebuild the cohort"
+        )
     if len(variables) == 1:
         column = variables[0]
     else:

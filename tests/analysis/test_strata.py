@@ -90,3 +90,10 @@ def test_no_strata_is_the_unstratified_plan():
     plan, t = cox_strata((), ["exposure", "female"], pd.DataFrame({"sex": [1, 2]}))
     assert plan.column is None and plan.dropped == () and plan.covariates(["exposure", "female"]) == [
         "exposure", "female"]
+
+
+def test_a_stratum_missing_from_the_table_is_a_clear_error():
+    from cohortstat.errors import CohortError
+
+    with pytest.raises(CohortError, match="covariates.sex: true"):
+        cox_strata(("sex",), ["exposure"], pd.DataFrame({"age": [50, 60]}))
