@@ -36,7 +36,7 @@ import pandas as pd
 
 from cohortstat.errors import ModelInputError
 
-__all__ = ["balance_table", "is_binary", "smd", "smd_multinomial", "smd_proportions"]
+__all__ = ["balance_table", "is_binary", "smd", "smd_from_summaries", "smd_multinomial", "smd_proportions"]
 
 BALANCE_COLUMNS = ["covariate", "kind", "mean_exposed", "mean_reference", "smd"]
 
@@ -129,6 +129,27 @@ def smd_proportions(p_exposed: float, p_reference: float, n_exposed: int, n_refe
         return p * (1 - p)
 
     return _standardize(p1, p1 * (1 - p1), p0, p0 * (1 - p0), overall)
+
+
+def smd_from_summaries(mean_exposed: float, sd_exposed: float, n_exposed: int, mean_reference: float,
+                       sd_reference: float, n_reference: int) -> float:
+    """SMD of a continuous covariate from group summaries (mean, sample SD, size), e.g. pooled Table 1 rows.
+
+    Equals :func:`smd` on the underlying values (same rule for degenerate groups): when both SDs are 0
+    and the means differ, the SD of the pooled sample is rebuilt from the summaries,
+    ``((n1-1) s1^2 + (n0-1) s0^2 + n1 n0 / (n1+n0) (m1-m0)^2) / (n1+n0-1)``.
+    """
+    n1, n0 = int(n_exposed), int(n_reference)
+    if n1 == 0 or n0 == 0:
+        return math.nan
+    m1, m0 = float(mean_exposed), float(mean_reference)
+    v1, v0 = float(sd_exposed) ** 2, float(sd_reference) ** 2
+
+    def overall() -> float:
+        n = n1 + n0
+        return ((n1 - 1) * v1 + (n0 - 1) * v0 + n1 * n0 / n * (m1 - m0) ** 2) / (n - 1)
+
+    return _standardize(m1, v1, m0, v0, overall)
 
 
 def smd_multinomial(p_exposed, p_reference, n_exposed: int, n_reference: int) -> float:

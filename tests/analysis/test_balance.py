@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from cohortstat.analysis import balance_table, smd, smd_multinomial, smd_proportions, table_one
+from cohortstat.analysis.balance import smd_from_summaries
 from cohortstat.errors import ModelInputError
 
 
@@ -104,3 +105,16 @@ def test_table_one_and_balance_agree():
     assert age == pytest.approx(bal["age"], rel=1e-13)
     assert tob == pytest.approx(bal["tobacco"], rel=1e-13)
     assert age == pytest.approx(smd(t.loc[exp == 1, "age"], t.loc[exp == 0, "age"]), rel=1e-15)
+
+
+@pytest.mark.parametrize("x1, x0", [
+    ([1.0, 2.0, 4.5, 3.0], [2.0, 4.0, 6.0]),
+    ([5.0, 5.0, 5.0], [3.0, 3.0]),       # constant at different values: pooled-sample SD
+    ([5.0, 5.0], [5.0, 5.0, 5.0]),       # constant, equal
+    ([2.0, 4.0], [3.0]),                 # one reference person, equal means
+])
+def test_smd_from_summaries_equals_smd_on_the_values(x1, x0):
+    a, b = np.asarray(x1), np.asarray(x0)
+    sd = [float(v.std(ddof=1)) if v.size > 1 else math.nan for v in (a, b)]
+    got = smd_from_summaries(a.mean(), sd[0], a.size, b.mean(), sd[1], b.size)
+    assert got == pytest.approx(smd(a, b, binary=False), rel=1e-14, abs=0)
