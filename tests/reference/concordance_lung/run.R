@@ -1,7 +1,7 @@
 # Reference for cohortstat concordance: survival::concordance (Harrell's C, pair counts and the
 # infinitesimal-jackknife standard error) on survival::lung, with a numeric score (larger = longer
 # survival), reverse = TRUE (a risk score), strata, and the linear predictor of a Cox model; and on
-# simulated data with heavy ties in time and score. Run from this folder: Rscript run.R
+# simulated data with heavy ties in time and score (also with case weights and clusters). Run from this folder: Rscript run.R
 suppressPackageStartupMessages({library(survival); library(jsonlite)})
 l <- lung[, c("time", "status", "age", "sex", "ph.karno", "ph.ecog")]
 l$event <- l$status - 1
@@ -13,6 +13,8 @@ set.seed(41)
 n <- 500
 s <- data.frame(time = ceiling(rexp(n, 0.1)), event = rbinom(n, 1, 0.6), score = sample(1:6, n, TRUE),
                 st = sample(c("u", "v"), n, TRUE))
+s$w <- ifelse(s$st == "v", 2.5, 1)
+s$cl <- ceiling(seq_len(n) / 3)
 write.csv(s, "input_sim.csv", row.names = FALSE)
 one <- function(call, f) list(r_call = call, concordance = unname(f$concordance), count = as.list(if (is.matrix(f$count)) colSums(f$count) else f$count),
                               n = f$n, var = f$var, std_err = sqrt(f$var))
@@ -31,5 +33,7 @@ out <- list(r_version = R.version.string, survival_version = as.character(packag
   sim = one("concordance(Surv(time, event) ~ score, data = sim)",
             concordance(Surv(time, event) ~ score, data = s)),
   sim_reverse_strata = one("concordance(Surv(time, event) ~ score + strata(st), data = sim, reverse = TRUE)",
-            concordance(Surv(time, event) ~ score + strata(st), data = s, reverse = TRUE)))
+            concordance(Surv(time, event) ~ score + strata(st), data = s, reverse = TRUE)),
+  sim_weights_cluster = one("concordance(Surv(time, event) ~ score, data = sim, weights = w, cluster = cl)",
+            concordance(Surv(time, event) ~ score, data = s, weights = w, cluster = cl)))
 write_json(out, "expected.json", digits = NA, auto_unbox = TRUE, pretty = TRUE)
