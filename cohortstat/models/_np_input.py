@@ -131,3 +131,11 @@ def codes(sub: pd.DataFrame, col: str | None) -> np.ndarray:
         for k, (_, m) in enumerate(group_masks(sub, col)):
             out[m] = k
     return out
+
+
+def strata_codes(sub: pd.DataFrame, strata: str | Sequence[str] | None) -> np.ndarray:
+    """Integer stratum codes 0..s-1 from one or several columns (zeros when there are none)."""
+    names = [] if strata is None else [strata] if isinstance(strata, str) else list(strata)
+    if not names:
+        return np.zeros(len(sub), dtype=np.int64)
+    return sub.groupby(names, sort=True, observed=True).ngroup().to_numpy(dtype=np.int64)

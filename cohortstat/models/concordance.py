@@ -22,7 +22,7 @@ import pandas as pd
 
 from cohortstat.errors import ModelInputError
 from cohortstat.models._kernels.concordance_kernel import concordance_counts
-from cohortstat.models._np_input import survival_input
+from cohortstat.models._np_input import strata_codes, survival_input
 
 COUNT_NAMES = ("concordant", "discordant", "tied.x", "tied.y", "tied.xy")
 
@@ -70,13 +70,6 @@ def _result_score(result, df: pd.DataFrame) -> np.ndarray:
             raise ModelInputError(f"term {term!r} of the model cannot be rebuilt from the data's columns")
         lp = lp + b * x.to_numpy(dtype=float)
     return lp
-
-
-def _strata_codes(sub: pd.DataFrame, strata: Sequence[str]) -> np.ndarray:
-    if not strata:
-        return np.zeros(len(sub), dtype=np.int64)
-    key = sub[list(strata)].astype(str).agg("\x1f".join, axis=1)
-    return np.unique(key.to_numpy(), return_inverse=True)[1].astype(np.int64)
 
 
 def _as_list(x) -> list[str]:
@@ -141,7 +134,7 @@ def concordance(df: pd.DataFrame, duration: str, event: str, score=None, *, resu
     if not np.all(np.isfinite(w)) or np.any(w <= 0):
         raise ModelInputError(f"weights column {weights!r} must hold finite positive numbers")
     ev = (data.event > 0) if cause is None else (data.event == cause)
-    counts, infl = _count_all(data.time, ev, x, w, _strata_codes(sub, names))
+    counts, infl = _count_all(data.time, ev, x, w, strata_codes(sub, names))
     npair = counts[:3].sum()
     if npair == 0:
         raise ModelInputError("no comparable pairs (no event followed by a longer follow-up); C is undefined")

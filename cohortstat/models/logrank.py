@@ -21,7 +21,7 @@ import pandas as pd
 
 from cohortstat.errors import ModelInputError
 from cohortstat.models._kernels.logrank_kernel import grho_stratum
-from cohortstat.models._np_input import codes, group_masks, survival_input
+from cohortstat.models._np_input import codes, group_masks, strata_codes, survival_input
 from cohortstat.models._results import TestResult, chisq_test
 
 
@@ -69,14 +69,6 @@ class LogrankResult(TestResult):
                 "(O-E)^2/E": oe**2 / self.expected,
                 "(O-E)^2/V": oe**2 / np.diag(self.var),
             })
-
-
-def _strata_codes(sub: pd.DataFrame, strata: str | list[str] | None) -> np.ndarray:
-    if strata is None:
-        return np.zeros(len(sub), dtype=np.int64)
-    names = [strata] if isinstance(strata, str) else list(strata)
-    key = sub[names].astype(str).agg("\x1f".join, axis=1) if len(names) > 1 else sub[names[0]].astype(str)
-    return np.unique(key.to_numpy(), return_inverse=True)[1].astype(np.int64)
 
 
 def _chisq(observed, expected, var) -> tuple[float, int, tuple[str, ...]]:
@@ -131,7 +123,7 @@ def logrank_test(df: pd.DataFrame, duration: str, event: str, group: str, *,
         raise ModelInputError(f"logrank_test needs at least two groups in {group!r}; found {levels}")
     g = codes(sub, group)
     ev = (data.event > 0) if cause is None else (data.event == cause)
-    s = _strata_codes(sub, strata)
+    s = strata_codes(sub, strata)
     ng = len(levels)
     obs, exp, var = np.zeros(ng), np.zeros(ng), np.zeros((ng, ng))
     for k in np.unique(s):
