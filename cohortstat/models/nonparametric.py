@@ -1,14 +1,18 @@
 """Kaplan-Meier, Aalen-Johansen cumulative incidence and Gray's test (R ``survfit`` / ``cmprsk::cuminc``).
 
-Semantic choices (see docs/methods-competing-risks.md):
-- ``kaplan_meier``: one row per distinct time (as ``survfit``, censoring-only times included);
+Semantic choices (see docs/methods-nonparametric.md):
+- ``kaplan_meier``: one row per distinct exit time (as ``survfit``, censoring-only times included);
   ``se`` is the Greenwood standard error **on the survival scale**, S(t) * sqrt(sum d/(n(n-d))),
   which is what ``summary(survfit(...))$std.err`` reports (``survfit``'s ``$std.err`` component is the
-  SE of log S, i.e. ``se / estimate`` here). Case weights as ``survfit(weights=)``.
+  SE of log S, i.e. ``se / estimate`` here). Case weights as ``survfit(weights=)``. ``entry=``:
+  counting-process risk sets {entry < t <= time}. Limits as ``survfit``'s ``conf.type``.
 - ``aalen_johansen``: one row per distinct time at which the cause occurs (the corners of
   ``cuminc``'s step function); ``se`` is the square root of ``cuminc``'s ``var`` (Gray's delta-method
-  variance with its correction for tied failures).
+  variance with its correction for tied failures) or, with ``variance="survfit"`` (the default with
+  ``entry=``), R ``survfit``'s multi-state infinitesimal-jackknife variance.
 - ``gray_test``: Gray (1988) K-sample test with ``rho`` and strata, equal to ``cuminc``'s ``$Tests``.
+- Missing values: ``missing="drop"`` (default) drops rows with a missing value in a used column and
+  warns (:class:`~cohortstat.errors.DataCheckWarning`, with the count); ``missing="raise"`` raises.
 
 References
 ----------
