@@ -1,7 +1,8 @@
 """Harrell's concordance (C-index) with R ``survival::concordance``'s counts and standard error.
 
 Semantic choices (see docs/methods-nonparametric.md):
-- pairs are compared within strata; a subject censored at another's event time outlives it;
+- pairs are compared within strata; a subject censored at another's event time outlives it; with
+  delayed entry an event at t is compared only with subjects at risk at t (entry < t);
 - ``reverse=False`` (R's default): a larger score predicts *longer* survival. A risk score (Cox linear
   predictor, a hazard) predicts shorter survival: pass ``reverse=True`` -- R's ``concordance(coxfit)``
   does so itself, and so does ``concordance(result=cox_result)`` here. With ``reverse=True`` the
@@ -91,8 +92,8 @@ def _score_column(df: pd.DataFrame, score, result) -> tuple[pd.DataFrame, str]:
 
 def concordance(df: pd.DataFrame, duration: str, event: str, score=None, *, result=None,
                 reverse: bool | None = None, strata: str | Sequence[str] | None = None,
-                weights: str | None = None, cluster: str | None = None, cause: int | None = None,
-                missing: str = "drop") -> ConcordanceResult:
+                weights: str | None = None, cluster: str | None = None, entry: str | None = None,
+                cause: int | None = None, missing: str = "drop") -> ConcordanceResult:
     """Harrell's C of a score against right-censored survival, equal to R ``survival::concordance``.
 
     Parameters
@@ -106,6 +107,8 @@ def concordance(df: pd.DataFrame, duration: str, event: str, score=None, *, resu
     reverse : treat the score as a risk score (larger = shorter survival). Default False with ``score``.
     strata : column name(s); only pairs within a stratum are compared (R ``+ strata(...)``).
     weights : case-weight column (R ``weights=``); cluster : cluster column for the jackknife (``cluster=``).
+    entry : delayed-entry column: an event at t is compared with the subjects at risk at t, entry < t
+        (R ``concordance(Surv(entry, duration, event) ~ score)``).
     missing : "drop" (default, with a :class:`~cohortstat.errors.DataCheckWarning`) or "raise".
 
     Returns
@@ -126,7 +129,8 @@ def concordance(df: pd.DataFrame, duration: str, event: str, score=None, *, resu
         raise ModelInputError("expected a pandas DataFrame; convert your data with pd.DataFrame(...)")
     df, col = _score_column(df, score, result)
     extra = [col, *names, weights, cluster]
-    data, sub = survival_input(df, duration, event, extra=extra, missing=missing, caller="concordance")
+    data, sub = survival_input(df, duration, event, entry=entry, extra=extra, missing=missing,
+                               caller="concordance")
     x = pd.to_numeric(sub[col], errors="coerce").to_numpy(dtype=float)
     if not np.all(np.isfinite(x)):
         raise ModelInputError(f"score {score if isinstance(score, str) else ''!s} must hold finite numbers")
@@ -134,7 +138,7 @@ def concordance(df: pd.DataFrame, duration: str, event: str, score=None, *, resu
     if not np.all(np.isfinite(w)) or np.any(w <= 0):
         raise ModelInputError(f"weights column {weights!r} must hold finite positive numbers")
     ev = (data.event > 0) if cause is None else (data.event == cause)
-    counts, infl = _count_all(data.time, ev, x, w, strata_codes(sub, names))
+    counts, infl = _count_all(data.time, ev, x, w, strata_codes(sub, names), data.entry)
     npair = counts[:3].sum()
     if npair == 0:
         raise ModelInputError("no comparable pairs (no event followed by a longer follow-up); C is undefined")
@@ -151,7 +155,7 @@ def concordance(df: pd.DataFrame, duration: str, event: str, score=None, *, resu
     return ConcordanceResult(float(c), float(np.sqrt(np.sum(dfbeta**2) / 4.0)), out, int(x.size), bool(reverse))
 
 
-def _count_all(time, ev, x, w, scode):
+def _count_all(time, ev, x, w, scode, entry):
     """Counts summed over strata and the influence rows in input order."""
     rank = np.unique(x, return_inverse=True)[1].astype(np.int64)
     counts = np.zeros(5)
@@ -159,7 +163,7 @@ def _count_all(time, ev, x, w, scode):
     for s in np.unique(scode):
         idx = np.flatnonzero(scode == s)
         idx = idx[np.argsort(time[idx], kind="stable")]
-        c, f = concordance_counts(time[idx], ev[idx], rank[idx], w[idx])
+        c, f = concordance_counts(time[idx], ev[idx], rank[idx], w[idx], None if entry is None else entry[idx])
         counts += c
         infl[idx] = f
     return counts, infl

@@ -1,7 +1,7 @@
 # Reference for cohortstat concordance: survival::concordance (Harrell's C, pair counts and the
 # infinitesimal-jackknife standard error) on survival::lung, with a numeric score (larger = longer
 # survival), reverse = TRUE (a risk score), strata, and the linear predictor of a Cox model; and on
-# simulated data with heavy ties in time and score (also with case weights and clusters). Run from this folder: Rscript run.R
+# simulated data with heavy ties in time and score (also with case weights and clusters, and with delayed entry). Run from this folder: Rscript run.R
 suppressPackageStartupMessages({library(survival); library(jsonlite)})
 l <- lung[, c("time", "status", "age", "sex", "ph.karno", "ph.ecog")]
 l$event <- l$status - 1
@@ -15,6 +15,7 @@ s <- data.frame(time = ceiling(rexp(n, 0.1)), event = rbinom(n, 1, 0.6), score =
                 st = sample(c("u", "v"), n, TRUE))
 s$w <- ifelse(s$st == "v", 2.5, 1)
 s$cl <- ceiling(seq_len(n) / 3)
+s$entry <- floor(runif(n) * s$time)  # delayed entry, strictly before the exit time
 write.csv(s, "input_sim.csv", row.names = FALSE)
 one <- function(call, f) list(r_call = call, concordance = unname(f$concordance), count = as.list(if (is.matrix(f$count)) colSums(f$count) else f$count),
                               n = f$n, var = f$var, std_err = sqrt(f$var))
@@ -35,5 +36,7 @@ out <- list(r_version = R.version.string, survival_version = as.character(packag
   sim_reverse_strata = one("concordance(Surv(time, event) ~ score + strata(st), data = sim, reverse = TRUE)",
             concordance(Surv(time, event) ~ score + strata(st), data = s, reverse = TRUE)),
   sim_weights_cluster = one("concordance(Surv(time, event) ~ score, data = sim, weights = w, cluster = cl)",
-            concordance(Surv(time, event) ~ score, data = s, weights = w, cluster = cl)))
+            concordance(Surv(time, event) ~ score, data = s, weights = w, cluster = cl)),
+  sim_entry = one("concordance(Surv(entry, time, event) ~ score + strata(st), data = sim, reverse = TRUE)",
+            concordance(Surv(entry, time, event) ~ score + strata(st), data = s, reverse = TRUE)))
 write_json(out, "expected.json", digits = NA, auto_unbox = TRUE, pretty = TRUE)
