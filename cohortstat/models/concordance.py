@@ -94,7 +94,7 @@ def concordance(df: pd.DataFrame, duration: str, event: str, score=None, *, resu
                 reverse: bool | None = None, strata: str | Sequence[str] | None = None,
                 weights: str | None = None, cluster: str | None = None, entry: str | None = None,
                 cause: int | None = None, missing: str = "drop") -> ConcordanceResult:
-    """Harrell's C of a score against right-censored survival, equal to R ``survival::concordance``.
+    """Harrell's C of a score against censored survival times, equal to R ``survival::concordance``.
 
     Parameters
     ----------
@@ -133,7 +133,8 @@ def concordance(df: pd.DataFrame, duration: str, event: str, score=None, *, resu
                                caller="concordance")
     x = pd.to_numeric(sub[col], errors="coerce").to_numpy(dtype=float)
     if not np.all(np.isfinite(x)):
-        raise ModelInputError(f"score {score if isinstance(score, str) else ''!s} must hold finite numbers")
+        what = f"score column {score!r}" if isinstance(score, str) else "the score"
+        raise ModelInputError(f"{what} must hold finite numbers (infinite values found)")
     w = np.ones(x.size) if weights is None else pd.to_numeric(sub[weights], errors="coerce").to_numpy(float)
     if not np.all(np.isfinite(w)) or np.any(w <= 0):
         raise ModelInputError(f"weights column {weights!r} must hold finite positive numbers")
