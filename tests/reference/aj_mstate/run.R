@@ -19,7 +19,7 @@ curve <- function(f) {
   st <- if (is.null(f$strata)) rep("", length(f$time)) else rep(names(f$strata), f$strata)
   list(time = f$time, n_risk = f$n.risk[, 1], strata = sub("^[^=]*=", "", st),
        F1 = f$pstate[, 2], F2 = f$pstate[, 3], se1 = f$std.err[, 2], se2 = f$std.err[, 3],
-       lower1 = f$lower[, 2], upper1 = f$lower[, 2] * 0 + f$upper[, 2],
+       lower1 = f$lower[, 2], upper1 = f$upper[, 2],
        lower2 = f$lower[, 3], upper2 = f$upper[, 3])
 }
 out <- list(r_version = R.version.string, survival_version = as.character(packageVersion("survival")),
