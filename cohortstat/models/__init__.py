@@ -1,7 +1,9 @@
 """Public estimators: Cox, propensity scores, weighting and matching (imports only)."""
 
+from cohortstat.models.concordance import ConcordanceResult, concordance
 from cohortstat.models.cox import CoxPH, CoxResult
 from cohortstat.models.finegray import FineGray, FineGrayResult
+from cohortstat.models.logrank import LogrankResult, logrank_test
 from cohortstat.models.matching import MatchResult, match
 from cohortstat.models.nonparametric import aalen_johansen, gray_test, kaplan_meier
 from cohortstat.models.ph_test import ph_test
@@ -14,16 +16,20 @@ from cohortstat.models.weighting import (
 )
 
 __all__ = [
+    "ConcordanceResult",
     "CoxPH",
     "CoxResult",
     "FineGray",
     "FineGrayResult",
+    "LogrankResult",
     "MatchResult",
     "PropensityScore",
     "aalen_johansen",
+    "concordance",
     "gray_test",
     "iptw_weights",
     "kaplan_meier",
+    "logrank_test",
     "match",
     "overlap_weights",
     "ph_test",

@@ -6,28 +6,64 @@ Inputs are sorted by time. Event codes: 0 censored, 1 cause of interest, 2 any o
 
 from __future__ import annotations
 
-from cohortstat.models._kernels._jit import numba
 import numpy as np
+from scipy import stats
+
+from cohortstat.models._kernels._jit import numba
 
 
-def time_table(time: np.ndarray, status: np.ndarray, weights: np.ndarray | None = None):
-    """Distinct times with (weighted) number at risk, events of cause 1, events of other causes."""
+def time_table(time: np.ndarray, status: np.ndarray, weights: np.ndarray | None = None,
+               entry: np.ndarray | None = None):
+    """Distinct exit times with (weighted) number at risk, events of cause 1, events of other causes.
+
+    With ``entry`` the risk set at t is {entry < t <= time} (counting-process data, as R ``survfit``
+    on ``Surv(entry, time, event)``); rows are the distinct exit times only.
+    """
     ut, inv = np.unique(time, return_inverse=True)
     w = np.ones(time.size) if weights is None else weights
     tot = np.bincount(inv, weights=w, minlength=ut.size)
     n_risk = np.cumsum(tot[::-1])[::-1]
+    if entry is not None:  # minus those entering at or after t: sum w[entry >= t]
+        order = np.argsort(entry, kind="stable")
+        cw = np.concatenate(([0.0], np.cumsum(w[order])))
+        n_risk = n_risk - (cw[-1] - cw[np.searchsorted(entry[order], ut, side="left")])
     d1 = np.bincount(inv, weights=w * (status == 1), minlength=ut.size)
     d2 = np.bincount(inv, weights=w * (status == 2), minlength=ut.size)
     return ut, n_risk, d1, d2
 
 
-def kaplan_meier_table(time, event01, weights=None):
-    """KM estimate and Greenwood sum at every distinct time (survfit conventions)."""
-    ut, n, d, _ = time_table(time, event01, weights)
+def kaplan_meier_table(time, event01, weights=None, entry=None):
+    """KM estimate and Greenwood sum at every distinct exit time (survfit conventions)."""
+    ut, n, d, _ = time_table(time, event01, weights, entry)
     surv = np.cumprod(1.0 - d / n)
     with np.errstate(divide="ignore", invalid="ignore"):
         gw = np.cumsum(np.where(d > 0, d / (n * (n - d)), 0.0))
     return ut, n, d, surv, gw
+
+
+def confint(p: np.ndarray, se: np.ndarray, conf_type: str, level: float, logse: bool):
+    """Pointwise confidence limits of a probability as R ``survival:::survfit_confint``.
+
+    ``se`` is the standard error of log p when ``logse`` (Kaplan-Meier), of p otherwise (cumulative
+    incidence). Limits are NaN where R gives NA (p = 0 for "log"; p in {0, 1} for "log-log").
+    """
+    z = stats.norm.ppf(1.0 - (1.0 - level) / 2.0)
+    p = np.asarray(p, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if not logse:
+            se = np.where(se == 0, 0.0, se / p)
+        if conf_type == "plain":
+            half = z * se * p
+            return np.maximum(p - half, 0.0), np.minimum(p + half, 1.0)
+        if conf_type == "log":
+            xx = np.where(p == 0, np.nan, p)
+            return np.exp(np.log(xx) - z * se), np.minimum(np.exp(np.log(xx) + z * se), 1.0)
+        if conf_type == "log-log":
+            xx = np.where((p == 0) | (p == 1), np.nan, p)
+            half = z * se / np.log(xx)
+            ll = np.log(-np.log(xx))
+            return np.exp(-np.exp(ll - half)), np.exp(-np.exp(ll + half))
+    raise ValueError(conf_type)
 
 
 def cuminc_table(time, status):
