@@ -138,10 +138,10 @@ def test_exact_matching_ratio_two(table):
     per_set = m.groupby("matched_set")
     assert per_set["sex"].nunique().eq(1).all()
     assert per_set["age"].agg(lambda a: (a // 10).nunique()).eq(1).all()
-    n_controls = per_set["exposure"].agg(lambda e: (e == 0).sum())
-    assert n_controls.between(1, 2).all()
-    # matching weights balance the variable-ratio sets; the control weights sum to the matched controls
-    assert m.loc[m["exposure"] == 0, "weight"].sum() == pytest.approx(n_controls.sum())
+    n_reference = per_set["exposure"].agg(lambda e: (e == 0).sum())
+    assert n_reference.between(1, 2).all()
+    # matching weights balance the variable-ratio sets; reference weights sum to the matched reference persons
+    assert m.loc[m["exposure"] == 0, "weight"].sum() == pytest.approx(n_reference.sum())
     assert "age band (10 years)" in res.attrition_rows[0]["description"]
 
 
@@ -160,7 +160,7 @@ def test_weighting_balances_and_recovers(table, method):
 
 
 def test_balance_warning_when_imbalanced():
-    # strong confounding, scarce controls, no effective caliper: greedy 1:1 leaves residual imbalance
+    # strong confounding, scarce reference persons, no effective caliper: greedy 1:1 leaves residual imbalance
     rng = np.random.default_rng(5)
     n = 800
     age = rng.integers(18, 91, n)

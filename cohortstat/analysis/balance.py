@@ -207,7 +207,9 @@ def _weights_array(df: pd.DataFrame, weights, n: int) -> np.ndarray:
 
 def _column(df: pd.DataFrame, name: str) -> pd.Series:
     if name not in df.columns:
-        raise ModelInputError(f"column {name!r} is not in the data; available columns: {', '.join(map(str, df.columns))}")
+        raise ModelInputError(
+            f"column {name!r} is not in the data; available columns: {', '.join(map(str, df.columns))}"
+        )
     return df[name]
 
 
