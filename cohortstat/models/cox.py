@@ -213,6 +213,30 @@ class CoxPH:
     def __repr__(self) -> str:
         return f"CoxPH(ties={self.ties!r}, cause={self.cause})"
 
+    @classmethod
+    def from_formula(cls, formula: str, data: pd.DataFrame, *, weights: str | None = None,
+                     cluster: str | None = None, robust: bool = False, missing: str = "drop",
+                     **options) -> CoxResult:
+        """Fit from an R-style formula: ``"Surv(time, event) ~ exposure * age_band + C(sex) + strata(site)"``.
+
+        The right-hand side is expanded by formulaic (see :mod:`cohortstat.models.formula`);
+        ``strata(a, b)`` and ``cluster(id)`` terms are the ``strata=``/``cluster=`` options;
+        ``Surv(entry, time, event)`` gives ``entry=``. ``options`` go to :class:`CoxPH` (``ties``,
+        ``cause``, ``iter_max``, ...). The result's ``design`` rebuilds the formula's design for new
+        data and ``result.test("exposure:age_band")`` tests every column of a formula term.
+        """
+        from dataclasses import replace
+
+        from .formula import build, strata_option
+
+        pf, frame, design, notes = build(formula, data, missing, extra=[weights, cluster])
+        if pf.kind != "Surv":
+            raise ModelInputError("CoxPH formulas use Surv(time, event) on the left; Crr() is for FineGray")
+        res = cls(**options).fit(frame, pf.time, pf.event, list(design.terms), strata=strata_option(pf),
+                                 weights=weights, cluster=cluster or pf.cluster, entry=pf.entry, robust=robust,
+                                 missing=missing)
+        return replace(res, design=design, notes=tuple(notes) + res.notes)
+
     def fit(
         self,
         df: pd.DataFrame,

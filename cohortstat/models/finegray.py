@@ -149,6 +149,31 @@ class FineGray:
     def __repr__(self) -> str:
         return f"FineGray(cause={self.cause}, variance={self.variance!r})"
 
+    @classmethod
+    def from_formula(cls, formula: str, data: pd.DataFrame, *, weights: str | None = None,
+                     cluster: str | None = None, cengroup: str | None = None, missing: str = "drop",
+                     **options) -> FineGrayResult:
+        """Fit from an R-style formula: ``"Crr(time, status, cause=1) ~ exposure + bs(age, df=3)"``.
+
+        ``Crr(time, status, cause=k)`` names the cause (``Surv(time, status)`` uses ``options['cause']``,
+        default 1); the right-hand side is expanded by formulaic as for :meth:`CoxPH.from_formula`.
+        ``options`` go to :class:`FineGray` (``variance``, ``max_iter``, ...).
+        """
+        from dataclasses import replace
+
+        from .formula import build
+
+        pf, frame, design, notes = build(formula, data, missing, extra=[weights, cluster, cengroup])
+        if pf.strata:
+            raise ModelInputError("strata() is not supported by FineGray yet; add the stratum as a covariate")
+        if pf.cause is not None:
+            options["cause"] = pf.cause
+        if pf.entry is not None:
+            raise ModelInputError("FineGray has no entry time; use Crr(time, status, cause=1)")
+        res = cls(**options).fit(frame, pf.time, pf.event, list(design.terms), weights=weights,
+                                 cluster=cluster or pf.cluster, cengroup=cengroup, missing=missing)
+        return replace(res, design=design, notes=tuple(notes) + res.notes)
+
     def fit(self, df: pd.DataFrame, duration: str, event: str, covariates: Sequence[str], *,
             strata: str | Sequence[str] | None = None, weights: str | None = None, cluster: str | None = None,
             entry: str | None = None, cengroup: str | None = None, missing: str = "drop") -> FineGrayResult:
