@@ -23,6 +23,7 @@ from ._design import (
     check_competing,
     check_gram,
     codes,
+    numeric_column,
     design_matrix,
     event_status,
     strata_codes,
@@ -60,6 +61,7 @@ class _CoxFitData:
     term_columns: dict
     state: K.KernelState
     efron: bool
+    offset_mean: float = 0.0  # mean of the offset removed before fitting
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,8 @@ class CoxResult(RegressionResult):
         """Cumulative baseline hazard at the event times (per stratum).
 
         ``centered=False`` gives it at covariates 0 (R ``basehaz(fit, centered=FALSE)``);
-        ``centered=True`` at the (weighted) covariate means. For Efron ties the increment of a
+        ``centered=True`` at the (weighted) covariate means. With an offset, both are at the
+        mean offset, as R's ``basehaz``/``survfit.coxph``. For Efron ties the increment of a
         tied group is ``sum_k wbar / (S0 - k/d D0)`` (R ``survfit.coxph`` default); for
         Breslow ``sum w / S0``.
         """
@@ -220,7 +223,8 @@ class CoxPH:
         """Fit from an R-style formula: ``"Surv(time, event) ~ exposure * age_band + C(sex) + strata(site)"``.
 
         The right-hand side is expanded by formulaic (see :mod:`cohortstat.models.formula`);
-        ``strata(a, b)`` and ``cluster(id)`` terms are the ``strata=``/``cluster=`` options;
+        ``strata(a, b)``, ``cluster(id)`` and ``offset(col)`` terms are the ``strata=``/``cluster=``/
+        ``offset=`` options (``offset()`` takes a column name: compute ``log(x)`` beforehand);
         ``Surv(entry, time, event)`` gives ``entry=``. ``options`` go to :class:`CoxPH` (``ties``,
         ``cause``, ``iter_max``, ...). The result's ``design`` rebuilds the formula's design for new
         data and ``result.test("exposure:age_band")`` tests every column of a formula term.
@@ -234,7 +238,7 @@ class CoxPH:
             raise ModelInputError("CoxPH formulas use Surv(time, event) on the left; Crr() is for FineGray")
         res = cls(**options).fit(frame, pf.time, pf.event, list(design.terms), strata=strata_option(pf),
                                  weights=weights, cluster=cluster or pf.cluster, entry=pf.entry, robust=robust,
-                                 missing=missing)
+                                 offset=pf.offset, missing=missing)
         return replace(res, design=design, notes=tuple(notes) + res.notes)
 
     def fit(
@@ -249,6 +253,7 @@ class CoxPH:
         cluster: str | None = None,
         entry: str | None = None,
         robust: bool = False,
+        offset: str | None = None,
         missing: str = "drop",
     ) -> CoxResult:
         """Fit the model and return an immutable :class:`CoxResult`.
@@ -265,11 +270,13 @@ class CoxPH:
         cluster : column grouping rows for the robust (sandwich) variance; implies robust.
         entry : entry-time column: (entry, duration] counting-process data / delayed entry.
         robust : robust sandwich variance with each row its own cluster (R ``robust=TRUE``).
+        offset : column added to the linear predictor with coefficient 1 (R ``offset()``), e.g.
+            the log of a known exposure multiplier.
         missing : {'drop', 'raise'}: rows with a missing value in any used column are dropped
             with a note giving the count (R ``na.omit``), or raise.
         """
         used = check_roles(df, covariate=covariates, survival=[duration, event, entry, weights], strata=strata,
-                           cluster=cluster)
+                           cluster=cluster, offset=offset)
         keep, note = complete_rows(df, used, missing)
         sub = df if keep is None else df.loc[keep]
         notes = [] if note is None else [note]
@@ -295,8 +302,13 @@ class CoxPH:
         else:
             scode, slev, snames = np.zeros(len(sub), dtype=np.int64), (None,), None
         des = design_matrix(sub, spec, w)
+        off, off_mean = None, 0.0
+        if offset is not None:
+            off = numeric_column(sub, offset, "offset")
+            off_mean = float(off.mean())
+            off = off - off_mean  # a constant shift leaves the partial likelihood unchanged
         rs = K.build_risk_sets(t, status, w, scode, en, self.ties == "efron")
-        nr = self._newton(rs, des, w, status, strata is not None)
+        nr = self._newton(rs, des, w, status, strata is not None, off)
         var = _inverse(nr.state.info)
         infinite = self._convergence_notes(nr, var, list(spec.terms), notes)
         robust_var = None
@@ -304,12 +316,12 @@ class CoxPH:
             robust_var = self._robust_var(sub, rs, des.X, w, nr.state, var, cluster, notes)
         data = _CoxFitData(rs=rs, X=des.X, center=des.center, w=w, status=status, time=t, entry=en, strata=scode,
                            strata_levels=slev, term_columns=spec.term_columns, state=nr.state,
-                           efron=self.ties == "efron")
+                           efron=self.ties == "efron", offset_mean=off_mean)
         return self._result(nr, var, robust_var, spec, notes, infinite, len(sub), n_events,
                             strata=None if snames is None else (snames[0] if isinstance(strata, str) else snames),
                             data=data)
 
-    def _newton(self, rs, des, w, status, stratified: bool):
+    def _newton(self, rs, des, w, status, stratified: bool, offset=None):
         X, absmax = des.X, des.absmax
         p = X.shape[1]
         deaths = K.deaths_of(rs, X, w)
@@ -317,10 +329,11 @@ class CoxPH:
         # small (p x p, groups x p), and BLAS threads left spinning after them would compete with
         # the compiled loops for the cores: BLAS runs on one thread here.
         with _blas_pools().limit(limits=1, user_api="blas"):
-            state0 = K.evaluate(rs, X, w, np.zeros(p), deaths=deaths)
+            state0 = K.evaluate(rs, X, w, np.zeros(p), deaths=deaths, offset=offset)
             check_gram(state0.info, des.terms, absmax ** 2 * float(w[status > 0].sum()),
                        "within the risk sets at the event times" + (" of each stratum" if stratified else ""))
-            return newton(rs, X, w, np.zeros(p), self.iter_max, self.eps, state0=state0, deaths=deaths)
+            return newton(rs, X, w, np.zeros(p), self.iter_max, self.eps, state0=state0, deaths=deaths,
+                          offset=offset)
 
     def _convergence_notes(self, nr, var, terms: list[str], notes: list[str]) -> tuple[str, ...]:
         """R coxph.fit's two warnings: iterations ran out, or loglik converged before a variable."""

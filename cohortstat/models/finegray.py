@@ -168,8 +168,8 @@ class FineGray:
             raise ModelInputError("strata() is not supported by FineGray yet; add the stratum as a covariate")
         if pf.cause is not None:
             options["cause"] = pf.cause
-        if pf.entry is not None:
-            raise ModelInputError("FineGray has no entry time; use Crr(time, status, cause=1)")
+        if pf.entry is not None or pf.offset is not None:
+            raise ModelInputError("FineGray has no entry time nor offset; use Crr(time, status, cause=1) ~ covariates")
         res = cls(**options).fit(frame, pf.time, pf.event, list(design.terms), weights=weights,
                                  cluster=cluster or pf.cluster, cengroup=cengroup, missing=missing)
         return replace(res, design=design, notes=tuple(notes) + res.notes)

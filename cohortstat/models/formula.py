@@ -13,8 +13,8 @@ Left-hand sides
 * ``Crr(time, status, cause=1)`` (also ``failcode=``) for FineGray, or ``Surv(time, status)`` with
   the model's ``cause``.
 
-Special terms on the right: ``strata(a)`` / ``strata(a, b)`` (CoxPH strata) and ``cluster(id)``
-(robust variance clustered on ``id``). Term names follow the column API: ``age_band[40-64]``,
+Special terms on the right: ``strata(a)`` / ``strata(a, b)`` (CoxPH strata), ``cluster(id)``
+(robust variance clustered on ``id``) and ``offset(col)`` (CoxPH offset; a column name). Term names follow the column API: ``age_band[40-64]``,
 ``sex[M]``, ``exposure:age_band[40-64]``; bool columns are factors with reference False
 (``flag[True]``), as everywhere in cohortstat. Missing values follow the model's ``missing`` policy.
 """
@@ -34,7 +34,7 @@ from cohortstat.models.design import check_missing_policy, complete_rows
 __all__ = ["FormulaDesign", "parse_formula"]
 
 _LHS = re.compile(r"^\s*(Surv|Crr)\s*\((.*)\)\s*$", re.S)
-_SPECIAL = re.compile(r"\b(strata|cluster)\s*\(([^()]*)\)")
+_SPECIAL = re.compile(r"\b(strata|cluster|offset)\s*\(([^()]*)\)")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 
 
@@ -50,6 +50,7 @@ class ParsedFormula:
     rhs: str
     strata: tuple[str, ...]
     cluster: str | None
+    offset: str | None = None
 
 
 def _split_args(text: str) -> list[str]:
@@ -83,21 +84,22 @@ def parse_formula(formula: str) -> ParsedFormula:
         raise ModelInputError(f"{kind}() takes (time, event){' or (entry, time, event)' if kind == 'Surv' else ''}; "
                               f"got {m.group(2)!r}")
     strata: list[str] = []
-    cluster = None
+    single: dict[str, str] = {}
     for fn, inner in _SPECIAL.findall(rhs):
         names = _split_args(inner)
         if fn == "strata":
             strata.extend(names)
         else:
-            if len(names) != 1:
-                raise ModelInputError("cluster() takes one column")
-            cluster = names[0]
+            if len(names) != 1 or not _NAME.fullmatch(names[0]):
+                raise ModelInputError(f"{fn}() takes one column name (compute transformations beforehand)")
+            single[fn] = names[0]
     rest = _SPECIAL.sub("", rhs)
     rest = re.sub(r"\+\s*(?=\+|$)", "", rest.strip())
     rest = re.sub(r"^\s*\+", "", rest).strip()
     if not rest:
         raise ModelInputError("the formula has no covariate on the right-hand side")
-    return ParsedFormula(kind, time, event, entry, cause, rest, tuple(strata), cluster)
+    return ParsedFormula(kind, time, event, entry, cause, rest, tuple(strata), single.get("cluster"),
+                         single.get("offset"))
 
 
 def _rename(col: str) -> str:
@@ -170,7 +172,7 @@ def build(formula: str, df: pd.DataFrame, missing: str, extra=()) -> tuple[Parse
         raise ModelInputError(f"expected a pandas DataFrame, got {type(df).__name__}")
     pf = parse_formula(formula)
     names = [n for n in dict.fromkeys(_NAME.findall(pf.rhs)) if n in df.columns]
-    special = [c for c in (pf.entry, pf.time, pf.event, *pf.strata, pf.cluster, *extra) if c is not None]
+    special = [c for c in (pf.entry, pf.time, pf.event, *pf.strata, pf.cluster, pf.offset, *extra) if c is not None]
     absent = [c for c in special if c not in df.columns]
     if absent:
         raise ModelInputError(f"column(s) {absent} of the formula not found in the data")

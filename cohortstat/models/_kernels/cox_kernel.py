@@ -196,24 +196,27 @@ class KernelState:
         return (self.S1[kg] - self.k_frac[:, None] * self.D1[kg]) / self.denom[:, None]
 
 
-def evaluate(rs: RiskSets, X, w, beta, deaths: DeathRows | None = None):
+def evaluate(rs: RiskSets, X, w, beta, deaths: DeathRows | None = None, offset=None):
     """Log partial likelihood, score and information at ``beta``.
 
     X must be centred (any constant shift leaves every result unchanged but keeps exp() finite);
-    the compiled loops read it column-major (another layout is copied first).
+    the compiled loops read it column-major (another layout is copied first). ``offset`` (n,): a
+    known term added to the linear predictor (R ``offset()``), best centred too.
     """
     X = np.asfortranarray(X)  # the compiled loops are built for one layout (a no-op in fits)
     deaths = deaths_of(rs, X, w) if deaths is None else deaths
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         # a diverging Newton step may overflow exp(); the non-finite log-likelihood then makes
         # the Newton loop halve the step, as R does
-        return _evaluate(rs, X, w, np.ascontiguousarray(beta, dtype=float), deaths)
+        return _evaluate(rs, X, w, np.ascontiguousarray(beta, dtype=float), deaths, offset)
 
 
-def _evaluate(rs: RiskSets, X, w, beta, deaths):
+def _evaluate(rs: RiskSets, X, w, beta, deaths, offset=None):
     G, n_cut = rs.n_groups, rs.n_cut
     drows, dgrp = rs.death_rows, rs.death_group
     eta = X @ beta
+    if offset is not None:
+        eta += offset
     wr = np.exp(eta)
     wr *= w
     # denominators first: they need only the scalar sums, so the row weights of the information

@@ -39,11 +39,11 @@ def _solve(info, u):
 
 
 def newton(rs: RiskSets, X, w, init, iter_max=20, eps=1e-9, state0: KernelState | None = None,
-           deaths: DeathRows | None = None) -> NewtonResult:
+           deaths: DeathRows | None = None, offset=None) -> NewtonResult:
     """Maximise the log partial likelihood from ``init`` (``state0``: the state at init, if known)."""
     beta = np.asarray(init, dtype=float).copy()
     deaths = deaths_of(rs, X, w) if deaths is None else deaths
-    st = evaluate(rs, X, w, beta, deaths=deaths) if state0 is None else state0
+    st = evaluate(rs, X, w, beta, deaths=deaths, offset=offset) if state0 is None else state0
     loglik_init, score_init, info_init = st.loglik, st.score, st.info
     if iter_max == 0:
         return NewtonResult(beta, st, loglik_init, score_init, info_init, 0, True)
@@ -52,7 +52,7 @@ def newton(rs: RiskSets, X, w, init, iter_max=20, eps=1e-9, state0: KernelState 
     newbeta = beta + _solve(st.info, st.score)
     halving = 0
     for it in range(1, iter_max + 1):
-        st_new = evaluate(rs, X, w, newbeta, deaths=deaths)
+        st_new = evaluate(rs, X, w, newbeta, deaths=deaths, offset=offset)
         finite = (np.isfinite(st_new.loglik) and np.isfinite(st_new.score).all()
                   and np.isfinite(st_new.info).all())
         if finite and abs(1.0 - old_ll / st_new.loglik) <= eps:
