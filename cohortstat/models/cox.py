@@ -62,6 +62,7 @@ class _CoxFitData:
     state: K.KernelState
     efron: bool
     offset_mean: float = 0.0  # mean of the offset removed before fitting
+    offset_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,34 +114,45 @@ class CoxResult(RegressionResult):
         out.insert(0, "row", rows)
         return out
 
-    # -- baseline hazard --------------------------------------------------------------------
-    def baseline_hazard(self, centered: bool = False) -> pd.DataFrame:
-        """Cumulative baseline hazard at the event times (per stratum).
+    # -- baseline hazard and predictions ----------------------------------------------------------
+    def baseline_hazard(self, centered: bool = False, type: str | None = None) -> pd.DataFrame:
+        """Cumulative baseline hazard at the event times (per stratum): ``[stratum,] time, increment, cumhaz``.
 
         ``centered=False`` gives it at covariates 0 (R ``basehaz(fit, centered=FALSE)``);
         ``centered=True`` at the (weighted) covariate means. With an offset, both are at the
-        mean offset, as R's ``basehaz``/``survfit.coxph``. For Efron ties the increment of a
-        tied group is ``sum_k wbar / (S0 - k/d D0)`` (R ``survfit.coxph`` default); for
-        Breslow ``sum w / S0``.
+        mean offset, as R's ``basehaz``/``survfit.coxph``. ``type``: 'efron' (increment of a tied
+        group ``sum_k wbar / (S0 - k/d D0)``) or 'breslow' (``sum w / S0``); default that of the
+        fit's ties, as R's ``survfit.coxph`` (``ctype``).
         """
-        d = self._data
-        inc = K.baseline_increments(d.rs, d.state.denom)  # at centred X
-        shift = 0.0 if centered else -float(d.center @ self.coef.to_numpy())
-        inc = inc * np.exp(shift)
-        gstrat = d.strata[d.rs.death_rows[np.searchsorted(d.rs.death_group, np.arange(inc.shape[0]))]]
-        gtime = d.time[d.rs.death_rows[np.searchsorted(d.rs.death_group, np.arange(inc.shape[0]))]]
-        frame = pd.DataFrame({"stratum": gstrat, "time": gtime, "increment": inc})
-        frame["cumhaz"] = frame.groupby("stratum")["increment"].cumsum()
-        frame["stratum"] = [d.strata_levels[s] for s in frame["stratum"]]
-        if self.strata is None:
-            frame = frame.drop(columns="stratum")
-        return frame.reset_index(drop=True)
+        from .cox_predict import baseline_hazard
+
+        return baseline_hazard(self, centered, type)
+
+    def predict_survival(self, profiles: pd.DataFrame, *, type: str | None = None, level: float = 0.95,
+                         conf_type: str = "log") -> pd.DataFrame:
+        """Predicted survival curves for covariate profiles, with standard errors (R ``survfit(fit, newdata)``).
+
+        Parameters
+        ----------
+        profiles : DataFrame with the model's covariate columns (raw values, coded as in the fit),
+            plus the strata columns of a stratified model and the offset column of a model with one.
+        type : 'efron' or 'breslow' hazard increments (default: the fit's ties, as R).
+        level, conf_type : confidence level and scale ('log' as R's default, 'log-log', 'plain').
+
+        Returns
+        -------
+        DataFrame ``profile, [stratum,] time, cumhaz, se_cumhaz, survival, se_survival, lower, upper``,
+        one row per profile and event time of its stratum (``profile`` is the profile's index).
+        """
+        from .cox_predict import predict_survival
+
+        return predict_survival(self, profiles, type, level, conf_type)
 
     def adjusted_survival(self, df: pd.DataFrame, column: str, levels: Sequence | None = None) -> pd.DataFrame:
         """Direct-adjusted (marginal) survival curves per level of ``column``.
 
         For each level ``g`` every row of ``df`` is given ``column = g`` and the curve is the
-        mean over rows of ``exp(-Lambda0(t) exp(x_i' beta))`` (Breslow baseline; unstratified
+        mean over rows of ``exp(-Lambda0(t) exp(x_i' beta))`` (baseline of the fit's ties type; unstratified
         models only). Returns columns ``group, time, survival``.
 
         References
@@ -151,7 +163,7 @@ class CoxResult(RegressionResult):
             raise ModelInputError("adjusted_survival needs an unstratified model; refit without strata=")
         d = self._data
         base = self.baseline_hazard(centered=False)
-        cov = list(d.term_columns)
+        cov = list(self.design.names)
         if column not in cov:
             raise ModelInputError(f"{column!r} is not a covariate of the model; choose one of {cov}")
         levels = sorted(pd.unique(df[column]).tolist()) if levels is None else list(levels)
@@ -316,7 +328,7 @@ class CoxPH:
             robust_var = self._robust_var(sub, rs, des.X, w, nr.state, var, cluster, notes)
         data = _CoxFitData(rs=rs, X=des.X, center=des.center, w=w, status=status, time=t, entry=en, strata=scode,
                            strata_levels=slev, term_columns=spec.term_columns, state=nr.state,
-                           efron=self.ties == "efron", offset_mean=off_mean)
+                           efron=self.ties == "efron", offset_mean=off_mean, offset_name=offset)
         return self._result(nr, var, robust_var, spec, notes, infinite, len(sub), n_events,
                             strata=None if snames is None else (snames[0] if isinstance(strata, str) else snames),
                             data=data)

@@ -340,3 +340,34 @@ def schoenfeld(rs: RiskSets, X, xbar):
 def baseline_increments(rs: RiskSets, denom):
     """Hazard increment per death group: sum over k-rows of weight / denominator."""
     return np.bincount(rs.k_group, weights=rs.k_weight / denom, minlength=rs.n_groups)
+
+
+def hazard_increments(rs: RiskSets, st: KernelState, efron: bool):
+    """Per death group: hazard increment, its variance increment and the x-weighted increment.
+
+    Returns ``(haz (G,), varhaz (G,), xhaz (G, p))`` as R ``survfit.coxph`` (``agsurv``) computes
+    them at the fitted beta: Breslow type ``W/S0``, ``W/S0^2``, ``W S1/S0^2`` (W the summed death
+    weight); Efron type averages the same over the d fractional denominators ``S0 - (k/d) D0`` of a
+    tied group. Either type is available whatever ties the fit used.
+    """
+    G = rs.n_groups
+    nd = rs.n_deaths
+    W = rs.death_weight_sum
+    if efron:
+        kg = np.repeat(np.arange(G), nd)
+        first = np.repeat(np.cumsum(nd) - nd, nd)
+        frac = (np.arange(kg.shape[0]) - first) / nd[kg]
+        D0 = np.bincount(rs.death_group, weights=st.wr[rs.death_rows], minlength=G)
+        kw = W[kg] / nd[kg]
+        denom = st.S0[kg] - frac * D0[kg]
+        num = st.S1[kg] - frac[:, None] * st.D1[kg]
+    else:
+        kg = np.arange(G)
+        kw, denom, num = W, st.S0, st.S1
+    haz = np.bincount(kg, weights=kw / denom, minlength=G)
+    varhaz = np.bincount(kg, weights=kw / denom ** 2, minlength=G)
+    c = kw / denom ** 2
+    xhaz = np.empty((G, num.shape[1]))
+    for j in range(num.shape[1]):
+        xhaz[:, j] = np.bincount(kg, weights=c * num[:, j], minlength=G)
+    return haz, varhaz, xhaz
