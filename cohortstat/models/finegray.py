@@ -24,7 +24,7 @@ from cohortstat.models._design import check_competing, event_status, survival_ar
 from cohortstat.models._kernels.fg_kernel import crr_variance_meat, fg_setup
 from cohortstat.models._kernels.fg_newton import FGNewtonResult, newton_crr
 from cohortstat.models._results import RegressionResult, chisq_test, frozen_series
-from cohortstat.models.design import DesignSpec, check_roles, complete_rows
+from cohortstat.models.design import DesignSpec, as_list, check_roles, complete_rows
 
 EPS = 1e-9  # relative change of the log-likelihood, as coxph.control
 TOLER_INF = np.sqrt(EPS)
@@ -41,7 +41,8 @@ class FineGrayResult(RegressionResult):
     coxph reports both; tests, z, p and intervals then use the robust variance.
 
     Extra attributes: ``cause``, ``n_competing``, ``variance`` ('crr' or 'robust'), ``information``
-    (numpy array), ``baseline`` (DataFrame time, jump, cumhaz at covariates 0, as crr's ``bfitj``).
+    (numpy array), ``baseline`` (DataFrame ``[stratum,] time, jump, cumhaz`` at covariates 0, as crr's
+    ``bfitj``), ``strata`` (column(s) or None).
     """
 
     cause: int = 1
@@ -49,16 +50,18 @@ class FineGrayResult(RegressionResult):
     variance: str = "crr"
     information: np.ndarray | None = field(default=None, repr=False)
     baseline: pd.DataFrame | None = field(default=None, repr=False)
+    strata: str | tuple[str, ...] | None = None
 
     def _title(self) -> str:
         return f"Fine-Gray subdistribution hazards (cause {self.cause}, variance {self.variance!r})"
 
-    def predict_cif(self, profile) -> pd.DataFrame:
+    def predict_cif(self, profile, stratum=None) -> pd.DataFrame:
         """Cumulative incidence of the cause for one covariate profile (as ``predict.crr``).
 
         CIF(t | z) = 1 - exp(-exp(z'beta) * Lambda0(t)), at every distinct failure time of the cause.
         ``profile`` gives a value for every term (dict/Series keyed by term, or a sequence in term
-        order), or is a one-row DataFrame of input covariate columns (coded by ``design``).
+        order), or is a one-row DataFrame of input covariate columns (coded by ``design``). A
+        stratified model needs ``stratum`` (a level of the strata column, or ``'a=1, b=x'`` for several).
         """
         if isinstance(profile, pd.DataFrame):
             if len(profile) != 1 or self.design is None:
@@ -74,8 +77,13 @@ class FineGrayResult(RegressionResult):
             if z.shape != (len(self.coef),):
                 raise ModelInputError(f"profile must have {len(self.coef)} values, in the order {list(self.coef.index)}")
         lp = float(z @ self.coef.to_numpy())
-        cif = 1.0 - np.exp(-np.exp(lp) * self.baseline["cumhaz"].to_numpy())
-        return pd.DataFrame({"time": self.baseline["time"].to_numpy(), "cif": cif})
+        base = self.baseline
+        if self.strata is not None:
+            if stratum is None or stratum not in set(base["stratum"]):
+                raise ModelInputError(f"give stratum=, one of {sorted(set(base['stratum']), key=str)}")
+            base = base[base["stratum"] == stratum]
+        cif = 1.0 - np.exp(-np.exp(lp) * base["cumhaz"].to_numpy())
+        return pd.DataFrame({"time": base["time"].to_numpy(), "cif": cif})
 
 
 @dataclass(frozen=True)
@@ -165,12 +173,13 @@ class FineGray:
 
         pf, frame, design, notes = build(formula, data, missing, extra=[weights, cluster, cengroup])
         if pf.strata:
-            raise ModelInputError("strata() is not supported by FineGray yet; add the stratum as a covariate")
+            options.setdefault("variance", "robust")
         if pf.cause is not None:
             options["cause"] = pf.cause
         if pf.entry is not None or pf.offset is not None:
             raise ModelInputError("FineGray has no entry time nor offset; use Crr(time, status, cause=1) ~ covariates")
-        res = cls(**options).fit(frame, pf.time, pf.event, list(design.terms), weights=weights,
+        strata = None if not pf.strata else (pf.strata[0] if len(pf.strata) == 1 else list(pf.strata))
+        res = cls(**options).fit(frame, pf.time, pf.event, list(design.terms), weights=weights, strata=strata,
                                  cluster=cluster or pf.cluster, cengroup=cengroup, missing=missing)
         return replace(res, design=design, notes=tuple(notes) + res.notes)
 
@@ -181,17 +190,19 @@ class FineGray:
 
         Options after ``covariates`` are keyword-only, named and ordered as :meth:`CoxPH.fit`.
         ``weights``: finegray's user weights (variance="robust" only; crr has none). ``cluster``:
-        robust only (default cluster is the subject). ``strata``: not supported yet (raises).
+        robust only (default cluster is the subject). ``strata``: a column or list of columns,
+        variance="robust" only: censoring distribution, baseline and risk sets by stratum, as R
+        ``finegray(Surv(...) ~ . + strata(s))`` + ``coxph(... + strata(s), weights = fgwt)``.
         ``entry``: not supported (left truncation needs another weighting; raises). ``cengroup``
         (crr only): censoring distribution estimated by group. ``missing``: 'drop' (default, with a
         note) or 'raise', as every model.
         """
         self._check_options(strata, weights, cluster, entry, cengroup)
-        d = self._prepare(df, duration, event, covariates, [weights, cluster, cengroup], missing)
+        d = self._prepare(df, duration, event, covariates, [weights, cluster, cengroup, *as_list(strata)], missing)
         if self.variance == "robust":
             from cohortstat.models._fg_robust import finegray_robust_fit
 
-            return finegray_robust_fit(self, d, weights, cluster)
+            return finegray_robust_fit(self, d, weights, cluster, strata)
         if cengroup is not None:
             levels, gcode = np.unique(d.sub[cengroup].to_numpy()[d.order].astype(str), return_inverse=True)
             ncg = levels.size
@@ -210,9 +221,9 @@ class FineGray:
         if entry is not None:
             raise ModelInputError("entry= (left truncation) is not supported by FineGray; fit on rows followed "
                                   "from time 0, or use a cause-specific CoxPH with entry=")
-        if strata is not None:
-            raise ModelInputError("strata= is not supported by FineGray yet; fit each stratum separately "
-                                  "or add the stratum as a covariate")
+        if strata is not None and self.variance == "crr":
+            raise ModelInputError("strata= needs FineGray(variance='robust') (R finegray + coxph(strata)); "
+                                  "crr's own option is cengroup= (censoring distribution by group)")
         if self.variance == "crr":
             for name, val in (("weights", weights), ("cluster", cluster)):
                 if val is not None:
@@ -260,7 +271,8 @@ class FineGray:
                 return bad
         return ()
 
-    def result(self, d: _FGData, setup, nr: FGNewtonResult, var, robust_var, infinite) -> FineGrayResult:
+    def result(self, d: _FGData, setup, nr: FGNewtonResult, var, robust_var, infinite, baseline=None,
+               strata=None) -> FineGrayResult:
         terms = d.spec.terms
         beta = nr.beta
         p = beta.size
@@ -271,9 +283,10 @@ class FineGray:
             sc = np.nan
         vw = var if robust_var is None else robust_var
         wald = float(beta @ np.linalg.solve(vw, beta))
-        with np.errstate(over="ignore"):  # infinite when a coefficient ran away (flagged above)
-            jumps = setup.d / nr.ev.S0 * np.exp(-(d.means @ beta))  # baseline at covariates 0 (uncentred)
-        baseline = pd.DataFrame({"time": setup.uft, "jump": jumps, "cumhaz": np.cumsum(jumps)})
+        if baseline is None:
+            with np.errstate(over="ignore"):  # infinite when a coefficient ran away (flagged above)
+                jumps = setup.d / nr.ev.S0 * np.exp(-(d.means @ beta))  # baseline at covariates 0 (uncentred)
+            baseline = pd.DataFrame({"time": setup.uft, "jump": jumps, "cumhaz": np.cumsum(jumps)})
         return FineGrayResult(
             coef=frozen_series(beta, terms, "coef"), se=frozen_series(np.sqrt(np.diag(var)), terms, "se"),
             robust_se=None if robust_var is None else frozen_series(np.sqrt(np.diag(robust_var)), terms, "robust_se"),
@@ -282,7 +295,8 @@ class FineGray:
             wald_test=chisq_test(wald, p, "Wald"), score_test=chisq_test(sc, p, "score"),
             lr_test=chisq_test(2.0 * (nr.ev.loglik - nr.ev0.loglik), p, "likelihood ratio"),
             design=d.spec, infinite=infinite, cause=self.cause, n_competing=d.n_competing,
-            variance=self.variance, information=nr.ev.info, baseline=baseline)
+            variance=self.variance, information=nr.ev.info, baseline=baseline,
+            strata=None if strata is None else (strata if isinstance(strata, str) else tuple(strata)))
 
 
 def information_inverse(info: np.ndarray) -> np.ndarray:

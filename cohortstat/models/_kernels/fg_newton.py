@@ -29,10 +29,30 @@ class FGNewtonResult:
     converged: bool
 
 
-def _eval(setup: FGSetup, X: np.ndarray, beta: np.ndarray, derivs: bool = True) -> FGEval:
+@dataclass(frozen=True)
+class StrataSetup:
+    """Independent strata sharing beta (R ``finegray`` + ``coxph(... + strata(s))``): each part is
+    the (setup, design rows) of one stratum; the log-likelihood and its derivatives are sums."""
+
+    parts: tuple[tuple[FGSetup, np.ndarray], ...]
+
+
+def eval_strata(setup: StrataSetup, beta: np.ndarray, derivs: bool = True) -> FGEval:
+    evs = [fg_eval(s, X, beta, derivs=derivs) for s, X in setup.parts]
+    cat = np.concatenate
+    if not derivs:
+        return FGEval(sum(e.loglik for e in evs), np.empty(0), None, cat([e.S0 for e in evs]), None,
+                      cat([e.r for e in evs]))
+    return FGEval(sum(e.loglik for e in evs), sum(e.score for e in evs), sum(e.info for e in evs),
+                  cat([e.S0 for e in evs]), cat([e.E for e in evs]), cat([e.r for e in evs]))
+
+
+def _eval(setup, X: np.ndarray, beta: np.ndarray, derivs: bool = True) -> FGEval:
     """fg_eval at a trial point; overflow (a coefficient running away) gives a non-finite value that
     the step rules reject, not a warning."""
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if isinstance(setup, StrataSetup):
+            return eval_strata(setup, beta, derivs)
         return fg_eval(setup, X, beta, derivs=derivs)
 
 
@@ -49,7 +69,7 @@ def _finite(ev: FGEval) -> bool:
 def newton_fg(setup: FGSetup, X: np.ndarray, iter_max: int = 25, eps: float = 1e-9) -> FGNewtonResult:
     """Maximise the Fine-Gray log partial likelihood from 0."""
     beta = np.zeros(X.shape[1])
-    ev0 = fg_eval(setup, X, beta)
+    ev0 = _eval(setup, X, beta)
     if iter_max == 0:
         return FGNewtonResult(beta, ev0, ev0, 0, True)
     good = ev0
@@ -104,7 +124,7 @@ def newton_crr(setup: FGSetup, X: np.ndarray, gtol: float = 1e-6, max_iter: int 
     is convergence too.
     """
     b = np.zeros(X.shape[1])
-    ev0 = fg_eval(setup, X, b)
+    ev0 = _eval(setup, X, b)
     ev = ev0
     for it in range(max_iter + 1):
         if (_crr_rule(ev, b, gtol) and _decrement_small(ev, eps)) or _decrement_small(ev, eps * 1e-4):
