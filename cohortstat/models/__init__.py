@@ -1,6 +1,9 @@
-"""Public estimators: Cox, propensity scores, weighting and matching (imports only)."""
+"""Public estimators: Cox, Fine-Gray, nonparametric curves, propensity scores, weighting and matching
+(imports only)."""
 
+from cohortstat.models._results import RegressionResult, TestResult
 from cohortstat.models.cox import CoxPH, CoxResult
+from cohortstat.models.design import ColumnSpec, DesignSpec
 from cohortstat.models.finegray import FineGray, FineGrayResult
 from cohortstat.models.matching import MatchResult, match
 from cohortstat.models.nonparametric import aalen_johansen, gray_test, kaplan_meier
@@ -14,12 +17,16 @@ from cohortstat.models.weighting import (
 )
 
 __all__ = [
+    "ColumnSpec",
     "CoxPH",
     "CoxResult",
+    "DesignSpec",
     "FineGray",
     "FineGrayResult",
     "MatchResult",
     "PropensityScore",
+    "RegressionResult",
+    "TestResult",
     "aalen_johansen",
     "gray_test",
     "iptw_weights",

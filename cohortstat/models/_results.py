@@ -113,7 +113,6 @@ class RegressionResult:
     lr_test: TestResult
     design: DesignSpec | None = field(default=None, repr=False, compare=False)
     infinite: tuple[str, ...] = ()
-    term_groups: tuple[tuple[str, tuple[str, ...]], ...] = field(default=(), repr=False, compare=False)
 
     def __post_init__(self):
         for f in fields(self):
@@ -126,10 +125,12 @@ class RegressionResult:
 
     @property
     def terms(self) -> tuple[str, ...]:
+        """The design-column names, in the order of ``coef``."""
         return tuple(self.coef.index)
 
     @property
     def hazard_ratio(self) -> pd.Series:
+        """``exp(coef)``: hazard ratios (subdistribution hazard ratios for Fine-Gray)."""
         return np.exp(self.coef)
 
     @property
@@ -174,20 +175,17 @@ class RegressionResult:
         if isinstance(spec, str):
             spec = [spec]
         idx: list[int] = []
-        groups = dict(self.term_groups)
         by_column = {} if self.design is None else {
             c: [terms[j] for j in cols] for c, cols in self.design.term_columns.items()}
         for s in spec:
-            if s in groups:
-                names = list(groups[s])
-            elif s in terms:
+            if s in terms:
                 names = [s]
             elif s in by_column:
                 names = by_column[s]
             else:
                 names = [t for t in terms if re.fullmatch(re.escape(s) + r"(\[.*\])?", t)]
             if not names:
-                choices = list(dict.fromkeys([*groups, *by_column, *terms]))
+                choices = list(dict.fromkeys([*by_column, *terms]))
                 raise ModelInputError(f"no model term matches {s!r}; choose among {choices}")
             idx.extend(terms.index(t) for t in names if terms.index(t) not in idx)
         return idx

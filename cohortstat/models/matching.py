@@ -150,6 +150,16 @@ class MatchResult:
             w[is_c] = wc * (is_c.sum() / wc.sum())
         return w
 
+    def summary(self) -> str:
+        """A text summary: matched and unmatched counts, set sizes, caliper and notes."""
+        cal = "none" if self.caliper is None else f"{self.caliper:.4g}"
+        lines = [f"Matching 1:{self.ratio}, caliper {cal}: {self.n_sets} matched sets", "",
+                 self.counts().to_string(index=False), "", self.set_sizes().to_string(index=False)]
+        if self.notes:
+            lines.append("notes:")
+            lines.extend(f"  - {n}" for n in self.notes)
+        return "\n".join(lines)
+
     def counts(self) -> pd.DataFrame:
         """Persons matched and unmatched per group: ``group, n_total, n_matched, n_unmatched``."""
         return pd.DataFrame(

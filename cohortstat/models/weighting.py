@@ -84,6 +84,17 @@ class PropensityScore:
         """The coefficient table (a copy)."""
         return self.coef.copy()
 
+    def summary(self) -> str:
+        """A text summary: coefficients (odds ratios), convergence and notes."""
+        lines = [f"Propensity score (logistic regression): n = {self.n}, exposed = {self.n_treated}", ""]
+        lines.append(self.coef.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        status = "converged" if self.converged else "did NOT converge"
+        lines += ["", f"Newton-Raphson: {status} in {self.iterations} iteration(s)"]
+        if self.notes:
+            lines.append("notes:")
+            lines.extend(f"  - {n}" for n in self.notes)
+        return "\n".join(lines)
+
 
 def _column(df: pd.DataFrame, name: str) -> pd.Series:
     if name not in df.columns:
