@@ -190,20 +190,29 @@ class RegressionResult:
             idx.extend(terms.index(t) for t in names if terms.index(t) not in idx)
         return idx
 
-    def test(self, terms: str | Sequence[str]) -> TestResult:
-        """Joint Wald test that every coefficient of ``terms`` is 0.
+    def test(self, terms: str | Sequence[str], method: str = "wald") -> TestResult:
+        """Joint test that every coefficient of ``terms`` is 0.
 
         ``terms``: a term name (``'age_band[65+]'``), an input column (all its dummy terms), a
         formula term label (``'exposure:age_band'``: every column of that interaction), or a list
-        of them. Uses the robust variance when the fit has one (as R's ``anova``/``linearHypothesis``
-        with ``vcov = vcov(fit)``).
+        of them. ``method="wald"`` uses the robust variance when the fit has one (as R's
+        ``linearHypothesis`` with ``vcov = vcov(fit)``); ``method="lr"`` (CoxPH) refits without
+        those terms on the same rows and compares the log partial likelihoods (R ``anova(reduced,
+        full)``).
         """
+        if method == "lr":
+            return self._lr_test(terms)
+        if method != "wald":
+            raise ModelInputError(f"method must be 'wald' or 'lr', got {method!r}")
         idx = self._select_terms(terms)
         b = self.coef.to_numpy()[idx]
         v = self.variance_used[np.ix_(idx, idx)]
         stat = float(b @ np.linalg.solve(v, b))
         label = terms if isinstance(terms, str) else ", ".join(terms)
         return chisq_test(stat, len(idx), name=f"Wald test of {label}")
+
+    def _lr_test(self, terms) -> TestResult:
+        raise ModelInputError(f"{type(self).__name__} has no likelihood-ratio test of terms; use method='wald'")
 
     # -- text ---------------------------------------------------------------------------------
     def _title(self) -> str:

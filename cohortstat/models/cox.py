@@ -31,7 +31,7 @@ from ._design import (
 )
 from ._kernels import cox_kernel as K
 from ._kernels.cox_newton import newton
-from ._results import RegressionResult, chisq_test, frozen_series
+from ._results import RegressionResult, TestResult, chisq_test, frozen_series
 from .design import DesignSpec, check_roles, complete_rows
 
 
@@ -63,6 +63,7 @@ class _CoxFitData:
     efron: bool
     offset_mean: float = 0.0  # mean of the offset removed before fitting
     offset_name: str | None = None
+    offset: np.ndarray | None = None  # centred offset
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,21 @@ class CoxResult(RegressionResult):
 
     def _title(self) -> str:
         return f"Cox proportional hazards ({self.ties} ties{', strata ' + str(self.strata) if self.strata else ''})"
+
+    def _lr_test(self, terms) -> TestResult:
+        """Likelihood-ratio test of ``terms`` = 0: the model without them refitted on the same risk sets."""
+        d = self._data
+        idx = self._select_terms(terms)
+        keep = [j for j in range(len(self.terms)) if j not in idx]
+        if keep:
+            Xr = np.asfortranarray(d.X[:, keep])
+            with _blas_pools().limit(limits=1, user_api="blas"):
+                nr = newton(d.rs, Xr, d.w, np.zeros(len(keep)), 50, EPS, offset=d.offset)
+            ll0 = nr.state.loglik
+        else:
+            ll0 = self.loglik_null
+        label = terms if isinstance(terms, str) else ", ".join(terms)
+        return chisq_test(2.0 * (self.loglik - ll0), len(idx), name=f"likelihood-ratio test of {label}")
 
     def ph_test(self, transform: str = "km") -> pd.DataFrame:
         """Score test of proportional hazards per covariate and GLOBAL (R ``cox.zph``); see
@@ -328,7 +344,7 @@ class CoxPH:
             robust_var = self._robust_var(sub, rs, des.X, w, nr.state, var, cluster, notes)
         data = _CoxFitData(rs=rs, X=des.X, center=des.center, w=w, status=status, time=t, entry=en, strata=scode,
                            strata_levels=slev, term_columns=spec.term_columns, state=nr.state,
-                           efron=self.ties == "efron", offset_mean=off_mean, offset_name=offset)
+                           efron=self.ties == "efron", offset_mean=off_mean, offset_name=offset, offset=off)
         return self._result(nr, var, robust_var, spec, notes, infinite, len(sub), n_events,
                             strata=None if snames is None else (snames[0] if isinstance(strata, str) else snames),
                             data=data)

@@ -105,6 +105,13 @@ def test_joint_wald_test_of_a_factor():
     assert res.test(["g[mid]", "g[high]"]).stat == pytest.approx(t.stat)
     with pytest.raises(ModelInputError, match="no model term matches 'nope'"):
         res.test("nope")
+    # likelihood-ratio: equals refitting without the factor
+    lr = res.test("g", method="lr")
+    reduced = CoxPH().fit(df, "time", "event", ["b", "k", "x"])
+    assert lr.df == 2 and lr.stat == pytest.approx(2 * (res.loglik - reduced.loglik), rel=1e-9)
+    assert res.test(COVS, method="lr").stat == pytest.approx(res.lr_test.stat, rel=1e-12)
+    with pytest.raises(ModelInputError, match="no likelihood-ratio test"):
+        FineGray().fit(df, "time", "event", COVS).test("g", method="lr")
 
 
 BOOK1 = pd.DataFrame({"time": [9, 3, 1, 1, 6, 6, 8], "status": [1, np.nan, 1, 0, 1, 1, 0],
