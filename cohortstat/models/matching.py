@@ -251,15 +251,7 @@ def match(
     """
     from cohortstat.models.weighting import _treatment_array
 
-    if isinstance(ratio, bool) or not isinstance(ratio, (int, np.integer)) or ratio < 1:
-        raise ModelInputError(f"ratio must be an integer >= 1, got {ratio!r}")
-    if caliper_sd is not None and not (np.isfinite(caliper_sd) and caliper_sd > 0):
-        raise ModelInputError(f"caliper_sd must be a positive number or None, got {caliper_sd!r}")
-    if order not in ("closest", "largest", "smallest", "random"):
-        raise ModelInputError(f"order must be 'closest', 'largest', 'smallest' or 'random', got {order!r}")
-    if isinstance(exact, str):
-        exact = (exact,)
-    exact = tuple(exact)
+    exact = _check_options(ratio, caliper_sd, order, exact)
     if treatment not in df.columns:
         raise ModelInputError(f"treatment column {treatment!r} is not in the data")
     t = _treatment_array(df[treatment].to_numpy(), treatment)
@@ -275,26 +267,64 @@ def match(
         keys = df[key].to_numpy()
     rank = canonical_rank(keys, seed) if n else np.empty(0, np.int64)
     notes: list[str] = []
-    if score is None:
-        x = np.zeros(n)
-        caliper = None
-    else:
-        if score not in df.columns:
-            raise ModelInputError(f"score column {score!r} is not in the data")
-        x = pd.to_numeric(df[score], errors="coerce").to_numpy(dtype=float)
-        if not np.isfinite(x).all():
-            raise ModelInputError(
-                f"score column {score!r} has missing or infinite values (a propensity score of 0 or 1?)"
-            )
-        if caliper_sd is None:
-            caliper = None
-        else:
-            sd = float(np.std(x, ddof=1)) if n > 1 else 0.0
-            caliper = float(caliper_sd) * sd
-            notes.append(f"caliper {caliper_sd:g} SD of the score = {caliper:.6g}")
+    x, caliper = _score_and_caliper(df, score, caliper_sd, n, notes)
     stratum = _stratum_ids(df, exact)
     n_strata = int(stratum.max()) + 1 if n else 0
+    matched_set, count, n_mc = _run_kernel(t, x, rank, stratum, n_strata, order, ratio, caliper)
+    n_sets = int((count > 0).sum())
+    if ratio > 1:
+        short = int(((count > 0) & (count < ratio)).sum())
+        if short:
+            notes.append(f"{short} matched sets have fewer than {ratio} controls (variable ratio)")
+    if exact:
+        notes.append(f"exact matching on {', '.join(exact)}: {n_strata} strata")
+    is_t = t == 1
+    return MatchResult(
+        matched_set=matched_set,
+        treatment=t,
+        caliper=caliper,
+        ratio=int(ratio),
+        n_treated=int(is_t.sum()),
+        n_control=int((~is_t).sum()),
+        n_matched_treated=n_sets,
+        n_matched_control=n_mc,
+        n_sets=n_sets,
+        notes=tuple(notes),
+    )
 
+
+def _check_options(ratio, caliper_sd, order, exact) -> tuple:
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, np.integer)) or ratio < 1:
+        raise ModelInputError(f"ratio must be an integer >= 1, got {ratio!r}")
+    if caliper_sd is not None and not (np.isfinite(caliper_sd) and caliper_sd > 0):
+        raise ModelInputError(f"caliper_sd must be a positive number or None, got {caliper_sd!r}")
+    if order not in ("closest", "largest", "smallest", "random"):
+        raise ModelInputError(f"order must be 'closest', 'largest', 'smallest' or 'random', got {order!r}")
+    return (exact,) if isinstance(exact, str) else tuple(exact)
+
+
+def _score_and_caliper(df, score, caliper_sd, n, notes) -> tuple[np.ndarray, float | None]:
+    """The matching score (0 without one) and the caliper on its scale (caliper_sd times its SD)."""
+    if score is None:
+        return np.zeros(n), None
+    if score not in df.columns:
+        raise ModelInputError(f"score column {score!r} is not in the data")
+    x = pd.to_numeric(df[score], errors="coerce").to_numpy(dtype=float)
+    if not np.isfinite(x).all():
+        raise ModelInputError(
+            f"score column {score!r} has missing or infinite values (a propensity score of 0 or 1?)"
+        )
+    if caliper_sd is None:
+        return x, None
+    sd = float(np.std(x, ddof=1)) if n > 1 else 0.0
+    caliper = float(caliper_sd) * sd
+    notes.append(f"caliper {caliper_sd:g} SD of the score = {caliper:.6g}")
+    return x, caliper
+
+
+def _run_kernel(t, x, rank, stratum, n_strata, order, ratio, caliper):
+    """Sort controls and treated, run the compiled kernel: (matched_set per row, count per treated, n controls)."""
+    n = t.size
     is_t = t == 1
     c_idx = np.flatnonzero(~is_t)
     t_idx = np.flatnonzero(is_t)
@@ -312,15 +342,8 @@ def match(
         t_order = t_idx[np.argsort(rank[t_idx], kind="stable")]
     cal = np.inf if caliper is None else caliper
     kernel = _closest_kernel if order == "closest" else _greedy_kernel
-    owner, count = kernel(
-        np.ascontiguousarray(x[c_order]),
-        s_start,
-        s_end,
-        np.ascontiguousarray(stratum[t_order]),
-        np.ascontiguousarray(x[t_order]),
-        int(ratio),
-        float(cal),
-    )
+    owner, count = kernel(np.ascontiguousarray(x[c_order]), s_start, s_end, np.ascontiguousarray(stratum[t_order]),
+                          np.ascontiguousarray(x[t_order]), int(ratio), float(cal))
     # set ids: matched treated numbered in visiting order
     got = count > 0
     set_of_t = np.full(t_order.size, -1, np.int64)
@@ -329,23 +352,4 @@ def match(
     matched_set[t_order] = set_of_t
     has_owner = owner >= 0
     matched_set[c_order[has_owner]] = set_of_t[owner[has_owner]]
-    n_sets = int(got.sum())
-    n_mc = int(has_owner.sum())
-    if ratio > 1:
-        short = int(((count > 0) & (count < ratio)).sum())
-        if short:
-            notes.append(f"{short} matched sets have fewer than {ratio} controls (variable ratio)")
-    if exact:
-        notes.append(f"exact matching on {', '.join(exact)}: {n_strata} strata")
-    return MatchResult(
-        matched_set=matched_set,
-        treatment=t,
-        caliper=caliper,
-        ratio=int(ratio),
-        n_treated=int(is_t.sum()),
-        n_control=int((~is_t).sum()),
-        n_matched_treated=n_sets,
-        n_matched_control=n_mc,
-        n_sets=n_sets,
-        notes=tuple(notes),
-    )
+    return matched_set, count, int(has_owner.sum())

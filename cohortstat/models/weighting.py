@@ -185,10 +185,6 @@ def propensity_score(df: pd.DataFrame, *, treatment: str, covariates, maxiter: i
     Walker AM, Patrick AR, Lauer MS, et al. A tool for assessing the feasibility of comparative
     effectiveness research. Comp Eff Res 2013;3:11-20 (the preference score).
     """
-    import statsmodels.api as sm
-    from statsmodels.tools.sm_exceptions import ConvergenceWarning as SMConvergenceWarning
-    from statsmodels.tools.sm_exceptions import HessianInversionWarning, PerfectSeparationWarning
-
     _column(df, treatment)
     keep, note = complete_rows(df, [*check_roles(df, covariate=covariates), treatment], missing)
     sub = df if keep is None else df.loc[keep]
@@ -203,12 +199,41 @@ def propensity_score(df: pd.DataFrame, *, treatment: str, covariates, maxiter: i
     spec = DesignSpec.from_frame(sub, covariates, missing)
     design = _with_intercept(spec.matrix(sub), True)
     terms = ["Intercept", *spec.terms]
-    names = terms[1:]
     _check_rank(design, terms)
+    params, bse, converged, iterations = _fit_logit(t, design, maxiter, notes)
+    eta = design @ params
+    ps = 1.0 / (1.0 + np.exp(-eta))
+    frac = n_treated / n
+    logit_frac = np.log(frac / (1.0 - frac))
+    pref = 1.0 / (1.0 + np.exp(-(eta - logit_frac)))
+    notes.append(
+        f"propensity score: logistic regression on {len(terms) - 1} terms, {n} rows, {n_treated} exposed"
+    )
+    return PropensityScore(
+        ps=_full_length(ps, keep),
+        logit_ps=_full_length(eta, keep),
+        preference=_full_length(pref, keep),
+        coef=_coef_table(terms, params, bse),
+        treated_fraction=float(frac),
+        n=int(n),
+        n_treated=n_treated,
+        converged=converged,
+        iterations=iterations,
+        notes=tuple(notes),
+        design=spec,
+    )
+
+
+def _fit_logit(t: np.ndarray, design: np.ndarray, maxiter: int, notes: list) -> tuple:
+    """statsmodels Logit by Newton: (params, se, converged, iterations); separation is warned and noted."""
+    import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning as SMConvergenceWarning
+    from statsmodels.tools.sm_exceptions import HessianInversionWarning, PerfectSeparationWarning
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            # rank checked above on the cross-product (statsmodels' own check is a QR of the whole
+            # rank checked before on the cross-product (statsmodels' own check is a QR of the whole
             # n x p matrix, several seconds at millions of rows)
             model = sm.Logit(t.astype(float), design, check_rank=False)
             fit = model.fit(method="newton", maxiter=maxiter, disp=0)
@@ -224,51 +249,25 @@ def propensity_score(df: pd.DataFrame, *, treatment: str, covariates, maxiter: i
     params = np.asarray(fit.params, dtype=float)
     if not np.isfinite(params).all():
         raise ConvergenceError("the propensity-score model diverged; check the covariates for separation")
-    bse = np.asarray(fit.bse, dtype=float)
-    eta = design @ params
-    ps = 1.0 / (1.0 + np.exp(-eta))
     if separation or not converged:
         msg = (
             "the propensity-score model "
             + ("shows (quasi-)complete separation" if separation else "did not converge")
-            + f" after {iterations} iterations; some covariate almost determines the treatment - "
+            + f" after {iterations} iterations; some covariate almost determines the exposure - "
             "drop it or restrict the cohort to patients with overlapping characteristics"
         )
-        warnings.warn(msg, ConvergenceWarning, stacklevel=2)
+        warnings.warn(msg, ConvergenceWarning, stacklevel=3)
         notes.append(msg)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = params / bse
+    return params, np.asarray(fit.bse, dtype=float), converged, iterations
+
+
+def _coef_table(terms: list[str], params: np.ndarray, bse: np.ndarray) -> pd.DataFrame:
     from scipy.stats import norm
 
-    coef = pd.DataFrame(
-        {
-            "term": terms,
-            "coef": params,
-            "se": bse,
-            "z": z,
-            "p": 2.0 * norm.sf(np.abs(z)),
-            "odds_ratio": np.exp(params),
-        }
-    )
-    frac = n_treated / n
-    logit_frac = np.log(frac / (1.0 - frac))
-    pref = 1.0 / (1.0 + np.exp(-(eta - logit_frac)))
-    notes.append(
-        f"propensity score: logistic regression on {len(names)} terms, {n} rows, {n_treated} exposed"
-    )
-    return PropensityScore(
-        ps=_full_length(ps, keep),
-        logit_ps=_full_length(eta, keep),
-        preference=_full_length(pref, keep),
-        coef=coef,
-        treated_fraction=float(frac),
-        n=int(n),
-        n_treated=n_treated,
-        converged=converged,
-        iterations=iterations,
-        notes=tuple(notes),
-        design=spec,
-    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = params / bse
+    return pd.DataFrame({"term": terms, "coef": params, "se": bse, "z": z, "p": 2.0 * norm.sf(np.abs(z)),
+                         "odds_ratio": np.exp(params)})
 
 
 def _full_length(values: np.ndarray, keep: np.ndarray | None) -> np.ndarray:

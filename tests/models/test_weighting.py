@@ -145,3 +145,12 @@ def test_propensity_score_collinear_and_zero_columns():
         propensity_score(df.assign(y=2 * df["x"] + 1), treatment="t", covariates=["x", "y"])
     with pytest.raises(ModelInputError, match="are all 0"):
         propensity_score(df.assign(z=0.0), treatment="t", covariates=["x", "z"])
+
+
+def test_propensity_summary_text():
+    rng = np.random.default_rng(9)
+    df = pd.DataFrame({"t": rng.integers(0, 2, 300), "x": rng.normal(size=300), "b": rng.random(300) < 0.5})
+    ps = propensity_score(df, treatment="t", covariates=["x", "b"])
+    text = ps.summary()
+    assert "Propensity score" in text and "b[True]" in text and "converged" in text
+    assert not ps.ps.flags.writeable
