@@ -1,7 +1,10 @@
-"""Public estimators: Cox, propensity scores, weighting and matching (imports only)."""
+"""Public estimators: Cox, Fine-Gray, nonparametric curves, propensity scores, weighting and matching
+(imports only)."""
 
+from cohortstat.models._results import RegressionResult, TestResult
 from cohortstat.models.concordance import ConcordanceResult, concordance
 from cohortstat.models.cox import CoxPH, CoxResult
+from cohortstat.models.design import ColumnSpec, DesignSpec
 from cohortstat.models.finegray import FineGray, FineGrayResult
 from cohortstat.models.logrank import LogrankResult, logrank_test
 from cohortstat.models.matching import MatchResult, match
@@ -16,14 +19,18 @@ from cohortstat.models.weighting import (
 )
 
 __all__ = [
+    "ColumnSpec",
     "ConcordanceResult",
     "CoxPH",
     "CoxResult",
+    "DesignSpec",
     "FineGray",
     "FineGrayResult",
     "LogrankResult",
     "MatchResult",
     "PropensityScore",
+    "RegressionResult",
+    "TestResult",
     "aalen_johansen",
     "concordance",
     "gray_test",

@@ -1,9 +1,7 @@
 """Input validation and design matrices shared by the regression models.
 
 Every check raises :class:`~cohortstat.errors.ModelInputError` with a message that says what to
-do. Categorical covariates (pandas ``category``, ``object``/string or ``bool`` columns) are
-dummy coded with the first sorted level as reference, as R's treatment contrasts do; the term
-names are ``column[level]``.
+do. Covariates are coded by :class:`~cohortstat.models.design.DesignSpec` (one rule for every model).
 """
 
 from __future__ import annotations
@@ -15,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from cohortstat.errors import ModelInputError
+from cohortstat.models.design import DesignSpec, check_frame, numeric_values
 
 
 @dataclass(frozen=True)
@@ -26,100 +25,40 @@ class Design:
     term_columns: dict[str, tuple[int, ...]]  # input column -> indices of its columns in X
     center: np.ndarray  # (p,) weighted column means subtracted from X
     absmax: np.ndarray  # (p,) max |x| of each column before centring
+    spec: DesignSpec | None = None  # how the covariates were coded
 
 
 def check_columns(df: pd.DataFrame, names: Sequence[str], role: str) -> None:
-    """Raise if a named column is absent from ``df``."""
-    if not isinstance(df, pd.DataFrame):
-        raise ModelInputError(f"expected a pandas DataFrame, got {type(df).__name__}; pass df=pandas.DataFrame(...)")
-    missing = [c for c in names if c not in df.columns]
-    if missing:
-        raise ModelInputError(
-            f"unknown {role} column(s) {missing}; available columns are {list(df.columns)[:30]}"
-        )
-
-
-def _is_categorical(s: pd.Series) -> bool:
-    return (
-        isinstance(s.dtype, pd.CategoricalDtype)
-        or pd.api.types.is_object_dtype(s.dtype)
-        or pd.api.types.is_string_dtype(s.dtype)
-        or pd.api.types.is_bool_dtype(s.dtype)
-    )
+    """Raise if ``df`` is not a DataFrame or a named column is absent."""
+    check_frame(df, names, role)
 
 
 def numeric_column(df: pd.DataFrame, name: str, role: str) -> np.ndarray:
     """A column as float64, rejecting NaN, infinities and non-numeric types."""
-    s = df[name]
-    if not (pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype)):
-        raise ModelInputError(f"{role} column {name!r} must be numeric, got dtype {s.dtype}")
-    a = s.to_numpy(dtype=float, na_value=np.nan)
-    bad = ~np.isfinite(a)
-    if bad.any():
-        raise ModelInputError(
-            f"{role} column {name!r} has {int(bad.sum())} missing or infinite value(s) "
-            f"(first at row {int(np.flatnonzero(bad)[0])}); drop or impute those rows before fitting"
-        )
-    return a
+    return numeric_values(df[name], name, role)
 
 
-def design_matrix(df: pd.DataFrame, covariates: Sequence[str], weights: np.ndarray) -> Design:
-    """The centred design matrix; categorical covariates dummy-coded (first sorted level = reference).
+def design_matrix(df: pd.DataFrame, covariates: Sequence[str] | DesignSpec, weights: np.ndarray,
+                  missing: str = "raise") -> Design:
+    """The centred design matrix of :class:`~cohortstat.models.design.DesignSpec` (learnt from ``df``
+    unless a spec is given).
 
     X is column-major (each column contiguous: the cheap layout to build from a data frame's
-    columns) and each column is written already centred by its ``weights``-weighted mean
-    (``Design.center``); ``Design.absmax`` keeps each column's largest absolute value before
-    centring (the scale a constant-column check compares with).
+    columns) and each column is centred by its ``weights``-weighted mean (``Design.center``);
+    ``Design.absmax`` keeps each column's largest absolute value before centring (the scale a
+    constant-column check compares with).
     """
-    if isinstance(covariates, str):
-        covariates = [covariates]
-    covariates = list(covariates)
-    if not covariates:
-        raise ModelInputError("covariates is empty; give at least one covariate column")
-    if len(set(covariates)) != len(covariates):
-        raise ModelInputError(f"covariates lists a column twice: {covariates}")
-    check_columns(df, covariates, "covariate")
-    n = len(df)
-    cols: list[np.ndarray] = []
-    terms: list[str] = []
-    term_columns: dict[str, tuple[int, ...]] = {}
-    for name in covariates:
-        s = df[name]
-        if _is_categorical(s):
-            raw, uniques = pd.factorize(s)  # one hashing pass; missing values get code -1
-            if (raw < 0).any():
-                raise ModelInputError(
-                    f"covariate column {name!r} has {int((raw < 0).sum())} missing value(s); "
-                    "drop those rows or code missing as its own level"
-                )
-            found = list(uniques)
-            levels = sorted(found)
-            if len(levels) < 2:
-                raise ModelInputError(
-                    f"covariate {name!r} has a single level {levels!r}; remove it from covariates"
-                )
-            position = {lev: k for k, lev in enumerate(levels)}
-            code = np.array([position[u] for u in found], dtype=np.int64)[raw]  # sorted-level codes
-            idx = []
-            for k, lev in enumerate(levels[1:], start=1):
-                idx.append(len(terms))
-                terms.append(f"{name}[{lev}]")
-                cols.append((code == k).astype(float))
-            term_columns[name] = tuple(idx)
-        else:
-            a = numeric_column(df, name, "covariate")
-            term_columns[name] = (len(terms),)
-            terms.append(name)
-            cols.append(a)
+    spec = covariates if isinstance(covariates, DesignSpec) else DesignSpec.from_frame(df, covariates, missing)
+    X = spec.matrix(df)
     wsum = float(weights.sum())
-    X = np.empty((n, len(cols)), order="F")
-    center = np.empty(len(cols))
-    absmax = np.empty(len(cols))
-    for j, c in enumerate(cols):
+    center = np.empty(X.shape[1])
+    absmax = np.empty(X.shape[1])
+    for j in range(X.shape[1]):
+        c = X[:, j]
         center[j] = float(weights @ c) / wsum
         absmax[j] = max(abs(float(c.max())), abs(float(c.min())))
-        np.subtract(c, center[j], out=X[:, j])
-    return Design(X=X, terms=tuple(terms), term_columns=term_columns, center=center, absmax=absmax)
+        c -= center[j]
+    return Design(X=X, terms=spec.terms, term_columns=spec.term_columns, center=center, absmax=absmax, spec=spec)
 
 
 def check_gram(gram: np.ndarray, terms: Sequence[str], scale: np.ndarray, where: str) -> None:
@@ -212,3 +151,63 @@ def survival_arrays(
                 f"weights column {weights!r} has {int((w <= 0).sum())} value(s) <= 0; drop those rows or use positive weights"
             )
     return t, e.astype(np.int64), en, w
+
+
+def event_status(ecode: np.ndarray, event: str, cause: int, competing: Sequence[int] | None) -> np.ndarray:
+    """Check the event coding and return 0 censored / 1 cause / 2 competing (int8).
+
+    Allowed codes: 0 (censored), ``cause``, and the ``competing`` codes (every other positive
+    integer when ``competing`` is None). A column with no 0 and exactly the codes 1 and 2 is
+    refused when ``competing`` is None: it is R's ``Surv(time, status)`` coding of ``survival::lung``
+    (1 censored, 2 dead), which would otherwise be fitted as a model of code 1.
+    """
+    present = np.unique(ecode)
+    if competing is None:
+        if present.tolist() == [1, 2]:
+            raise ModelInputError(
+                f"event column {event!r} holds only the codes 1 and 2 and no 0 (censored): this looks like R's "
+                "1 = censored / 2 = event coding (as in survival::lung); recode: event = status - 1. "
+                "If 2 really is a competing event and no row is censored, pass competing=[2]"
+            )
+        allowed = None
+    else:
+        allowed = {0, int(cause), *(int(c) for c in competing)}
+        bad = [int(v) for v in present if int(v) not in allowed]
+        if bad:
+            raise ModelInputError(
+                f"event column {event!r} has code(s) {bad} besides 0 (censored), {cause} (the cause) and "
+                f"competing {sorted(int(c) for c in competing)}; recode them (R: event = status - 1 for a 1/2 "
+                "coding) or list them in competing="
+            )
+    return np.where(ecode == cause, 1, np.where(ecode == 0, 0, 2)).astype(np.int8)
+
+
+def check_competing(competing) -> tuple[int, ...] | None:
+    """Validate a ``competing=`` option (None or a list of positive integer codes)."""
+    if competing is None:
+        return None
+    if isinstance(competing, (int, np.integer)):
+        competing = [competing]
+    out = tuple(int(c) for c in competing)
+    if any(c < 1 for c in out) or any(c != c2 for c, c2 in zip(out, competing)):
+        raise ModelInputError(f"competing must list positive integer event codes, got {competing!r}")
+    return out
+
+
+def strata_codes(df: pd.DataFrame, strata) -> tuple[np.ndarray, int, tuple, tuple[str, ...]]:
+    """Codes 0..k-1 of one strata column or the combination of several (R ``strata(a, b)``).
+
+    Returns (codes, number of strata, level labels, column names). Several columns give labels
+    ``'a=1, b=x'`` as R does.
+    """
+    names = (strata,) if isinstance(strata, str) else tuple(strata)
+    if not names:
+        raise ModelInputError("strata is an empty list; pass None for no strata")
+    check_columns(df, names, "strata")
+    if len(names) == 1:
+        c, uniq = pd.factorize(df[names[0]], sort=True)
+        return c.astype(np.int64), len(uniq), tuple(uniq.tolist()), names
+    keys = pd.MultiIndex.from_frame(df[list(names)])
+    c, uniq = pd.factorize(keys, sort=True)
+    labels = tuple(", ".join(f"{n}={v}" for n, v in zip(names, u)) for u in uniq)
+    return c.astype(np.int64), len(uniq), labels, names

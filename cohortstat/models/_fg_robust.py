@@ -11,62 +11,66 @@ the sum of weighted residuals of cluster c (default: one cluster per subject, as
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
-from cohortstat.errors import ConvergenceError, ConvergenceWarning, ModelInputError
+from cohortstat.errors import ModelInputError
 from cohortstat.models._kernels.fg_kernel import fg_eval, fg_setup, score_residuals
+from cohortstat.models._kernels.fg_newton import StrataSetup, newton_fg
 
 
-def finegray_robust_fit(model, data, sub: pd.DataFrame, weights, cluster, strata, notes, n_events, n_comp):
-    from cohortstat.models.finegray import FineGrayResult, newton_crr
+def finegray_robust_fit(model, d, weights, cluster, strata=None):
+    """Fit with finegray's weights and coxph's robust variance (``d``: the prepared data).
 
-    if strata is not None:
-        raise ModelInputError("strata= is not supported by FineGray yet; fit each stratum separately "
-                              "or add the stratum as a covariate")
-    order = np.argsort(data.time, kind="stable")
-    time = data.time[order]
-    status = np.where(data.event[order] == model.cause, 1,
-                      np.where(data.event[order] == 0, 0, 2)).astype(np.int8)
+    ``strata``: a column or list; each stratum gets its own censoring distribution (finegray's
+    ``strata()``) and its own baseline and risk sets (``coxph(... + strata())``).
+    """
+    from cohortstat.models._design import strata_codes
+    from cohortstat.models.finegray import information_inverse
+
     wt = None
     if weights is not None:
-        wt = pd.to_numeric(sub[weights], errors="coerce").to_numpy(dtype=float)[order]
+        wt = pd.to_numeric(d.sub[weights], errors="coerce").to_numpy(dtype=float)[d.order]
         if not np.all(np.isfinite(wt)) or np.any(wt <= 0):
             raise ModelInputError(f"weights column {weights!r} must hold finite positive numbers")
-    X_raw = data.X[order]
-    means = X_raw.mean(axis=0)
-    X = X_raw - means
-    setup = fg_setup(time, status, np.zeros(time.size, dtype=np.int64), 1, wt=wt, failures_at_risk=False)
-    # coxph iterates to full convergence; a tight gradient rule reproduces its estimate
-    beta, ev, it, converged = newton_crr(setup, X, 1e-11, max(model.max_iter, 30))
-    if not converged:
-        warnings.warn("Fine-Gray (robust) fit did not converge; check for separation",
-                      ConvergenceWarning, stacklevel=3)
-        notes.append("not converged")
-    null = fg_eval(setup, X, np.zeros(X.shape[1]), derivs=False)
-    try:
-        inv = np.linalg.inv(ev.info)
-    except np.linalg.LinAlgError as exc:
-        raise ConvergenceError("information matrix is singular: remove collinear covariates") from exc
-    res = score_residuals(setup, X, ev)
+    if strata is None:
+        scode, levels = np.zeros(d.time.size, dtype=np.int64), (None,)
+    else:
+        c, _, levels, _ = strata_codes(d.sub, strata)
+        scode = c[d.order]
+    parts, masks, labels = [], [], []
+    for k, lev in enumerate(levels):
+        m = scode == k
+        if not (d.status[m] == 1).any():
+            d.notes.append(f"stratum {lev!r} has no event of cause {model.cause} and adds nothing to the likelihood")
+            continue
+        setup = fg_setup(d.time[m], d.status[m], np.zeros(int(m.sum()), dtype=np.int64), 1,
+                         wt=None if wt is None else wt[m], failures_at_risk=False)
+        parts.append((setup, np.ascontiguousarray(d.X[m])))
+        masks.append(m)
+        labels.append(lev)
+    joint = parts[0][0] if len(parts) == 1 else StrataSetup(tuple(parts))
+    nr = newton_fg(joint, parts[0][1] if len(parts) == 1 else d.X, model.max_iter, model.eps)
+    inv = information_inverse(nr.ev.info)
+    infinite = model.convergence_notes(nr, inv, d.spec.terms, d.notes)
+    res = np.zeros((d.time.size, d.X.shape[1]))
+    frames = []
+    for (setup, X), m, lev in zip(parts, masks, labels):
+        ev = fg_eval(setup, X, nr.beta)
+        res[m] = score_residuals(setup, X, ev)
+        with np.errstate(over="ignore"):
+            jumps = setup.d / ev.S0 * np.exp(-(d.means @ nr.beta))
+        frame = pd.DataFrame({"time": setup.uft, "jump": jumps, "cumhaz": np.cumsum(jumps)})
+        if strata is not None:
+            frame.insert(0, "stratum", lev)
+        frames.append(frame)
     if cluster is not None:
-        _, cid = np.unique(sub[cluster].to_numpy()[order].astype(str), return_inverse=True)
+        _, cid = np.unique(d.sub[cluster].to_numpy()[d.order].astype(str), return_inverse=True)
         agg = np.zeros((cid.max() + 1, res.shape[1]))
         np.add.at(agg, cid, res)
         res = agg
-        notes.append(f"robust variance clustered on {cluster!r}")
+        d.notes.append(f"robust variance clustered on {cluster!r}")
     rvar = inv @ (res.T @ res) @ inv
     rvar = (rvar + rvar.T) / 2
-    terms = list(data.terms)
-    jumps = setup.d / ev.S0 * np.exp(-(means @ beta))
-    baseline = pd.DataFrame({"time": setup.uft, "jump": jumps, "cumhaz": np.cumsum(jumps)})
-    return FineGrayResult(
-        coef=pd.Series(beta, index=terms), se=pd.Series(np.sqrt(np.diag(inv)), index=terms),
-        robust_se=pd.Series(np.sqrt(np.diag(rvar)), index=terms),
-        var=pd.DataFrame(rvar, index=terms, columns=terms),
-        information=pd.DataFrame(ev.info, index=terms, columns=terms),
-        loglik_null=null.loglik, loglik=ev.loglik, n=int(time.size), n_events=n_events,
-        n_competing=n_comp, iterations=it, converged=converged, cause=model.cause, variance="robust",
-        baseline=baseline, notes=tuple(notes))
+    baseline = pd.concat(frames, ignore_index=True)
+    return model.result(d, None, nr, (inv + inv.T) / 2, rvar, infinite, baseline=baseline, strata=strata)

@@ -19,10 +19,20 @@ from threadpoolctl import ThreadpoolController
 
 from cohortstat.errors import ConvergenceWarning, ModelInputError
 
-from ._design import check_gram, codes, design_matrix, survival_arrays
+from ._design import (
+    check_competing,
+    check_gram,
+    codes,
+    numeric_column,
+    design_matrix,
+    event_status,
+    strata_codes,
+    survival_arrays,
+)
 from ._kernels import cox_kernel as K
 from ._kernels.cox_newton import newton
-from ._results import RegressionResult, chisq_test
+from ._results import RegressionResult, TestResult, chisq_test, frozen_series
+from .design import DesignSpec, check_roles, complete_rows
 
 
 @cache
@@ -51,18 +61,46 @@ class _CoxFitData:
     term_columns: dict
     state: K.KernelState
     efron: bool
+    offset_mean: float = 0.0  # mean of the offset removed before fitting
+    offset_name: str | None = None
+    offset: np.ndarray | None = None  # centred offset
 
 
 @dataclass(frozen=True)
 class CoxResult(RegressionResult):
     """Result of :meth:`CoxPH.fit` (frozen). See :class:`RegressionResult` for the attributes.
 
-    Extra attributes: ``ties`` ('efron' or 'breslow'), ``strata`` (column or None).
+    Extra attributes: ``ties`` ('efron' or 'breslow'), ``strata`` (column, tuple of columns or None).
     """
 
     ties: str = "efron"
-    strata: str | None = None
+    strata: str | tuple[str, ...] | None = None
     _data: _CoxFitData | None = field(default=None, repr=False, compare=False)
+
+    def _title(self) -> str:
+        return f"Cox proportional hazards ({self.ties} ties{', strata ' + str(self.strata) if self.strata else ''})"
+
+    def _lr_test(self, terms) -> TestResult:
+        """Likelihood-ratio test of ``terms`` = 0: the model without them refitted on the same risk sets."""
+        d = self._data
+        idx = self._select_terms(terms)
+        keep = [j for j in range(len(self.terms)) if j not in idx]
+        if keep:
+            Xr = np.asfortranarray(d.X[:, keep])
+            with _blas_pools().limit(limits=1, user_api="blas"):
+                nr = newton(d.rs, Xr, d.w, np.zeros(len(keep)), 50, EPS, offset=d.offset)
+            ll0 = nr.state.loglik
+        else:
+            ll0 = self.loglik_null
+        label = terms if isinstance(terms, str) else ", ".join(terms)
+        return chisq_test(2.0 * (self.loglik - ll0), len(idx), name=f"likelihood-ratio test of {label}")
+
+    def ph_test(self, transform: str = "km") -> pd.DataFrame:
+        """Score test of proportional hazards per covariate and GLOBAL (R ``cox.zph``); see
+        :func:`cohortstat.models.ph_test`."""
+        from .ph_test import ph_test
+
+        return ph_test(self, transform=transform)
 
     # -- residuals --------------------------------------------------------------------------
     def score_residuals(self) -> pd.DataFrame:
@@ -92,33 +130,45 @@ class CoxResult(RegressionResult):
         out.insert(0, "row", rows)
         return out
 
-    # -- baseline hazard --------------------------------------------------------------------
-    def baseline_hazard(self, centered: bool = False) -> pd.DataFrame:
-        """Cumulative baseline hazard at the event times (per stratum).
+    # -- baseline hazard and predictions ----------------------------------------------------------
+    def baseline_hazard(self, centered: bool = False, type: str | None = None) -> pd.DataFrame:
+        """Cumulative baseline hazard at the event times (per stratum): ``[stratum,] time, increment, cumhaz``.
 
         ``centered=False`` gives it at covariates 0 (R ``basehaz(fit, centered=FALSE)``);
-        ``centered=True`` at the (weighted) covariate means. For Efron ties the increment of a
-        tied group is ``sum_k wbar / (S0 - k/d D0)`` (R ``survfit.coxph`` default); for
-        Breslow ``sum w / S0``.
+        ``centered=True`` at the (weighted) covariate means. With an offset, both are at the
+        mean offset, as R's ``basehaz``/``survfit.coxph``. ``type``: 'efron' (increment of a tied
+        group ``sum_k wbar / (S0 - k/d D0)``) or 'breslow' (``sum w / S0``); default that of the
+        fit's ties, as R's ``survfit.coxph`` (``ctype``).
         """
-        d = self._data
-        inc = K.baseline_increments(d.rs, d.state.denom)  # at centred X
-        shift = 0.0 if centered else -float(d.center @ self.coef.to_numpy())
-        inc = inc * np.exp(shift)
-        gstrat = d.strata[d.rs.death_rows[np.searchsorted(d.rs.death_group, np.arange(inc.shape[0]))]]
-        gtime = d.time[d.rs.death_rows[np.searchsorted(d.rs.death_group, np.arange(inc.shape[0]))]]
-        frame = pd.DataFrame({"stratum": gstrat, "time": gtime, "increment": inc})
-        frame["cumhaz"] = frame.groupby("stratum")["increment"].cumsum()
-        frame["stratum"] = [d.strata_levels[s] for s in frame["stratum"]]
-        if self.strata is None:
-            frame = frame.drop(columns="stratum")
-        return frame.reset_index(drop=True)
+        from .cox_predict import baseline_hazard
+
+        return baseline_hazard(self, centered, type)
+
+    def predict_survival(self, profiles: pd.DataFrame, *, type: str | None = None, level: float = 0.95,
+                         conf_type: str = "log") -> pd.DataFrame:
+        """Predicted survival curves for covariate profiles, with standard errors (R ``survfit(fit, newdata)``).
+
+        Parameters
+        ----------
+        profiles : DataFrame with the model's covariate columns (raw values, coded as in the fit),
+            plus the strata columns of a stratified model and the offset column of a model with one.
+        type : 'efron' or 'breslow' hazard increments (default: the fit's ties, as R).
+        level, conf_type : confidence level and scale ('log' as R's default, 'log-log', 'plain').
+
+        Returns
+        -------
+        DataFrame ``profile, [stratum,] time, cumhaz, se_cumhaz, survival, se_survival, lower, upper``,
+        one row per profile and event time of its stratum (``profile`` is the profile's index).
+        """
+        from .cox_predict import predict_survival
+
+        return predict_survival(self, profiles, type, level, conf_type)
 
     def adjusted_survival(self, df: pd.DataFrame, column: str, levels: Sequence | None = None) -> pd.DataFrame:
         """Direct-adjusted (marginal) survival curves per level of ``column``.
 
         For each level ``g`` every row of ``df`` is given ``column = g`` and the curve is the
-        mean over rows of ``exp(-Lambda0(t) exp(x_i' beta))`` (Breslow baseline; unstratified
+        mean over rows of ``exp(-Lambda0(t) exp(x_i' beta))`` (baseline of the fit's ties type; unstratified
         models only). Returns columns ``group, time, survival``.
 
         References
@@ -129,7 +179,7 @@ class CoxResult(RegressionResult):
             raise ModelInputError("adjusted_survival needs an unstratified model; refit without strata=")
         d = self._data
         base = self.baseline_hazard(centered=False)
-        cov = list(d.term_columns)
+        cov = list(self.design.names)
         if column not in cov:
             raise ModelInputError(f"{column!r} is not a covariate of the model; choose one of {cov}")
         levels = sorted(pd.unique(df[column]).tolist()) if levels is None else list(levels)
@@ -137,23 +187,10 @@ class CoxResult(RegressionResult):
         for g in levels:
             df2 = df[cov].copy()
             df2[column] = pd.Series([g] * len(df2), index=df2.index, dtype=df[column].dtype)
-            risk = np.exp(_design_like(df2, cov, self.terms) @ self.coef.to_numpy())
+            risk = np.exp(self.design.matrix(df2) @ self.coef.to_numpy())
             surv = np.exp(-np.outer(base["cumhaz"].to_numpy(), risk)).mean(axis=1)
             out.append(pd.DataFrame({"group": g, "time": base["time"].to_numpy(), "survival": surv}))
         return pd.concat(out, ignore_index=True)
-
-
-def _design_like(df: pd.DataFrame, covariates: list[str], terms: tuple[str, ...]) -> np.ndarray:
-    """Design matrix (uncentred) of new data with exactly the fitted terms (levels may be missing in df)."""
-    X = np.zeros((len(df), len(terms)))
-    for j, t in enumerate(terms):
-        if "[" in t and t.endswith("]") and t.split("[", 1)[0] in covariates:
-            col, lev = t[:-1].split("[", 1)
-            vals = df[col].astype(str).to_numpy()
-            X[:, j] = vals == lev
-        else:
-            X[:, j] = df[t].to_numpy(dtype=float)
-    return X
 
 
 class CoxPH:
@@ -169,6 +206,17 @@ class CoxPH:
         Maximum Newton-Raphson iterations (R ``coxph.control(iter.max=20)``).
     eps : float
         Convergence tolerance on the relative change of the log-likelihood (R default 1e-9).
+    competing : list of int, optional
+        The event codes of competing events. By default every positive code other than ``cause``
+        is one (censored in this cause-specific model), except that a column holding only the codes
+        1 and 2 with no 0 is refused as R's 1 = censored / 2 = event coding; given explicitly, any
+        code outside 0, ``cause`` and ``competing`` raises.
+
+    Notes
+    -----
+    When the iterations run out (``iter_max``), the result holds the last estimate that improved
+    the log-likelihood with that estimate's log-likelihood and variance, ``converged=False`` and
+    ``iterations = iter_max + 1``, as R ``coxph`` reports.
 
     References
     ----------
@@ -180,7 +228,7 @@ class CoxPH:
     """
 
     def __init__(self, ties: Literal["efron", "breslow"] = "efron", cause: int = 1, iter_max: int = 20,
-                 eps: float = EPS):
+                 eps: float = EPS, *, competing: Sequence[int] | None = None):
         if ties not in ("efron", "breslow"):
             raise ModelInputError(f"ties must be 'efron' or 'breslow', got {ties!r}")
         if not isinstance(cause, (int, np.integer)) or cause < 1:
@@ -191,9 +239,35 @@ class CoxPH:
         self.cause = int(cause)
         self.iter_max = int(iter_max)
         self.eps = float(eps)
+        self.competing = check_competing(competing)
 
     def __repr__(self) -> str:
         return f"CoxPH(ties={self.ties!r}, cause={self.cause})"
+
+    @classmethod
+    def from_formula(cls, formula: str, data: pd.DataFrame, *, weights: str | None = None,
+                     cluster: str | None = None, robust: bool = False, missing: str = "drop",
+                     **options) -> CoxResult:
+        """Fit from an R-style formula: ``"Surv(time, event) ~ exposure * age_band + C(sex) + strata(site)"``.
+
+        The right-hand side is expanded by formulaic (see :mod:`cohortstat.models.formula`);
+        ``strata(a, b)``, ``cluster(id)`` and ``offset(col)`` terms are the ``strata=``/``cluster=``/
+        ``offset=`` options (``offset()`` takes a column name: compute ``log(x)`` beforehand);
+        ``Surv(entry, time, event)`` gives ``entry=``. ``options`` go to :class:`CoxPH` (``ties``,
+        ``cause``, ``iter_max``, ...). The result's ``design`` rebuilds the formula's design for new
+        data and ``result.test("exposure:age_band")`` tests every column of a formula term.
+        """
+        from dataclasses import replace
+
+        from .formula import build, strata_option
+
+        pf, frame, design, notes = build(formula, data, missing, extra=[weights, cluster])
+        if pf.kind != "Surv":
+            raise ModelInputError("CoxPH formulas use Surv(time, event) on the left; Crr() is for FineGray")
+        res = cls(**options).fit(frame, pf.time, pf.event, list(design.terms), strata=strata_option(pf),
+                                 weights=weights, cluster=cluster or pf.cluster, entry=pf.entry, robust=robust,
+                                 offset=pf.offset, missing=missing)
+        return replace(res, design=design, notes=tuple(notes) + res.notes)
 
     def fit(
         self,
@@ -201,11 +275,14 @@ class CoxPH:
         duration: str,
         event: str,
         covariates: Sequence[str],
-        strata: str | None = None,
+        *,
+        strata: str | Sequence[str] | None = None,
         weights: str | None = None,
         cluster: str | None = None,
         entry: str | None = None,
         robust: bool = False,
+        offset: str | None = None,
+        missing: str = "drop",
     ) -> CoxResult:
         """Fit the model and return an immutable :class:`CoxResult`.
 
@@ -213,16 +290,27 @@ class CoxPH:
         ----------
         df : pandas.DataFrame, one row per subject (or per (start, stop] interval with ``entry``).
         duration, event : exit time column and event-code column (0 censored, k = cause k).
-        covariates : covariate columns; categorical ones are dummy coded (``column[level]``).
-        strata : column whose levels get separate baseline hazards.
+        covariates : covariate columns, coded by :class:`~cohortstat.models.design.DesignSpec`
+            (categorical ones dummy coded, terms ``column[level]``).
+        strata : a column, or a list of columns whose combinations get separate baseline hazards
+            (R ``strata(a, b)``). Keyword-only, as every option after ``covariates``.
         weights : case-weight column (> 0).
         cluster : column grouping rows for the robust (sandwich) variance; implies robust.
         entry : entry-time column: (entry, duration] counting-process data / delayed entry.
         robust : robust sandwich variance with each row its own cluster (R ``robust=TRUE``).
+        offset : column added to the linear predictor with coefficient 1 (R ``offset()``), e.g.
+            the log of a known exposure multiplier.
+        missing : {'drop', 'raise'}: rows with a missing value in any used column are dropped
+            with a note giving the count (R ``na.omit``), or raise.
         """
-        t, ecode, en, w = survival_arrays(df, duration, event, entry=entry, weights=weights)
-        status = (ecode == self.cause).astype(np.int8)
-        notes: list[str] = []
+        used = check_roles(df, covariate=covariates, survival=[duration, event, entry, weights], strata=strata,
+                           cluster=cluster, offset=offset)
+        keep, note = complete_rows(df, used, missing)
+        sub = df if keep is None else df.loc[keep]
+        notes = [] if note is None else [note]
+        spec = DesignSpec.from_frame(sub, covariates, missing)
+        t, ecode, en, w = survival_arrays(sub, duration, event, entry=entry, weights=weights)
+        status = (event_status(ecode, event, self.cause, self.competing) == 1).astype(np.int8)
         others = int(((ecode > 0) & (ecode != self.cause)).sum())
         if others:
             notes.append(f"{others} event(s) of other causes treated as censored (cause-specific hazard of cause {self.cause})")
@@ -234,68 +322,86 @@ class CoxPH:
             raise ModelInputError(
                 f"no events of cause {self.cause} in column {event!r}; a Cox model needs at least one event"
             )
-        des = design_matrix(df, covariates, w)
-        terms = list(des.terms)
-        term_columns = des.term_columns
         if strata is not None:
-            scode, nstrata = codes(df, strata, "strata")
-            slev = tuple(pd.factorize(df[strata], sort=True)[1].tolist())
-        else:
-            scode, nstrata, slev = np.zeros(len(df), dtype=np.int64), 1, (None,)
-        if strata is not None:
+            scode, nstrata, slev, snames = strata_codes(sub, strata)
             ev_per = np.bincount(scode, weights=status, minlength=nstrata)
             if (ev_per == 0).any():
                 notes.append(f"{int((ev_per == 0).sum())} of {nstrata} strata have no events and add nothing to the likelihood")
-        X, center, absmax = des.X, des.center, des.absmax  # X: F order, centred, owned here
-        del des
+        else:
+            scode, slev, snames = np.zeros(len(sub), dtype=np.int64), (None,), None
+        des = design_matrix(sub, spec, w)
+        off, off_mean = None, 0.0
+        if offset is not None:
+            off = numeric_column(sub, offset, "offset")
+            off_mean = float(off.mean())
+            off = off - off_mean  # a constant shift leaves the partial likelihood unchanged
         rs = K.build_risk_sets(t, status, w, scode, en, self.ties == "efron")
+        nr = self._newton(rs, des, w, status, strata is not None, off)
+        var = _inverse(nr.state.info)
+        infinite = self._convergence_notes(nr, var, list(spec.terms), notes)
+        robust_var = None
+        if robust or cluster is not None:
+            robust_var = self._robust_var(sub, rs, des.X, w, nr.state, var, cluster, notes)
+        data = _CoxFitData(rs=rs, X=des.X, center=des.center, w=w, status=status, time=t, entry=en, strata=scode,
+                           strata_levels=slev, term_columns=spec.term_columns, state=nr.state,
+                           efron=self.ties == "efron", offset_mean=off_mean, offset_name=offset, offset=off)
+        return self._result(nr, var, robust_var, spec, notes, infinite, len(sub), n_events,
+                            strata=None if snames is None else (snames[0] if isinstance(strata, str) else snames),
+                            data=data)
+
+    def _newton(self, rs, des, w, status, stratified: bool, offset=None):
+        X, absmax = des.X, des.absmax
         p = X.shape[1]
         deaths = K.deaths_of(rs, X, w)
         # The row loops are compiled and run on every core; the BLAS calls left between them are
         # small (p x p, groups x p), and BLAS threads left spinning after them would compete with
         # the compiled loops for the cores: BLAS runs on one thread here.
         with _blas_pools().limit(limits=1, user_api="blas"):
-            state0 = K.evaluate(rs, X, w, np.zeros(p), deaths=deaths)
-            check_gram(state0.info, terms, absmax ** 2 * float(w[status > 0].sum()),
-                       "within the risk sets at the event times" + (" of each stratum" if strata else ""))
-            nr = newton(rs, X, w, np.zeros(p), self.iter_max, self.eps, state0=state0, deaths=deaths)
-        beta = nr.beta
-        st = nr.state
-        try:
-            var = np.linalg.inv(st.info)
-        except np.linalg.LinAlgError as exc:
-            raise ModelInputError(
-                "the information matrix is singular; a covariate has no variation within the risk sets - "
-                "remove it or coarsen strata"
-            ) from exc
+            state0 = K.evaluate(rs, X, w, np.zeros(p), deaths=deaths, offset=offset)
+            check_gram(state0.info, des.terms, absmax ** 2 * float(w[status > 0].sum()),
+                       "within the risk sets at the event times" + (" of each stratum" if stratified else ""))
+            return newton(rs, X, w, np.zeros(p), self.iter_max, self.eps, state0=state0, deaths=deaths,
+                          offset=offset)
+
+    def _convergence_notes(self, nr, var, terms: list[str], notes: list[str]) -> tuple[str, ...]:
+        """R coxph.fit's two warnings: iterations ran out, or loglik converged before a variable."""
+        st, beta = nr.state, nr.beta
         if not nr.converged and self.iter_max > 0:
             msg = f"Ran out of iterations ({self.iter_max}) and did not converge"
             notes.append(msg)
             warnings.warn(msg + "; a coefficient may be infinite - inspect events per covariate level",
-                          ConvergenceWarning, stacklevel=2)
-        elif self.iter_max > 1:
+                          ConvergenceWarning, stacklevel=3)
+            return ()
+        if self.iter_max > 1:
             infs = np.abs(st.score @ var)
             flag = ~np.isfinite(st.score) | ((infs > self.eps) & (infs > TOLER_INF * np.abs(beta)))
             if flag.any():
-                names = ", ".join(terms[i] for i in np.flatnonzero(flag))
-                msg = (f"Loglik converged before variable {names}; coefficient may be infinite "
+                bad = tuple(terms[i] for i in np.flatnonzero(flag))
+                msg = (f"Loglik converged before variable {', '.join(bad)}; coefficient may be infinite "
                        "(monotone likelihood: check for a level with no events or complete separation)")
                 notes.append(msg)
-                warnings.warn(msg, ConvergenceWarning, stacklevel=2)
-        robust_var = None
-        if robust or cluster is not None:
-            L = K.score_residuals(rs, X, w, st.eta, st.denom, st.xbar) * w[:, None]
-            if cluster is not None:
-                ccode, ncl = codes(df, cluster, "cluster")
-                agg = np.empty((ncl, p))
-                for j in range(p):
-                    agg[:, j] = np.bincount(ccode, weights=L[:, j], minlength=ncl)
-                L = agg
-                notes.append(f"robust variance clustered on {cluster!r} ({ncl} clusters)")
-            D = L @ var
-            robust_var = D.T @ D
-        se = np.sqrt(np.diag(var))
-        idx = pd.Index(terms, name="term")
+                warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+                return bad
+        return ()
+
+    @staticmethod
+    def _robust_var(df, rs, X, w, st, var, cluster, notes):
+        p = X.shape[1]
+        L = K.score_residuals(rs, X, w, st.eta, st.denom, st.xbar) * w[:, None]
+        if cluster is not None:
+            ccode, ncl = codes(df, cluster, "cluster")
+            agg = np.empty((ncl, p))
+            for j in range(p):
+                agg[:, j] = np.bincount(ccode, weights=L[:, j], minlength=ncl)
+            L = agg
+            notes.append(f"robust variance clustered on {cluster!r} ({ncl} clusters)")
+        D = L @ var
+        return D.T @ D
+
+    def _result(self, nr, var, robust_var, spec, notes, infinite, n, n_events, *, strata, data) -> CoxResult:
+        beta, st = nr.beta, nr.state
+        p = beta.shape[0]
+        terms = spec.terms
         u0 = nr.score_init
         try:
             sc = float(u0 @ np.linalg.solve(nr.info_init, u0))
@@ -304,24 +410,34 @@ class CoxPH:
         vw = var if robust_var is None else robust_var
         wald = float(beta @ np.linalg.solve(vw, beta))
         return CoxResult(
-            coef=pd.Series(beta, index=idx, name="coef"),
-            se=pd.Series(se, index=idx, name="se"),
-            robust_se=None if robust_var is None else pd.Series(np.sqrt(np.diag(robust_var)), index=idx, name="robust_se"),
+            coef=frozen_series(beta, terms, "coef"),
+            se=frozen_series(np.sqrt(np.diag(var)), terms, "se"),
+            robust_se=None if robust_var is None else frozen_series(np.sqrt(np.diag(robust_var)), terms, "robust_se"),
             var=var,
             robust_var=robust_var,
             loglik_null=nr.loglik_init,
             loglik=st.loglik,
-            n=len(df),
+            n=n,
             n_events=n_events,
             iterations=nr.iterations,
             converged=nr.converged,
             notes=tuple(notes),
-            wald_test=chisq_test(wald, p),
-            score_test=chisq_test(sc, p),
-            lr_test=chisq_test(2.0 * (st.loglik - nr.loglik_init), p),
+            wald_test=chisq_test(wald, p, "Wald"),
+            score_test=chisq_test(sc, p, "score"),
+            lr_test=chisq_test(2.0 * (st.loglik - nr.loglik_init), p, "likelihood ratio"),
+            design=spec,
+            infinite=infinite,
             ties=self.ties,
             strata=strata,
-            _data=_CoxFitData(rs=rs, X=X, center=center, w=w, status=status, time=t, entry=en, strata=scode,
-                              strata_levels=slev, term_columns=term_columns, state=st,
-                              efron=self.ties == "efron"),
+            _data=data,
         )
+
+
+def _inverse(info: np.ndarray) -> np.ndarray:
+    try:
+        return np.linalg.inv(info)
+    except np.linalg.LinAlgError as exc:
+        raise ModelInputError(
+            "the information matrix is singular; a covariate has no variation within the risk sets - "
+            "remove it or coarsen strata"
+        ) from exc

@@ -18,73 +18,56 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from cohortstat.errors import ConvergenceError, ConvergenceWarning, ModelInputError
-from cohortstat.models._cr_input import prepare
-from cohortstat.models._kernels.fg_kernel import (
-    crr_variance_meat,
-    fg_eval,
-    fg_setup,
-)
+from cohortstat.models._design import check_competing, event_status, survival_arrays
+from cohortstat.models._kernels.fg_kernel import crr_variance_meat, fg_setup
+from cohortstat.models._kernels.fg_newton import FGNewtonResult, newton_crr
+from cohortstat.models._results import RegressionResult, chisq_test, frozen_series
+from cohortstat.models.design import DesignSpec, as_list, check_roles, complete_rows
 
-TABLE_COLUMNS = ["term", "coef", "hr", "se", "robust_se", "ci_lower", "ci_upper", "z", "p"]
+EPS = 1e-9  # relative change of the log-likelihood, as coxph.control
+TOLER_INF = np.sqrt(EPS)
 
 
 @dataclass(frozen=True)
-class FineGrayResult:
-    """Result of :meth:`FineGray.fit` (immutable).
+class FineGrayResult(RegressionResult):
+    """Result of :meth:`FineGray.fit` (frozen). See :class:`RegressionResult` for the attributes.
 
-    ``se`` is the standard error of the chosen variance: with ``variance="crr"`` the square root of the
-    diagonal of crr's ``var`` (Fine & Gray sandwich with the censoring-distribution term), and
-    ``robust_se`` is None; with ``variance="robust"``, ``se`` is the model-based SE and ``robust_se``
-    the robust (sandwich) SE of ``coxph`` fitted on ``survival::finegray`` data, as coxph reports both;
-    z, p and confidence intervals then use ``robust_se``.
+    With ``variance="crr"``, ``var`` is crr's variance (Fine & Gray sandwich with the
+    censoring-distribution term), ``se`` its square-root diagonal and ``robust_se``/``robust_var``
+    None. With ``variance="robust"``, ``var``/``se`` are model-based (inverse information) and
+    ``robust_var``/``robust_se`` the sandwich of ``coxph`` fitted on ``survival::finegray`` data, as
+    coxph reports both; tests, z, p and intervals then use the robust variance.
+
+    Extra attributes: ``cause``, ``n_competing``, ``variance`` ('crr' or 'robust'), ``information``
+    (numpy array), ``baseline`` (DataFrame ``[stratum,] time, jump, cumhaz`` at covariates 0, as crr's
+    ``bfitj``), ``strata`` (column(s) or None).
     """
 
-    coef: pd.Series
-    se: pd.Series
-    robust_se: pd.Series | None
-    var: pd.DataFrame
-    information: pd.DataFrame
-    loglik_null: float
-    loglik: float
-    n: int
-    n_events: int
-    n_competing: int
-    iterations: int
-    converged: bool
-    cause: int
-    variance: str
-    baseline: pd.DataFrame  # time, jump, cumhaz (covariates at 0, uncentered, as crr's bfitj)
-    notes: tuple[str, ...] = field(default=())
+    cause: int = 1
+    n_competing: int = 0
+    variance: str = "crr"
+    information: np.ndarray | None = field(default=None, repr=False)
+    baseline: pd.DataFrame | None = field(default=None, repr=False)
+    strata: str | tuple[str, ...] | None = None
 
-    def table(self, alpha: float = 0.05) -> pd.DataFrame:
-        """Tidy table with columns term, coef, hr, se, robust_se, ci_lower, ci_upper, z, p."""
-        se_used = self.robust_se if self.robust_se is not None else self.se
-        zq = stats.norm.ppf(1 - alpha / 2)
-        z = self.coef / se_used
-        out = pd.DataFrame({
-            "term": self.coef.index,
-            "coef": self.coef.to_numpy(),
-            "hr": np.exp(self.coef.to_numpy()),
-            "se": self.se.to_numpy(),
-            "robust_se": (self.robust_se.to_numpy() if self.robust_se is not None
-                          else np.full(len(self.coef), np.nan)),
-            "ci_lower": np.exp(self.coef.to_numpy() - zq * se_used.to_numpy()),
-            "ci_upper": np.exp(self.coef.to_numpy() + zq * se_used.to_numpy()),
-            "z": z.to_numpy(),
-            "p": 2 * stats.norm.sf(np.abs(z.to_numpy())),
-        })
-        return out[TABLE_COLUMNS].reset_index(drop=True)
+    def _title(self) -> str:
+        return f"Fine-Gray subdistribution hazards (cause {self.cause}, variance {self.variance!r})"
 
-    def predict_cif(self, profile: dict | pd.Series | Sequence[float]) -> pd.DataFrame:
+    def predict_cif(self, profile, stratum=None) -> pd.DataFrame:
         """Cumulative incidence of the cause for one covariate profile (as ``predict.crr``).
 
         CIF(t | z) = 1 - exp(-exp(z'beta) * Lambda0(t)), at every distinct failure time of the cause.
-        ``profile`` gives a value for every term (dict/Series keyed by term, or a sequence in term order).
+        ``profile`` gives a value for every term (dict/Series keyed by term, or a sequence in term
+        order), or is a one-row DataFrame of input covariate columns (coded by ``design``). A
+        stratified model needs ``stratum`` (a level of the strata column, or ``'a=1, b=x'`` for several).
         """
-        if isinstance(profile, dict | pd.Series):
+        if isinstance(profile, pd.DataFrame):
+            if len(profile) != 1 or self.design is None:
+                raise ModelInputError("give a one-row DataFrame of the model's covariate columns")
+            z = self.design.matrix(profile)[0]
+        elif isinstance(profile, dict | pd.Series):
             missing = [t for t in self.coef.index if t not in profile]
             if missing:
                 raise ModelInputError(f"profile lacks a value for term(s) {missing}")
@@ -94,8 +77,29 @@ class FineGrayResult:
             if z.shape != (len(self.coef),):
                 raise ModelInputError(f"profile must have {len(self.coef)} values, in the order {list(self.coef.index)}")
         lp = float(z @ self.coef.to_numpy())
-        cif = 1.0 - np.exp(-np.exp(lp) * self.baseline["cumhaz"].to_numpy())
-        return pd.DataFrame({"time": self.baseline["time"].to_numpy(), "cif": cif})
+        base = self.baseline
+        if self.strata is not None:
+            if stratum is None or stratum not in set(base["stratum"]):
+                raise ModelInputError(f"give stratum=, one of {sorted(set(base['stratum']), key=str)}")
+            base = base[base["stratum"] == stratum]
+        cif = 1.0 - np.exp(-np.exp(lp) * base["cumhaz"].to_numpy())
+        return pd.DataFrame({"time": base["time"].to_numpy(), "cif": cif})
+
+
+@dataclass(frozen=True)
+class _FGData:
+    """Validated, time-sorted input of one fit (private)."""
+
+    sub: pd.DataFrame  # kept rows, input order
+    order: np.ndarray  # sort permutation of the kept rows
+    time: np.ndarray  # sorted
+    status: np.ndarray  # sorted, 0/1/2
+    X: np.ndarray  # sorted, centred
+    means: np.ndarray
+    spec: DesignSpec
+    notes: list
+    n_events: int
+    n_competing: int
 
 
 class FineGray:
@@ -110,9 +114,23 @@ class FineGray:
         from the Kaplan-Meier of censoring evaluated just before each time, Fine & Gray sandwich including
         the censoring term). "robust": estimates and robust variance of ``coxph(Surv(fgstart, fgstop,
         fgstatus) ~ ..., weights = fgwt, ties = "breslow", robust = TRUE)`` on ``survival::finegray`` data.
-    gtol, max_iter : float, int
-        crr's convergence rule: stop when max|score_j| * max(|b_j|, 1) < max(|loglik|, 1) * gtol;
-        Newton-Raphson with step halving as crr.
+    gtol : float
+        crr's gradient tolerance (variance="crr": crr's Newton path and stopping rule).
+    max_iter : int
+        Maximum Newton-Raphson iterations (crr's ``maxiter``, default 25).
+    eps : float
+        Scale-free convergence tolerance: variance="crr" also requires the Newton decrement to be at
+        most ``eps * |loglik|``; variance="robust" iterates as coxph, until the relative change of the
+        log-likelihood is at most ``eps``.
+    competing : list of int, optional
+        Competing event codes; see :class:`~cohortstat.models.CoxPH` for the event-coding check.
+
+    Notes
+    -----
+    The convergence test is scale-free: a covariate multiplied by 1e-5 gives its coefficient
+    multiplied by 1e5 (crr's gradient test alone would stop at the starting point, 0). An estimate running
+    to infinity (no event in a group, a separating covariate) is detected as coxph does: a note, a
+    :class:`~cohortstat.errors.ConvergenceWarning` and the term listed in ``result.infinite``.
 
     References
     ----------
@@ -121,122 +139,168 @@ class FineGray:
     """
 
     def __init__(self, cause: int = 1, variance: Literal["crr", "robust"] = "crr",
-                 gtol: float = 1e-6, max_iter: int = 25):
+                 gtol: float = 1e-6, max_iter: int = 25, *, eps: float = EPS,
+                 competing: Sequence[int] | None = None):
         if variance not in ("crr", "robust"):
             raise ModelInputError(f"variance must be 'crr' or 'robust', got {variance!r}")
         if not isinstance(cause, int | np.integer) or cause < 1:
             raise ModelInputError(f"cause must be a positive integer event code, got {cause!r}")
+        if max_iter < 0 or eps <= 0:
+            raise ModelInputError("max_iter must be >= 0 and eps > 0")
         self.cause = int(cause)
         self.variance = variance
         self.gtol = float(gtol)
         self.max_iter = int(max_iter)
+        self.eps = float(eps)
+        self.competing = check_competing(competing)
 
-    def fit(self, df: pd.DataFrame, duration: str, event: str, covariates: Sequence[str],
-            weights: str | None = None, cluster: str | None = None,
-            cengroup: str | None = None, strata: str | None = None) -> FineGrayResult:
-        """Fit the model. ``cengroup`` (crr only): censoring distribution estimated by group.
+    def __repr__(self) -> str:
+        return f"FineGray(cause={self.cause}, variance={self.variance!r})"
 
-        ``weights``: not defined for crr's estimator (raises ModelInputError); supported with
-        variance="robust" as finegray's user weights. ``cluster``: robust only (default cluster is
-        the subject). ``strata``: robust only (finegray strata: censoring KM and baseline by stratum).
+    @classmethod
+    def from_formula(cls, formula: str, data: pd.DataFrame, *, weights: str | None = None,
+                     cluster: str | None = None, cengroup: str | None = None, missing: str = "drop",
+                     **options) -> FineGrayResult:
+        """Fit from an R-style formula: ``"Crr(time, status, cause=1) ~ exposure + bs(age, df=3)"``.
+
+        ``Crr(time, status, cause=k)`` names the cause (``Surv(time, status)`` uses ``options['cause']``,
+        default 1); the right-hand side is expanded by formulaic as for :meth:`CoxPH.from_formula`.
+        ``options`` go to :class:`FineGray` (``variance``, ``max_iter``, ...).
         """
+        from dataclasses import replace
+
+        from .formula import build
+
+        pf, frame, design, notes = build(formula, data, missing, extra=[weights, cluster, cengroup])
+        if pf.strata:
+            options.setdefault("variance", "robust")
+        if pf.cause is not None:
+            options["cause"] = pf.cause
+        if pf.entry is not None or pf.offset is not None:
+            raise ModelInputError("FineGray has no entry time nor offset; use Crr(time, status, cause=1) ~ covariates")
+        strata = None if not pf.strata else (pf.strata[0] if len(pf.strata) == 1 else list(pf.strata))
+        res = cls(**options).fit(frame, pf.time, pf.event, list(design.terms), weights=weights, strata=strata,
+                                 cluster=cluster or pf.cluster, cengroup=cengroup, missing=missing)
+        return replace(res, design=design, notes=tuple(notes) + res.notes)
+
+    def fit(self, df: pd.DataFrame, duration: str, event: str, covariates: Sequence[str], *,
+            strata: str | Sequence[str] | None = None, weights: str | None = None, cluster: str | None = None,
+            entry: str | None = None, cengroup: str | None = None, missing: str = "drop") -> FineGrayResult:
+        """Fit the model and return an immutable :class:`FineGrayResult`.
+
+        Options after ``covariates`` are keyword-only, named and ordered as :meth:`CoxPH.fit`.
+        ``weights``: finegray's user weights (variance="robust" only; crr has none). ``cluster``:
+        robust only (default cluster is the subject). ``strata``: a column or list of columns,
+        variance="robust" only: censoring distribution, baseline and risk sets by stratum, as R
+        ``finegray(Surv(...) ~ . + strata(s))`` + ``coxph(... + strata(s), weights = fgwt)``.
+        ``entry``: not supported (left truncation needs another weighting; raises). ``cengroup``
+        (crr only): censoring distribution estimated by group. ``missing``: 'drop' (default, with a
+        note) or 'raise', as every model.
+        """
+        self._check_options(strata, weights, cluster, entry, cengroup)
+        d = self._prepare(df, duration, event, covariates, [weights, cluster, cengroup, *as_list(strata)], missing)
+        if self.variance == "robust":
+            from cohortstat.models._fg_robust import finegray_robust_fit
+
+            return finegray_robust_fit(self, d, weights, cluster, strata)
+        if cengroup is not None:
+            levels, gcode = np.unique(d.sub[cengroup].to_numpy()[d.order].astype(str), return_inverse=True)
+            ncg = levels.size
+        else:
+            gcode, ncg = np.zeros(d.time.size, dtype=np.int64), 1
+        setup = fg_setup(d.time, d.status, gcode, ncg)
+        nr = newton_crr(setup, d.X, self.gtol, self.max_iter, self.eps)
+        inv = information_inverse(nr.ev.info)
+        infinite = self.convergence_notes(nr, inv, d.spec.terms, d.notes)
+        meat = crr_variance_meat(setup, d.X, nr.ev)
+        var = inv @ meat @ inv.T
+        var = (var + var.T) / 2
+        return self.result(d, setup, nr, var, None, infinite)
+
+    def _check_options(self, strata, weights, cluster, entry, cengroup) -> None:
+        if entry is not None:
+            raise ModelInputError("entry= (left truncation) is not supported by FineGray; fit on rows followed "
+                                  "from time 0, or use a cause-specific CoxPH with entry=")
+        if strata is not None and self.variance == "crr":
+            raise ModelInputError("strata= needs FineGray(variance='robust') (R finegray + coxph(strata)); "
+                                  "crr's own option is cengroup= (censoring distribution by group)")
         if self.variance == "crr":
-            for name, val in (("weights", weights), ("cluster", cluster), ("strata", strata)):
+            for name, val in (("weights", weights), ("cluster", cluster)):
                 if val is not None:
                     raise ModelInputError(
                         f"{name}= is not defined for crr's estimator and variance; use "
                         f"FineGray(variance='robust') for {name}, or drop it")
         elif cengroup is not None:
             raise ModelInputError("cengroup= is crr's option; with variance='robust' use strata=")
-        extra = [c for c in (cengroup, weights, cluster, strata) if c is not None]
-        data, sub = prepare(df, duration, event, covariates, extra=extra)
-        notes: list[str] = []
-        if data.n_dropped:
-            notes.append(f"{data.n_dropped} rows dropped for missing values")
-        if data.X.shape[1] == 0:
-            raise ModelInputError("Fine-Gray needs at least one covariate")
-        n_events = int((data.event == self.cause).sum())
+
+    def _prepare(self, df, duration, event, covariates, extra, missing) -> _FGData:
+        used = check_roles(df, covariate=covariates, survival=[duration, event], other=[e for e in extra if e])
+        keep, note = complete_rows(df, used, missing)
+        sub = df if keep is None else df.loc[keep]
+        notes = [] if note is None else [note]
+        spec = DesignSpec.from_frame(sub, covariates, missing)
+        t, ecode, _, _ = survival_arrays(sub, duration, event)
+        status = event_status(ecode, event, self.cause, self.competing)
+        n_events = int((status == 1).sum())
         if n_events == 0:
             raise ModelInputError(f"no event of cause {self.cause} in the data; check cause= and event codes")
-        n_comp = int(((data.event > 0) & (data.event != self.cause)).sum())
-        terms = list(data.terms)
-        if self.variance == "robust":
-            from cohortstat.models._fg_robust import finegray_robust_fit
-
-            return finegray_robust_fit(self, data, sub, weights, cluster, strata, notes, n_events, n_comp)
-
-        order = np.argsort(data.time, kind="stable")
-        time = data.time[order]
-        status = np.where(data.event[order] == self.cause, 1,
-                          np.where(data.event[order] == 0, 0, 2)).astype(np.int8)
-        means = data.X.mean(axis=0)
-        X = data.X[order]
+        order = np.argsort(t, kind="stable")
+        X = spec.matrix(sub)[order]
+        means = X.mean(axis=0)
         X -= means  # centring leaves the partial likelihood and crr's variance unchanged
-        if cengroup is not None:
-            levels, gcode = np.unique(sub[cengroup].to_numpy()[order].astype(str), return_inverse=True)
-            ncg = levels.size
-        else:
-            gcode, ncg = np.zeros(time.size, dtype=np.int64), 1
-        setup = fg_setup(time, status, gcode, ncg)
-        beta, ev, it, converged = newton_crr(setup, X, self.gtol, self.max_iter)
-        null = fg_eval(setup, X, np.zeros(X.shape[1]), derivs=False)
-        if not converged:
-            warnings.warn(f"Fine-Gray fit did not converge in {self.max_iter} iterations; "
-                          "check for separation (a covariate level without events)", ConvergenceWarning,
-                          stacklevel=2)
-            notes.append("not converged")
-        info = ev.info
+        return _FGData(sub, order, t[order], status[order], np.ascontiguousarray(X), means, spec, notes,
+                       n_events, int((status == 2).sum()))
+
+    def convergence_notes(self, nr: FGNewtonResult, inv: np.ndarray, terms, notes: list) -> tuple[str, ...]:
+        """coxph's two warnings: iterations ran out, or loglik converged before a variable."""
+        if not nr.converged and self.max_iter > 0:
+            msg = f"Ran out of iterations ({self.max_iter}) and did not converge"
+            notes.append(msg)
+            warnings.warn(msg + "; a coefficient may be infinite - inspect events per covariate level",
+                          ConvergenceWarning, stacklevel=3)
+            return ()
+        if self.max_iter > 1:
+            infs = np.abs(nr.ev.score @ inv)
+            flag = ~np.isfinite(nr.ev.score) | ((infs > self.eps) & (infs > TOLER_INF * np.abs(nr.beta)))
+            if flag.any():
+                bad = tuple(terms[i] for i in np.flatnonzero(flag))
+                msg = (f"Loglik converged before variable {', '.join(bad)}; coefficient may be infinite "
+                       "(monotone likelihood: check for a level with no events or complete separation)")
+                notes.append(msg)
+                warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+                return bad
+        return ()
+
+    def result(self, d: _FGData, setup, nr: FGNewtonResult, var, robust_var, infinite, baseline=None,
+               strata=None) -> FineGrayResult:
+        terms = d.spec.terms
+        beta = nr.beta
+        p = beta.size
+        u0 = nr.ev0.score
         try:
-            inv = np.linalg.inv(info)
-        except np.linalg.LinAlgError as exc:
-            raise ConvergenceError("information matrix is singular: remove collinear covariates") from exc
-        meat = crr_variance_meat(setup, X, ev)
-        var = inv @ meat @ inv.T
-        var = (var + var.T) / 2
-        se = np.sqrt(np.diag(var))
-        jumps = setup.d / ev.S0 * np.exp(-(means @ beta))  # baseline at covariates 0 (uncentred)
-        baseline = pd.DataFrame({"time": setup.uft, "jump": jumps, "cumhaz": np.cumsum(jumps)})
+            sc = float(u0 @ np.linalg.solve(nr.ev0.info, u0))
+        except np.linalg.LinAlgError:
+            sc = np.nan
+        vw = var if robust_var is None else robust_var
+        wald = float(beta @ np.linalg.solve(vw, beta))
+        if baseline is None:
+            with np.errstate(over="ignore"):  # infinite when a coefficient ran away (flagged above)
+                jumps = setup.d / nr.ev.S0 * np.exp(-(d.means @ beta))  # baseline at covariates 0 (uncentred)
+            baseline = pd.DataFrame({"time": setup.uft, "jump": jumps, "cumhaz": np.cumsum(jumps)})
         return FineGrayResult(
-            coef=pd.Series(beta, index=terms), se=pd.Series(se, index=terms), robust_se=None,
-            var=pd.DataFrame(var, index=terms, columns=terms),
-            information=pd.DataFrame(info, index=terms, columns=terms),
-            loglik_null=null.loglik, loglik=ev.loglik, n=int(time.size), n_events=n_events,
-            n_competing=n_comp, iterations=it, converged=converged, cause=self.cause,
-            variance="crr", baseline=baseline, notes=tuple(notes))
+            coef=frozen_series(beta, terms, "coef"), se=frozen_series(np.sqrt(np.diag(var)), terms, "se"),
+            robust_se=None if robust_var is None else frozen_series(np.sqrt(np.diag(robust_var)), terms, "robust_se"),
+            var=var, robust_var=robust_var, loglik_null=nr.ev0.loglik, loglik=nr.ev.loglik, n=int(d.time.size),
+            n_events=d.n_events, iterations=nr.iterations, converged=nr.converged, notes=tuple(d.notes),
+            wald_test=chisq_test(wald, p, "Wald"), score_test=chisq_test(sc, p, "score"),
+            lr_test=chisq_test(2.0 * (nr.ev.loglik - nr.ev0.loglik), p, "likelihood ratio"),
+            design=d.spec, infinite=infinite, cause=self.cause, n_competing=d.n_competing,
+            variance=self.variance, information=nr.ev.info, baseline=baseline,
+            strata=None if strata is None else (strata if isinstance(strata, str) else tuple(strata)))
 
 
-def newton_crr(setup, X, gtol: float, max_iter: int):
-    """Newton-Raphson with crr's convergence test and step-halving (Armijo) rule."""
-    p = X.shape[1]
-    b = np.zeros(p)
-    converged = False
-    it = 0
-    for it in range(max_iter + 1):
-        ev = fg_eval(setup, X, b)
-        lik = -ev.loglik
-        if np.max(np.abs(ev.score) * np.maximum(np.abs(b), 1.0)) < max(abs(lik), 1.0) * gtol:
-            converged = True
-            break
-        if it == max_iter:
-            break
-        try:
-            sc = np.linalg.solve(ev.info, ev.score)
-        except np.linalg.LinAlgError as exc:
-            raise ConvergenceError("singular information matrix: remove collinear covariates") from exc
-        halvings = 0
-        while True:
-            bn = b + sc
-            fbn = -fg_eval(setup, X, bn, derivs=False).loglik
-            if np.isfinite(fbn) and fbn <= lik + 1e-4 * float(sc @ -ev.score):
-                break
-            halvings += 1
-            sc = sc * 0.5
-            if halvings > 20:
-                break
-        if halvings > 20:
-            # no decrease found: at the rounding floor of the log-likelihood the point is the
-            # optimum when crr's default rule holds
-            converged = bool(np.max(np.abs(ev.score) * np.maximum(np.abs(b), 1.0)) < max(abs(lik), 1.0) * 1e-6)
-            break
-        b = bn
-    return b, ev, it, converged
+def information_inverse(info: np.ndarray) -> np.ndarray:
+    try:
+        return np.linalg.inv(info)
+    except np.linalg.LinAlgError as exc:
+        raise ConvergenceError("the information matrix is singular: remove collinear or constant covariates") from exc

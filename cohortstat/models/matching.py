@@ -50,15 +50,14 @@ J Stat Softw 2011;42(8):1-28.
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass, field
 from typing import Literal
 
-from cohortstat.models._kernels._jit import numba
 import numpy as np
 import pandas as pd
 
 from cohortstat.errors import ModelInputError
+from cohortstat.models._kernels.matching_kernels import _closest_kernel, _greedy_kernel
 
 __all__ = ["MatchResult", "match", "canonical_rank"]
 
@@ -99,137 +98,6 @@ def canonical_rank(keys, seed: int = 0) -> np.ndarray:
     rank[order] = np.arange(len(s), dtype=np.int64)
     return rank
 
-
-@numba.njit(cache=True)
-def _find(parent, i):
-    # disjoint-set root with path halving
-    while parent[i] != i:
-        parent[i] = parent[parent[i]]
-        i = parent[i]
-    return i
-
-
-@numba.njit(cache=True)
-def _kernel_state(c_score, s_start, s_end, t_stratum, t_score):
-    """Starting state shared by the matching kernels.
-
-    ``owner`` (per control, -1 = free), ``count`` (controls per treated row), the two "next available"
-    link arrays -- ``right[i]``: next available control index >= i (n_c = none); ``left[i + 1]``: previous
-    available control index <= i, stored shifted by one (0 = none) -- and ``ins``, each treated row's
-    insertion point among the sorted controls of its stratum.
-    """
-    n_c = c_score.size
-    n_t = t_score.size
-    owner = np.full(n_c, -1, np.int64)
-    count = np.zeros(n_t, np.int64)
-    right = np.arange(n_c + 1)
-    left = np.arange(n_c + 1)
-    ins = np.empty(n_t, np.int64)
-    for i in range(n_t):
-        s = t_stratum[i]
-        lo = s_start[s]
-        hi = s_end[s]
-        ins[i] = lo + np.searchsorted(c_score[lo:hi], t_score[i])
-    return owner, count, right, left, ins
-
-
-@numba.njit(cache=True)
-def _greedy_kernel(c_score, s_start, s_end, t_stratum, t_score, ratio, caliper):
-    """Greedy nearest-available matching.
-
-    Controls are sorted by (stratum, score); control stratum ``s`` occupies ``[s_start[s], s_end[s])``.
-    Treated rows are given in visiting order. Returns, per control (sorted order), the index of its
-    treated row in visiting order or -1, and per treated row the number of controls it received.
-    """
-    n_t = t_score.size
-    owner, count, right, left, ins = _kernel_state(c_score, s_start, s_end, t_stratum, t_score)
-    for r in range(ratio):
-        for i in range(n_t):
-            if count[i] < r:
-                continue
-            s = t_stratum[i]
-            lo = s_start[s]
-            hi = s_end[s]
-            if lo >= hi:
-                continue
-            p = ins[i]
-            best = -1
-            best_d = np.inf
-            jl = _find(left, p) - 1  # left array is shifted: index p holds control p - 1
-            if jl >= lo:
-                best = jl
-                best_d = t_score[i] - c_score[jl]
-            jr = _find(right, p)
-            if jr < hi:
-                d = c_score[jr] - t_score[i]
-                if d < best_d:
-                    best = jr
-                    best_d = d
-            if best < 0 or best_d > caliper:
-                continue
-            owner[best] = i
-            count[i] += 1
-            right[best] = best + 1
-            left[best + 1] = best
-    return owner, count
-
-
-@numba.njit(cache=True)
-def _nearest(left, right, c_score, lo, hi, p, x):
-    """Nearest available control of ``[lo, hi)`` around insertion point ``p`` for score ``x``:
-    (index or -1, distance); the lower control wins a tie."""
-    best = -1
-    best_d = np.inf
-    if lo >= hi:
-        return best, best_d
-    jl = _find(left, p) - 1  # left is shifted: index p holds control p - 1
-    if jl >= lo:
-        best = jl
-        best_d = x - c_score[jl]
-    jr = _find(right, p)
-    if jr < hi:
-        d = c_score[jr] - x
-        if d < best_d:
-            best = jr
-            best_d = d
-    return best, best_d
-
-
-@numba.njit(cache=True)
-def _closest_kernel(c_score, s_start, s_end, t_stratum, t_score, ratio, caliper):
-    """Closest-pair-first greedy matching (the order of OHDSI CohortMethod).
-
-    In each of ``ratio`` passes, every treated row still in need proposes its nearest available control;
-    proposals are taken from a heap by (distance, treated position, control position); a proposal whose
-    control was taken meanwhile is renewed with the treated row's next nearest available control. Same
-    inputs and outputs as :func:`_greedy_kernel` (the treated position is the tie-breaking rank).
-    """
-    n_t = t_score.size
-    owner, count, right, left, ins = _kernel_state(c_score, s_start, s_end, t_stratum, t_score)
-    for r in range(ratio):
-        heap = [(0.0, np.int64(0), np.int64(0))]
-        heap.pop()
-        for i in range(n_t):
-            if count[i] < r:
-                continue
-            s = t_stratum[i]
-            j, d = _nearest(left, right, c_score, s_start[s], s_end[s], ins[i], t_score[i])
-            if j >= 0 and d <= caliper:
-                heap.append((d, np.int64(i), np.int64(j)))
-        heapq.heapify(heap)
-        while len(heap) > 0:
-            d, i, j = heapq.heappop(heap)
-            if owner[j] < 0:
-                owner[j] = i
-                count[i] += 1
-                right[j] = j + 1
-                left[j + 1] = j
-            else:
-                s = t_stratum[i]
-                j2, d2 = _nearest(left, right, c_score, s_start[s], s_end[s], ins[i], t_score[i])
-                if j2 >= 0 and d2 <= caliper:
-                    heapq.heappush(heap, (d2, i, j2))
-    return owner, count
 
 
 @dataclass(frozen=True, eq=False)
@@ -281,6 +149,16 @@ class MatchResult:
             wc = 1.0 / m[ms[is_c]]
             w[is_c] = wc * (is_c.sum() / wc.sum())
         return w
+
+    def summary(self) -> str:
+        """A text summary: matched and unmatched counts, set sizes, caliper and notes."""
+        cal = "none" if self.caliper is None else f"{self.caliper:.4g}"
+        lines = [f"Matching 1:{self.ratio}, caliper {cal}: {self.n_sets} matched sets", "",
+                 self.counts().to_string(index=False), "", self.set_sizes().to_string(index=False)]
+        if self.notes:
+            lines.append("notes:")
+            lines.extend(f"  - {n}" for n in self.notes)
+        return "\n".join(lines)
 
     def counts(self) -> pd.DataFrame:
         """Persons matched and unmatched per group: ``group, n_total, n_matched, n_unmatched``."""
@@ -373,15 +251,7 @@ def match(
     """
     from cohortstat.models.weighting import _treatment_array
 
-    if isinstance(ratio, bool) or not isinstance(ratio, (int, np.integer)) or ratio < 1:
-        raise ModelInputError(f"ratio must be an integer >= 1, got {ratio!r}")
-    if caliper_sd is not None and not (np.isfinite(caliper_sd) and caliper_sd > 0):
-        raise ModelInputError(f"caliper_sd must be a positive number or None, got {caliper_sd!r}")
-    if order not in ("closest", "largest", "smallest", "random"):
-        raise ModelInputError(f"order must be 'closest', 'largest', 'smallest' or 'random', got {order!r}")
-    if isinstance(exact, str):
-        exact = (exact,)
-    exact = tuple(exact)
+    exact = _check_options(ratio, caliper_sd, order, exact)
     if treatment not in df.columns:
         raise ModelInputError(f"treatment column {treatment!r} is not in the data")
     t = _treatment_array(df[treatment].to_numpy(), treatment)
@@ -397,26 +267,64 @@ def match(
         keys = df[key].to_numpy()
     rank = canonical_rank(keys, seed) if n else np.empty(0, np.int64)
     notes: list[str] = []
-    if score is None:
-        x = np.zeros(n)
-        caliper = None
-    else:
-        if score not in df.columns:
-            raise ModelInputError(f"score column {score!r} is not in the data")
-        x = pd.to_numeric(df[score], errors="coerce").to_numpy(dtype=float)
-        if not np.isfinite(x).all():
-            raise ModelInputError(
-                f"score column {score!r} has missing or infinite values (a propensity score of 0 or 1?)"
-            )
-        if caliper_sd is None:
-            caliper = None
-        else:
-            sd = float(np.std(x, ddof=1)) if n > 1 else 0.0
-            caliper = float(caliper_sd) * sd
-            notes.append(f"caliper {caliper_sd:g} SD of the score = {caliper:.6g}")
+    x, caliper = _score_and_caliper(df, score, caliper_sd, n, notes)
     stratum = _stratum_ids(df, exact)
     n_strata = int(stratum.max()) + 1 if n else 0
+    matched_set, count, n_mc = _run_kernel(t, x, rank, stratum, n_strata, order, ratio, caliper)
+    n_sets = int((count > 0).sum())
+    if ratio > 1:
+        short = int(((count > 0) & (count < ratio)).sum())
+        if short:
+            notes.append(f"{short} matched sets have fewer than {ratio} controls (variable ratio)")
+    if exact:
+        notes.append(f"exact matching on {', '.join(exact)}: {n_strata} strata")
+    is_t = t == 1
+    return MatchResult(
+        matched_set=matched_set,
+        treatment=t,
+        caliper=caliper,
+        ratio=int(ratio),
+        n_treated=int(is_t.sum()),
+        n_control=int((~is_t).sum()),
+        n_matched_treated=n_sets,
+        n_matched_control=n_mc,
+        n_sets=n_sets,
+        notes=tuple(notes),
+    )
 
+
+def _check_options(ratio, caliper_sd, order, exact) -> tuple:
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, np.integer)) or ratio < 1:
+        raise ModelInputError(f"ratio must be an integer >= 1, got {ratio!r}")
+    if caliper_sd is not None and not (np.isfinite(caliper_sd) and caliper_sd > 0):
+        raise ModelInputError(f"caliper_sd must be a positive number or None, got {caliper_sd!r}")
+    if order not in ("closest", "largest", "smallest", "random"):
+        raise ModelInputError(f"order must be 'closest', 'largest', 'smallest' or 'random', got {order!r}")
+    return (exact,) if isinstance(exact, str) else tuple(exact)
+
+
+def _score_and_caliper(df, score, caliper_sd, n, notes) -> tuple[np.ndarray, float | None]:
+    """The matching score (0 without one) and the caliper on its scale (caliper_sd times its SD)."""
+    if score is None:
+        return np.zeros(n), None
+    if score not in df.columns:
+        raise ModelInputError(f"score column {score!r} is not in the data")
+    x = pd.to_numeric(df[score], errors="coerce").to_numpy(dtype=float)
+    if not np.isfinite(x).all():
+        raise ModelInputError(
+            f"score column {score!r} has missing or infinite values (a propensity score of 0 or 1?)"
+        )
+    if caliper_sd is None:
+        return x, None
+    sd = float(np.std(x, ddof=1)) if n > 1 else 0.0
+    caliper = float(caliper_sd) * sd
+    notes.append(f"caliper {caliper_sd:g} SD of the score = {caliper:.6g}")
+    return x, caliper
+
+
+def _run_kernel(t, x, rank, stratum, n_strata, order, ratio, caliper):
+    """Sort controls and treated, run the compiled kernel: (matched_set per row, count per treated, n controls)."""
+    n = t.size
     is_t = t == 1
     c_idx = np.flatnonzero(~is_t)
     t_idx = np.flatnonzero(is_t)
@@ -434,15 +342,8 @@ def match(
         t_order = t_idx[np.argsort(rank[t_idx], kind="stable")]
     cal = np.inf if caliper is None else caliper
     kernel = _closest_kernel if order == "closest" else _greedy_kernel
-    owner, count = kernel(
-        np.ascontiguousarray(x[c_order]),
-        s_start,
-        s_end,
-        np.ascontiguousarray(stratum[t_order]),
-        np.ascontiguousarray(x[t_order]),
-        int(ratio),
-        float(cal),
-    )
+    owner, count = kernel(np.ascontiguousarray(x[c_order]), s_start, s_end, np.ascontiguousarray(stratum[t_order]),
+                          np.ascontiguousarray(x[t_order]), int(ratio), float(cal))
     # set ids: matched treated numbered in visiting order
     got = count > 0
     set_of_t = np.full(t_order.size, -1, np.int64)
@@ -451,23 +352,4 @@ def match(
     matched_set[t_order] = set_of_t
     has_owner = owner >= 0
     matched_set[c_order[has_owner]] = set_of_t[owner[has_owner]]
-    n_sets = int(got.sum())
-    n_mc = int(has_owner.sum())
-    if ratio > 1:
-        short = int(((count > 0) & (count < ratio)).sum())
-        if short:
-            notes.append(f"{short} matched sets have fewer than {ratio} controls (variable ratio)")
-    if exact:
-        notes.append(f"exact matching on {', '.join(exact)}: {n_strata} strata")
-    return MatchResult(
-        matched_set=matched_set,
-        treatment=t,
-        caliper=caliper,
-        ratio=int(ratio),
-        n_treated=int(is_t.sum()),
-        n_control=int((~is_t).sum()),
-        n_matched_treated=n_sets,
-        n_matched_control=n_mc,
-        n_sets=n_sets,
-        notes=tuple(notes),
-    )
+    return matched_set, count, int(has_owner.sum())

@@ -7,8 +7,8 @@ standardized difference of means of Austin (2009), unweighted or weighted.
 
 Semantic choices (see docs/methods-confounding.md):
 
-- Categorical covariates (pandas ``category``, ``object`` or ``string`` dtype) are dummy-coded with the
-  first sorted level as reference and terms named ``column[level]``, as in the rest of cohortstat.
+- Covariates are coded by :class:`~cohortstat.models.design.DesignSpec`, as in every model of cohortstat
+  (the same terms and reference levels as CoxPH and FineGray on the same frame).
 - The preference score is that of Walker et al. (2013): the propensity score with the log-odds of the
   treated proportion removed, so that 0.5 means "no preference" whatever the size of each group.
 - The standardized difference uses the pooled standard deviation ``sqrt((s1^2 + s0^2) / 2)`` of the
@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from cohortstat.errors import ConvergenceError, ConvergenceWarning, ModelInputError
+from cohortstat.models.design import DesignSpec, check_roles, complete_rows
 
 __all__ = [
     "PropensityScore",
@@ -45,7 +46,8 @@ class PropensityScore:
     Attributes
     ----------
     ps : numpy.ndarray
-        Estimated probability of treatment, one per input row, in input order.
+        Estimated probability of exposure, one per input row, in input order (NaN for a row left
+        out for a missing value). Read-only.
     logit_ps : numpy.ndarray
         ``log(ps / (1 - ps))``, computed from the linear predictor (no rounding through ``ps``).
     preference : numpy.ndarray
@@ -62,6 +64,8 @@ class PropensityScore:
         Newton iterations used.
     notes : tuple of str
         What happened to the data.
+    design : DesignSpec
+        How the covariates were coded (the same terms and reference levels as CoxPH and FineGray).
     """
 
     ps: np.ndarray = field(repr=False)
@@ -74,10 +78,22 @@ class PropensityScore:
     converged: bool
     iterations: int
     notes: tuple[str, ...] = ()
+    design: DesignSpec | None = field(default=None, repr=False, compare=False)
 
     def table(self) -> pd.DataFrame:
         """The coefficient table (a copy)."""
         return self.coef.copy()
+
+    def summary(self) -> str:
+        """A text summary: coefficients (odds ratios), convergence and notes."""
+        lines = [f"Propensity score (logistic regression): n = {self.n}, exposed = {self.n_treated}", ""]
+        lines.append(self.coef.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        status = "converged" if self.converged else "did NOT converge"
+        lines += ["", f"Newton-Raphson: {status} in {self.iterations} iteration(s)"]
+        if self.notes:
+            lines.append("notes:")
+            lines.extend(f"  - {n}" for n in self.notes)
+        return "\n".join(lines)
 
 
 def _column(df: pd.DataFrame, name: str) -> pd.Series:
@@ -97,10 +113,10 @@ def _treatment_array(values, name: str = "treatment") -> np.ndarray:
     try:
         tf = t.astype(float)
     except (TypeError, ValueError) as exc:
-        raise ModelInputError(f"{name} must be coded 0 (reference) / 1 (treated)") from exc
+        raise ModelInputError(f"{name} must be coded 0 (reference) / 1 (exposed)") from exc
     if np.isnan(tf).any() or not np.isin(tf, (0.0, 1.0)).all():
         raise ModelInputError(
-            f"{name} must be coded 0 (reference) / 1 (treated) with no missing value; recode it first"
+            f"{name} must be coded 0 (reference) / 1 (exposed) with no missing value; recode it first"
         )
     return tf.astype(np.int8)
 
@@ -108,46 +124,25 @@ def _treatment_array(values, name: str = "treatment") -> np.ndarray:
 def design_matrix(df: pd.DataFrame, covariates, intercept: bool = False) -> tuple[np.ndarray, list[str]]:
     """Numeric design matrix and its term names (first column ``Intercept`` when ``intercept``).
 
-    Numeric and boolean columns enter as they are; categorical, object and string columns are
-    dummy-coded with the first sorted level as reference (terms ``column[level]``). The matrix is
-    filled in place (one allocation), which matters at millions of rows.
+    Columns are coded by :class:`~cohortstat.models.design.DesignSpec`, as in every model of
+    cohortstat (bool -> ``column[True]``, categorical -> ``column[level]`` with the first level as
+    reference). Missing values raise here; :func:`propensity_score` applies the missing policy.
     """
-    covariates = list(covariates)
-    if len(set(covariates)) != len(covariates):
-        raise ModelInputError("covariates contain a duplicate name; list each column once")
-    n = len(df)
-    columns: list[tuple[str, object]] = []  # (term, column values or (values, level))
-    for name in covariates:
-        col = _column(df, name)
-        if isinstance(col.dtype, pd.CategoricalDtype) or col.dtype == object or pd.api.types.is_string_dtype(
-            col.dtype
-        ):
-            if col.isna().any():
-                raise ModelInputError(f"covariate {name!r} has missing values; impute or drop those rows")
-            values = col.astype(str).to_numpy()
-            levels = sorted(pd.unique(values))
-            columns.extend((f"{name}[{level}]", (values, level)) for level in levels[1:])
-        else:
-            columns.append((str(name), col))
-    names = (["Intercept"] if intercept else []) + [term for term, _ in columns]
-    x = np.empty((n, len(names)), dtype=float, order="F")  # column-major: each column written contiguously
-    j0 = 0
-    if intercept:
-        x[:, 0] = 1.0
-        j0 = 1
-    for j, (term, src) in enumerate(columns, start=j0):
-        if isinstance(src, tuple):
-            x[:, j] = src[0] == src[1]
-        else:
-            x[:, j] = pd.to_numeric(src, errors="coerce").to_numpy(dtype=float)
-            if not np.isfinite(x[:, j]).all():
-                raise ModelInputError(
-                    f"covariate {term!r} has missing or non-finite values; impute or drop those rows"
-                )
-    return x, names
+    spec = DesignSpec.from_frame(df, covariates, missing="raise")
+    return _with_intercept(spec.matrix(df), intercept), (["Intercept"] if intercept else []) + list(spec.terms)
 
 
-def propensity_score(df: pd.DataFrame, *, treatment: str, covariates, maxiter: int = 50) -> PropensityScore:
+def _with_intercept(x: np.ndarray, intercept: bool) -> np.ndarray:
+    if not intercept:
+        return x
+    out = np.empty((x.shape[0], x.shape[1] + 1), order="F")
+    out[:, 0] = 1.0
+    out[:, 1:] = x
+    return out
+
+
+def propensity_score(df: pd.DataFrame, *, treatment: str, covariates, maxiter: int = 50,
+                     missing: str = "drop") -> PropensityScore:
     """Fit a propensity score by logistic regression.
 
     Parameters
@@ -155,11 +150,15 @@ def propensity_score(df: pd.DataFrame, *, treatment: str, covariates, maxiter: i
     df : pandas.DataFrame
         One row per person.
     treatment : str
-        Column coded 1 (treated / exposed) or 0 (reference).
+        The exposure column, coded 1 (exposed) or 0 (reference).
     covariates : sequence of str
-        Columns of the model (an intercept is added).
+        Columns of the model (an intercept is added), coded by
+        :class:`~cohortstat.models.design.DesignSpec` exactly as in CoxPH and FineGray.
     maxiter : int
         Maximum Newton iterations.
+    missing : {'drop', 'raise'}
+        Rows with a missing exposure or covariate are left out of the fit with a note (their
+        scores are NaN), or raise, as in every model.
 
     Returns
     -------
@@ -186,25 +185,55 @@ def propensity_score(df: pd.DataFrame, *, treatment: str, covariates, maxiter: i
     Walker AM, Patrick AR, Lauer MS, et al. A tool for assessing the feasibility of comparative
     effectiveness research. Comp Eff Res 2013;3:11-20 (the preference score).
     """
-    import statsmodels.api as sm
-    from statsmodels.tools.sm_exceptions import ConvergenceWarning as SMConvergenceWarning
-    from statsmodels.tools.sm_exceptions import HessianInversionWarning, PerfectSeparationWarning
-
-    t = _treatment_array(_column(df, treatment).to_numpy(), treatment)
+    _column(df, treatment)
+    keep, note = complete_rows(df, [*check_roles(df, covariate=covariates), treatment], missing)
+    sub = df if keep is None else df.loc[keep]
+    notes: list[str] = [] if note is None else [note]
+    t = _treatment_array(sub[treatment].to_numpy(), treatment)
     n = t.size
     n_treated = int(t.sum())
     if n_treated == 0 or n_treated == n:
         raise ModelInputError(
-            f"{treatment!r} has only one group ({n_treated} treated of {n}); a propensity score needs both"
+            f"{treatment!r} has only one group ({n_treated} exposed of {n}); a propensity score needs both"
         )
-    design, terms = design_matrix(df, covariates, intercept=True)
-    names = terms[1:]
+    spec = DesignSpec.from_frame(sub, covariates, missing)
+    design = _with_intercept(spec.matrix(sub), True)
+    terms = ["Intercept", *spec.terms]
     _check_rank(design, terms)
-    notes: list[str] = []
+    params, bse, converged, iterations = _fit_logit(t, design, maxiter, notes)
+    eta = design @ params
+    ps = 1.0 / (1.0 + np.exp(-eta))
+    frac = n_treated / n
+    logit_frac = np.log(frac / (1.0 - frac))
+    pref = 1.0 / (1.0 + np.exp(-(eta - logit_frac)))
+    notes.append(
+        f"propensity score: logistic regression on {len(terms) - 1} terms, {n} rows, {n_treated} exposed"
+    )
+    return PropensityScore(
+        ps=_full_length(ps, keep),
+        logit_ps=_full_length(eta, keep),
+        preference=_full_length(pref, keep),
+        coef=_coef_table(terms, params, bse),
+        treated_fraction=float(frac),
+        n=int(n),
+        n_treated=n_treated,
+        converged=converged,
+        iterations=iterations,
+        notes=tuple(notes),
+        design=spec,
+    )
+
+
+def _fit_logit(t: np.ndarray, design: np.ndarray, maxiter: int, notes: list) -> tuple:
+    """statsmodels Logit by Newton: (params, se, converged, iterations); separation is warned and noted."""
+    import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning as SMConvergenceWarning
+    from statsmodels.tools.sm_exceptions import HessianInversionWarning, PerfectSeparationWarning
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            # rank checked above on the cross-product (statsmodels' own check is a QR of the whole
+            # rank checked before on the cross-product (statsmodels' own check is a QR of the whole
             # n x p matrix, several seconds at millions of rows)
             model = sm.Logit(t.astype(float), design, check_rank=False)
             fit = model.fit(method="newton", maxiter=maxiter, disp=0)
@@ -220,50 +249,36 @@ def propensity_score(df: pd.DataFrame, *, treatment: str, covariates, maxiter: i
     params = np.asarray(fit.params, dtype=float)
     if not np.isfinite(params).all():
         raise ConvergenceError("the propensity-score model diverged; check the covariates for separation")
-    bse = np.asarray(fit.bse, dtype=float)
-    eta = design @ params
-    ps = 1.0 / (1.0 + np.exp(-eta))
     if separation or not converged:
         msg = (
             "the propensity-score model "
             + ("shows (quasi-)complete separation" if separation else "did not converge")
-            + f" after {iterations} iterations; some covariate almost determines the treatment - "
+            + f" after {iterations} iterations; some covariate almost determines the exposure - "
             "drop it or restrict the cohort to patients with overlapping characteristics"
         )
-        warnings.warn(msg, ConvergenceWarning, stacklevel=2)
+        warnings.warn(msg, ConvergenceWarning, stacklevel=3)
         notes.append(msg)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = params / bse
+    return params, np.asarray(fit.bse, dtype=float), converged, iterations
+
+
+def _coef_table(terms: list[str], params: np.ndarray, bse: np.ndarray) -> pd.DataFrame:
     from scipy.stats import norm
 
-    coef = pd.DataFrame(
-        {
-            "term": terms,
-            "coef": params,
-            "se": bse,
-            "z": z,
-            "p": 2.0 * norm.sf(np.abs(z)),
-            "odds_ratio": np.exp(params),
-        }
-    )
-    frac = n_treated / n
-    logit_frac = np.log(frac / (1.0 - frac))
-    pref = 1.0 / (1.0 + np.exp(-(eta - logit_frac)))
-    notes.append(
-        f"propensity score: logistic regression on {len(names)} terms, {n} rows, {n_treated} treated"
-    )
-    return PropensityScore(
-        ps=ps,
-        logit_ps=eta,
-        preference=pref,
-        coef=coef,
-        treated_fraction=float(frac),
-        n=int(n),
-        n_treated=n_treated,
-        converged=converged,
-        iterations=iterations,
-        notes=tuple(notes),
-    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = params / bse
+    return pd.DataFrame({"term": terms, "coef": params, "se": bse, "z": z, "p": 2.0 * norm.sf(np.abs(z)),
+                         "odds_ratio": np.exp(params)})
+
+
+def _full_length(values: np.ndarray, keep: np.ndarray | None) -> np.ndarray:
+    """One value per input row (NaN for rows left out for missing values), read-only."""
+    if keep is None:
+        out = values.copy()
+    else:
+        out = np.full(keep.shape[0], np.nan)
+        out[keep] = values
+    out.flags.writeable = False
+    return out
 
 
 def _check_rank(design: np.ndarray, terms: list[str]) -> None:
@@ -300,7 +315,7 @@ def _ps_and_treatment(ps, treatment) -> tuple[np.ndarray, np.ndarray]:
 def iptw_weights(ps, treatment, stabilized: bool = True) -> np.ndarray:
     """Inverse-probability-of-treatment weights for the average treatment effect (ATE).
 
-    ``w = 1 / ps`` for treated and ``1 / (1 - ps)`` for reference rows; stabilized weights are multiplied
+    ``w = 1 / ps`` for exposed and ``1 / (1 - ps)`` for reference rows; stabilized weights are multiplied
     by the marginal probability of the row's own group (``P(T=1)`` or ``P(T=0)``), so that they sum to
     about the group sizes.
 
@@ -309,7 +324,7 @@ def iptw_weights(ps, treatment, stabilized: bool = True) -> np.ndarray:
     ps : array_like
         Propensity scores in (0, 1).
     treatment : array_like
-        1 treated, 0 reference.
+        1 exposed, 0 reference.
     stabilized : bool
         Multiply by the marginal treatment probabilities.
 
@@ -334,7 +349,7 @@ def iptw_weights(ps, treatment, stabilized: bool = True) -> np.ndarray:
 
 
 def overlap_weights(ps, treatment) -> np.ndarray:
-    """Overlap weights: ``1 - ps`` for treated rows and ``ps`` for reference rows.
+    """Overlap weights: ``1 - ps`` for exposed rows and ``ps`` for reference rows.
 
     They target the average treatment effect in the overlap population and give exact mean balance on
     every covariate of a logistic propensity model fitted by maximum likelihood.

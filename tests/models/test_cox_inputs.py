@@ -19,21 +19,63 @@ def _df(n=60, seed=3):
     })
 
 
+def test_options_after_covariates_are_keyword_only():
+    with pytest.raises(TypeError):
+        CoxPH().fit(_df(), "time", "event", ["x"], "g")
+
+
+def test_strata_list_equals_combined_column():
+    df = _df(200).assign(s1=lambda d: d["id"] % 2, s2=lambda d: d["id"] % 3)
+    a = CoxPH().fit(df, "time", "event", ["x"], strata=["s1", "s2"])
+    b = CoxPH().fit(df.assign(s=df["s1"].astype(str) + "/" + df["s2"].astype(str)), "time", "event", ["x"], strata="s")
+    c = CoxPH().fit(df, "time", "event", ["x"], strata=["s1"])
+    assert a.coef["x"] == pytest.approx(b.coef["x"], rel=1e-12) and a.loglik == pytest.approx(b.loglik, rel=1e-12)
+    assert a.strata == ("s1", "s2") and c.strata == ("s1",)
+    assert set(a.baseline_hazard()["stratum"]) <= {f"s1={i}, s2={j}" for i in range(2) for j in range(3)}
+
+
+def test_lung_status_coding_is_refused_with_hint():
+    df = _df().assign(status=lambda d: np.where(d["event"] > 0, 2, 1))
+    with pytest.raises(ModelInputError, match=r"recode: event = status - 1"):
+        CoxPH().fit(df, "time", "status", ["x"])
+    # declared competing codes: allowed, and any other code raises
+    res = CoxPH(competing=[2]).fit(df, "time", "status", ["x"])
+    assert res.n_events == int((df["status"] == 1).sum())
+    with pytest.raises(ModelInputError, match=r"code\(s\) \[2\] besides 0"):
+        CoxPH(competing=[3]).fit(_df(), "time", "event", ["x"])
+
+
+def test_result_arrays_are_read_only():
+    res = CoxPH().fit(_df(), "time", "event", ["x", "g"], robust=True)
+    for a in (res.coef.to_numpy(), res.se.to_numpy(), res.robust_se.to_numpy(), res.var, res.robust_var):
+        with pytest.raises(ValueError):
+            a[0] = 1.0
+    with pytest.raises(ValueError):
+        res.coef.iloc[0] = 1.0
+    text = res.summary()
+    assert "Cox proportional hazards" in text and "likelihood ratio test" in text and "converged" in text
+    assert res.ph_test().equals(__import__("cohortstat.models", fromlist=["ph_test"]).ph_test(res))
+
+
 def test_unknown_column():
-    with pytest.raises(ModelInputError, match=r"unknown covariate column\(s\) \['nope'\]"):
+    with pytest.raises(ModelInputError, match=r"covariate column\(s\) \[.nope.\] not found"):
         CoxPH().fit(_df(), "time", "event", ["x", "nope"])
-    with pytest.raises(ModelInputError, match="unknown survival column"):
+    with pytest.raises(ModelInputError, match="survival column.* not found"):
         CoxPH().fit(_df(), "tme", "event", ["x"])
 
 
-def test_nan_in_covariate_and_time():
+def test_nan_in_covariate_and_time_raise_or_drop():
     df = _df()
     df.loc[4, "x"] = np.nan
-    with pytest.raises(ModelInputError, match=r"covariate column 'x' has 1 missing or infinite value\(s\) \(first at row 4\)"):
-        CoxPH().fit(df, "time", "event", ["x"])
-    df = _df()
+    with pytest.raises(ModelInputError, match=r"column 'x' has 1 missing value\(s\) \(first at row 4\)"):
+        CoxPH().fit(df, "time", "event", ["x"], missing="raise")
     df.loc[2, "time"] = np.nan
-    with pytest.raises(ModelInputError, match="duration column 'time' has 1 missing"):
+    res = CoxPH().fit(df, "time", "event", ["x"])
+    ref = CoxPH().fit(df.drop(index=[2, 4]), "time", "event", ["x"])
+    assert res.n == 58 and res.coef["x"] == ref.coef["x"]
+    assert "2 row(s) dropped for missing values (x 1, time 1)" in res.notes
+    df.loc[3, "x"] = np.inf
+    with pytest.raises(ModelInputError, match="covariate column 'x' has 1 missing or infinite"):
         CoxPH().fit(df, "time", "event", ["x"])
 
 
@@ -71,10 +113,14 @@ def test_bad_options_and_weights():
 def test_dummy_coding_first_sorted_level_is_reference():
     res = CoxPH().fit(_df(), "time", "event", ["x", "g"])
     assert list(res.coef.index) == ["x", "g[b]", "g[c]"]
+    # a Categorical keeps its category order: reference 'c'
     cat = _df().assign(g=lambda d: pd.Categorical(d["g"], categories=["c", "b", "a"]))
     res2 = CoxPH().fit(cat, "time", "event", ["x", "g"])
-    assert list(res2.coef.index) == ["x", "g[b]", "g[c]"]
-    np.testing.assert_allclose(res2.coef.to_numpy(), res.coef.to_numpy(), rtol=1e-12)
+    assert list(res2.coef.index) == ["x", "g[b]", "g[a]"]
+    assert res2.design.references == {"g": "c"}
+    # the same model, reparametrised: g[b] - g[c] in one equals g[b] in the other
+    assert res2.coef["g[b]"] == pytest.approx(res.coef["g[b]"] - res.coef["g[c]"], rel=1e-9)
+    assert res2.loglik == pytest.approx(res.loglik, rel=1e-12)
 
 
 def test_result_is_immutable_and_table_columns():
@@ -123,7 +169,7 @@ def test_running_out_of_iterations_warns_and_returns_last_good_estimate():
     full = CoxPH().fit(df, "time", "event", ["x", "g"])
     with pytest.warns(ConvergenceWarning, match=r"Ran out of iterations \(2\)"):
         res = CoxPH(iter_max=2).fit(df, "time", "event", ["x", "g"])
-    assert not res.converged and res.iterations == 2
+    assert not res.converged and res.iterations == 3  # iter_max + 1, as R
     assert res.loglik <= full.loglik + 1e-12
     np.testing.assert_allclose(res.coef, full.coef, rtol=1e-2)
 

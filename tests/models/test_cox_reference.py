@@ -36,7 +36,7 @@ def _fit(rec, df):
     return CoxPH(ties=py["ties"]).fit(
         df, duration=py["duration"], event=py["event"], covariates=py["covariates"],
         strata=py.get("strata"), weights=py.get("weights"), cluster=py.get("cluster"),
-        entry=py.get("entry"), robust=py.get("robust", False),
+        entry=py.get("entry"), robust=py.get("robust", False), offset=py.get("offset"),
     )
 
 

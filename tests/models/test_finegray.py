@@ -82,7 +82,7 @@ def test_crr_reference_simulated(case):
                                          covariates=["x1", "x2", "x3"], cengroup=cg)
     assert _close(res.coef, c["coef"], tol["estimate"])
     var_r = np.array(c["var"])
-    assert _close(res.var.to_numpy(), var_r, tol["variance"], scale=np.abs(var_r).max())
+    assert _close(np.asarray(res.var), var_r, tol["variance"], scale=np.abs(var_r).max())
     assert res.loglik == pytest.approx(c["loglik"], rel=tol["estimate"])
     assert res.loglik_null == pytest.approx(c["loglik_null"], rel=tol["estimate"])
     assert res.converged == c["converged"]
@@ -104,7 +104,7 @@ def test_crr_reference_mgus2(cause):
     assert list(res.coef.index) == ["age", "sex[M]", "mspike"] and c["terms"] == ["age", "sexM", "mspike"]
     assert _close(res.coef, c["coef"], 1e-6)
     var_r = np.array(c["var"])
-    assert _close(res.var.to_numpy(), var_r, 1e-5, scale=np.abs(var_r).max())
+    assert _close(np.asarray(res.var), var_r, 1e-5, scale=np.abs(var_r).max())
     assert _close(np.sqrt(np.diag(res.var)), np.sqrt(np.diag(var_r)), 1e-5)
     assert res.loglik == pytest.approx(c["loglik"], rel=1e-6)
     assert res.loglik_null == pytest.approx(c["loglik_null"], rel=1e-6)
@@ -124,15 +124,15 @@ def test_row_order_does_not_matter():
 def test_input_errors():
     with pytest.raises(ModelInputError, match="variance must be"):
         FineGray(variance="sandwich")
-    with pytest.raises(ModelInputError, match="not found"):
+    with pytest.raises(ModelInputError, match="survival column.* not found"):
         FineGray().fit(TINY, duration="t", event="status", covariates=["x"])
     with pytest.raises(ModelInputError, match="weights= is not defined for crr"):
         FineGray().fit(TINY.assign(w=1.0), duration="time", event="status", covariates=["x"], weights="w")
     with pytest.raises(ModelInputError, match="no event of cause 3"):
         FineGray(cause=3).fit(TINY, duration="time", event="status", covariates=["x"])
-    with pytest.raises(ModelInputError, match="negative times"):
+    with pytest.raises(ModelInputError, match="negative value"):
         FineGray().fit(TINY.assign(time=-TINY["time"]), duration="time", event="status", covariates=["x"])
-    with pytest.raises(ModelInputError, match="0 \\(censored\\) or positive integers"):
+    with pytest.raises(ModelInputError, match="0 \\(censored\\) or positive integer"):
         FineGray().fit(TINY.assign(status=[0.5, 0, 1, 2, 1]), duration="time", event="status",
                        covariates=["x"])
 
@@ -172,7 +172,7 @@ def test_pathological_zero_times_and_ties_everywhere():
     res = FineGray().fit(d, duration="time", event="event", covariates=["x", "z"])
     assert _close(res.coef, exp["coef"], 1e-6)
     var_r = np.array(exp["var"])
-    assert _close(res.var.to_numpy(), var_r, 1e-5, scale=np.abs(var_r).max())
+    assert _close(np.asarray(res.var), var_r, 1e-5, scale=np.abs(var_r).max())
     assert res.loglik == pytest.approx(exp["loglik"], rel=1e-6)
 
 
@@ -186,7 +186,7 @@ def test_pathological_separation_warns_like_crr():
         res = FineGray(max_iter=10).fit(d, duration="time", event="event", covariates=["x"])
     # same Newton path as crr: the same (diverging) value after crr's 10 iterations
     assert res.coef["x"] == pytest.approx(exp["coef"][0] if isinstance(exp["coef"], list) else exp["coef"], rel=1e-6)
-    assert not res.converged and "not converged" in res.notes
+    assert not res.converged and any("did not converge" in n for n in res.notes)
 
 
 def test_pathological_all_censored_and_categorical():

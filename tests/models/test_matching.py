@@ -320,3 +320,11 @@ def test_properties_random_small_cases(n, ratio, order, caliper, seed, data):
     # the same persons, in another order, get the same sets
     perm = np.random.default_rng(seed).permutation(n)
     assert np.array_equal(match(df.iloc[perm], **kw).matched_set, ms[perm])
+
+
+def test_match_summary_text():
+    rng = np.random.default_rng(12)
+    df = pd.DataFrame({"t": np.r_[np.ones(20, int), np.zeros(60, int)], "s": rng.random(80)})
+    res = match(df, treatment="t", score="s", ratio=2, key=None)
+    text = res.summary()
+    assert "Matching 1:2" in text and f"{res.n_sets} matched sets" in text

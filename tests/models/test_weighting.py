@@ -120,10 +120,22 @@ def test_propensity_score_bad_input():
     df = pd.DataFrame({"t": [1, 1, 1], "x": [1.0, 2.0, 3.0]})
     with pytest.raises(ModelInputError, match="only one group"):
         propensity_score(df, treatment="t", covariates=["x"])
-    with pytest.raises(ModelInputError, match="column 'y' is not in the data"):
+    with pytest.raises(ModelInputError, match=r"covariate column\(s\) \['y'\] not found"):
         propensity_score(df.assign(t=[1, 0, 1]), treatment="t", covariates=["y"])
     with pytest.raises(ModelInputError, match="missing"):
-        propensity_score(df.assign(t=[1, 0, 1], x=[1.0, np.nan, 2.0]), treatment="t", covariates=["x"])
+        propensity_score(df.assign(t=[1, 0, 1], x=[1.0, np.nan, 2.0]), treatment="t", covariates=["x"],
+                         missing="raise")
+
+
+def test_propensity_score_drops_missing_rows_with_a_note():
+    rng = np.random.default_rng(4)
+    df = pd.DataFrame({"t": rng.integers(0, 2, 200), "x": rng.normal(size=200)})
+    df.loc[[3, 17], "x"] = np.nan
+    ps = propensity_score(df, treatment="t", covariates=["x"])
+    ref = propensity_score(df.drop(index=[3, 17]), treatment="t", covariates=["x"])
+    assert np.isnan(ps.ps[[3, 17]]).all() and ps.n == 198
+    np.testing.assert_allclose(np.delete(ps.ps, [3, 17]), ref.ps, rtol=1e-12)
+    assert "2 row(s) dropped for missing values (x 2)" in ps.notes
 
 
 def test_propensity_score_collinear_and_zero_columns():
@@ -133,3 +145,12 @@ def test_propensity_score_collinear_and_zero_columns():
         propensity_score(df.assign(y=2 * df["x"] + 1), treatment="t", covariates=["x", "y"])
     with pytest.raises(ModelInputError, match="are all 0"):
         propensity_score(df.assign(z=0.0), treatment="t", covariates=["x", "z"])
+
+
+def test_propensity_summary_text():
+    rng = np.random.default_rng(9)
+    df = pd.DataFrame({"t": rng.integers(0, 2, 300), "x": rng.normal(size=300), "b": rng.random(300) < 0.5})
+    ps = propensity_score(df, treatment="t", covariates=["x", "b"])
+    text = ps.summary()
+    assert "Propensity score" in text and "b[True]" in text and "converged" in text
+    assert not ps.ps.flags.writeable

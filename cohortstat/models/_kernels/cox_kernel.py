@@ -196,24 +196,27 @@ class KernelState:
         return (self.S1[kg] - self.k_frac[:, None] * self.D1[kg]) / self.denom[:, None]
 
 
-def evaluate(rs: RiskSets, X, w, beta, deaths: DeathRows | None = None):
+def evaluate(rs: RiskSets, X, w, beta, deaths: DeathRows | None = None, offset=None):
     """Log partial likelihood, score and information at ``beta``.
 
     X must be centred (any constant shift leaves every result unchanged but keeps exp() finite);
-    the compiled loops read it column-major (another layout is copied first).
+    the compiled loops read it column-major (another layout is copied first). ``offset`` (n,): a
+    known term added to the linear predictor (R ``offset()``), best centred too.
     """
     X = np.asfortranarray(X)  # the compiled loops are built for one layout (a no-op in fits)
     deaths = deaths_of(rs, X, w) if deaths is None else deaths
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         # a diverging Newton step may overflow exp(); the non-finite log-likelihood then makes
         # the Newton loop halve the step, as R does
-        return _evaluate(rs, X, w, np.ascontiguousarray(beta, dtype=float), deaths)
+        return _evaluate(rs, X, w, np.ascontiguousarray(beta, dtype=float), deaths, offset)
 
 
-def _evaluate(rs: RiskSets, X, w, beta, deaths):
+def _evaluate(rs: RiskSets, X, w, beta, deaths, offset=None):
     G, n_cut = rs.n_groups, rs.n_cut
     drows, dgrp = rs.death_rows, rs.death_group
     eta = X @ beta
+    if offset is not None:
+        eta += offset
     wr = np.exp(eta)
     wr *= w
     # denominators first: they need only the scalar sums, so the row weights of the information
@@ -337,3 +340,34 @@ def schoenfeld(rs: RiskSets, X, xbar):
 def baseline_increments(rs: RiskSets, denom):
     """Hazard increment per death group: sum over k-rows of weight / denominator."""
     return np.bincount(rs.k_group, weights=rs.k_weight / denom, minlength=rs.n_groups)
+
+
+def hazard_increments(rs: RiskSets, st: KernelState, efron: bool):
+    """Per death group: hazard increment, its variance increment and the x-weighted increment.
+
+    Returns ``(haz (G,), varhaz (G,), xhaz (G, p))`` as R ``survfit.coxph`` (``agsurv``) computes
+    them at the fitted beta: Breslow type ``W/S0``, ``W/S0^2``, ``W S1/S0^2`` (W the summed death
+    weight); Efron type averages the same over the d fractional denominators ``S0 - (k/d) D0`` of a
+    tied group. Either type is available whatever ties the fit used.
+    """
+    G = rs.n_groups
+    nd = rs.n_deaths
+    W = rs.death_weight_sum
+    if efron:
+        kg = np.repeat(np.arange(G), nd)
+        first = np.repeat(np.cumsum(nd) - nd, nd)
+        frac = (np.arange(kg.shape[0]) - first) / nd[kg]
+        D0 = np.bincount(rs.death_group, weights=st.wr[rs.death_rows], minlength=G)
+        kw = W[kg] / nd[kg]
+        denom = st.S0[kg] - frac * D0[kg]
+        num = st.S1[kg] - frac[:, None] * st.D1[kg]
+    else:
+        kg = np.arange(G)
+        kw, denom, num = W, st.S0, st.S1
+    haz = np.bincount(kg, weights=kw / denom, minlength=G)
+    varhaz = np.bincount(kg, weights=kw / denom ** 2, minlength=G)
+    c = kw / denom ** 2
+    xhaz = np.empty((G, num.shape[1]))
+    for j in range(num.shape[1]):
+        xhaz[:, j] = np.bincount(kg, weights=c * num[:, j], minlength=G)
+    return haz, varhaz, xhaz
