@@ -31,8 +31,8 @@ from cohortstat.errors import ConvergenceError, ModelInputError
 from cohortstat.models._kernels import cox_kernel as K
 from cohortstat.models._kernels.fg_kernel import crr_variance_meat, fg_eval, fg_setup
 
-__all__ = ["CoxSite", "FineGraySite", "Aggregates", "FederatedFit", "design_for_terms", "federated_cox",
-           "federated_finegray"]
+__all__ = ["Aggregates", "CoxSite", "FederatedFit", "FineGraySite", "add_aggregates", "design_for_terms",
+           "federated_cox", "federated_finegray", "summed"]
 
 
 @dataclass(frozen=True)
@@ -129,13 +129,20 @@ class FineGraySite:
 Evaluator = Callable[..., Aggregates]
 
 
-def _sum(evals: Sequence[Evaluator], beta, **kw) -> Aggregates:
-    parts = [f(beta, **kw) for f in evals]
+def add_aggregates(parts: Sequence[Aggregates]) -> Aggregates:
+    """The sum of the sites' aggregates (the stratified union's)."""
     ll = float(sum(a.loglik for a in parts))
     score = None if parts[0].score is None else np.sum([a.score for a in parts], axis=0)
     info = None if parts[0].info is None else np.sum([a.info for a in parts], axis=0)
     meat = None if parts[0].meat is None else np.sum([a.meat for a in parts], axis=0)
     return Aggregates(ll, score, info, meat)
+
+
+def summed(evals: Sequence[Evaluator]) -> Evaluator:
+    """One evaluator that asks every site in turn and adds their aggregates."""
+    def f(beta, **kw) -> Aggregates:
+        return add_aggregates([g(beta, **kw) for g in evals])
+    return f
 
 
 @dataclass(frozen=True)
@@ -165,22 +172,22 @@ def _solve(info, u):
     return np.linalg.solve(c.T, np.linalg.solve(c, u))
 
 
-def federated_cox(evals: Sequence[Evaluator], terms: Sequence[str], iter_max: int = 20,
+def federated_cox(evaluate: Evaluator, terms: Sequence[str], iter_max: int = 20,
                   eps: float = 1e-9) -> FederatedFit:
     """Coordinator Newton-Raphson of a site-stratified Cox model (R ``coxph`` iteration rules).
 
-    ``evals``: one callable per site, ``f(beta) -> Aggregates`` (in-process or by file exchange).
+    ``evaluate(beta) -> Aggregates``: the sum over sites (:func:`summed`), one round per call.
     """
     p = len(terms)
     rounds = 1
     beta = np.zeros(p)
-    st = _sum(evals, beta)
+    st = evaluate(beta)
     ll0 = st.loglik
     old_ll = st.loglik
     newbeta = beta + _solve(st.info, st.score)
     halving, converged, it, good = 0, False, 0, st
     for it in range(1, iter_max + 1):
-        new = _sum(evals, newbeta)
+        new = evaluate(newbeta)
         rounds += 1
         finite = np.isfinite(new.loglik) and np.isfinite(new.score).all() and np.isfinite(new.info).all()
         if finite and abs(1.0 - old_ll / new.loglik) <= eps:
@@ -202,18 +209,18 @@ def federated_cox(evals: Sequence[Evaluator], terms: Sequence[str], iter_max: in
     return FederatedFit("cox", tuple(terms), beta, var, good.loglik, ll0, it, converged, rounds)
 
 
-def federated_finegray(evals: Sequence[Evaluator], terms: Sequence[str], gtol: float = 1e-6,
+def federated_finegray(evaluate: Evaluator, terms: Sequence[str], gtol: float = 1e-6,
                        max_iter: int = 25) -> FederatedFit:
     """Coordinator Newton-Raphson of a site-stratified Fine-Gray model (crr's rules), crr sandwich variance.
 
-    ``evals``: one callable per site, ``f(beta, derivs=True, meat=False) -> Aggregates``.
+    ``evaluate(beta, derivs=True, meat=False) -> Aggregates``: the sum over sites, one round per call.
     """
     p = len(terms)
     b = np.zeros(p)
-    ll0 = _sum(evals, b, derivs=False).loglik
+    ll0 = evaluate(b, derivs=False).loglik
     rounds, converged, it = 1, False, 0
     for it in range(max_iter + 1):
-        ev = _sum(evals, b)
+        ev = evaluate(b)
         rounds += 1
         lik = -ev.loglik
         if np.max(np.abs(ev.score) * np.maximum(np.abs(b), 1.0)) < max(abs(lik), 1.0) * gtol:
@@ -227,7 +234,7 @@ def federated_finegray(evals: Sequence[Evaluator], terms: Sequence[str], gtol: f
             raise ConvergenceError("singular pooled information matrix: remove collinear covariates") from exc
         for _ in range(21):
             bn = b + sc
-            fbn = -_sum(evals, bn, derivs=False).loglik
+            fbn = -evaluate(bn, derivs=False).loglik
             rounds += 1
             if np.isfinite(fbn) and fbn <= lik + 1e-4 * float(sc @ -ev.score):
                 break
@@ -236,7 +243,7 @@ def federated_finegray(evals: Sequence[Evaluator], terms: Sequence[str], gtol: f
             converged = bool(np.max(np.abs(ev.score) * np.maximum(np.abs(b), 1.0)) < max(abs(lik), 1.0) * 1e-6)
             break
         b = bn
-    fin = _sum(evals, b, meat=True)
+    fin = evaluate(b, meat=True)
     rounds += 1
     inv = np.linalg.inv(fin.info)
     var = inv @ fin.meat @ inv.T

@@ -38,3 +38,42 @@ def _multisite_frame(seed: int = 3, sizes=(500, 350, 120), with_region: bool = T
 def multisite_frame():
     """The simulator of multi-site competing-risks frames (call it with seed, sizes, with_region)."""
     return _multisite_frame
+
+
+def _censoring_km_minus(t, ev, at):
+    """KM of censoring just before ``at`` (failures at a censoring time count as at risk, as crr)."""
+    out = np.ones_like(at, dtype=float)
+    for c in np.unique(t[ev == 0]):
+        factor = 1.0 - np.sum((t == c) & (ev == 0)) / np.sum(t >= c)
+        out[at > c] *= factor
+    return out
+
+
+def _finegray_expansion(df: pd.DataFrame, site: str, time: str, event: str) -> pd.DataFrame:
+    """crr's weighted risk sets as counting-process rows: competing-event subjects stay at risk after
+    their event at each later failure time u of their site with weight G(u-)/G(t-)."""
+    rows = []
+    for _, g in df.groupby(site, sort=True):
+        t, ev = g[time].to_numpy(), g[event].to_numpy()
+        uft = np.unique(t[ev == 1])
+        G_u = _censoring_km_minus(t, ev, uft)
+        base = g.assign(start=0.0, stop=t, status=(ev == 1).astype(int), w=1.0)
+        rows.append(base)
+        comp = g.loc[ev == 2]
+        G_t = _censoring_km_minus(t, ev, comp[time].to_numpy())
+        for (_, r), gt in zip(comp.iterrows(), G_t):
+            later = uft[uft > r[time]]
+            if not later.size:
+                continue
+            prev = np.concatenate([[r[time]], later[:-1]])
+            wts = G_u[np.searchsorted(uft, later)] / gt
+            keep = wts > 0
+            ext = pd.DataFrame({c: r[c] for c in df.columns}, index=range(int(keep.sum())))
+            rows.append(ext.assign(start=prev[keep], stop=later[keep], status=0, w=wts[keep]))
+    return pd.concat(rows, ignore_index=True)
+
+
+@pytest.fixture
+def finegray_expansion():
+    """crr's weighted risk sets as (start, stop] rows with weight ``w`` and ``status`` (see _finegray_expansion)."""
+    return _finegray_expansion

@@ -8,7 +8,7 @@ import pytest
 
 from cohortstat.models.cox import CoxPH
 from cohortstat.models.finegray import FineGray
-from cohortstat.sites.federated import CoxSite, FineGraySite, federated_cox, federated_finegray
+from cohortstat.sites.federated import CoxSite, FineGraySite, federated_cox, federated_finegray, summed
 
 
 COVS = ["exposure", "age", "region"]
@@ -23,7 +23,7 @@ def _sites(df):
 def test_federated_cox_equals_stratified_fit_on_union(ties, multisite_frame):
     df = multisite_frame()
     evals = [CoxSite(g, "time_x", "event_x", COVS, TERMS, ties=ties).evaluate for g in _sites(df)]
-    fed = federated_cox(evals, TERMS)
+    fed = federated_cox(summed(evals), TERMS)
     ref = CoxPH(ties=ties).fit(df, duration="time_x", event="event_x", covariates=COVS, strata="site")
     assert list(ref.coef.index) == TERMS
     assert fed.converged
@@ -36,7 +36,7 @@ def test_federated_cox_equals_stratified_fit_on_union(ties, multisite_frame):
 
 def test_federated_cox_one_site_equals_plain_fit(multisite_frame):
     df = multisite_frame(sizes=(400,), with_region=False)
-    fed = federated_cox([CoxSite(df, "time_x", "event_x", ["exposure", "age"], ["exposure", "age"]).evaluate],
+    fed = federated_cox(summed([CoxSite(df, "time_x", "event_x", ["exposure", "age"], ["exposure", "age"]).evaluate]),
                         ["exposure", "age"])
     ref = CoxPH().fit(df, duration="time_x", event="event_x", covariates=["exposure", "age"])
     np.testing.assert_allclose(fed.coef, ref.coef.to_numpy(), rtol=1e-10)
@@ -62,44 +62,11 @@ def test_site_aggregates_add_up_to_union_with_site_strata(multisite_frame):
     np.testing.assert_allclose(sum(p.info for p in parts), st.info, rtol=1e-10)
 
 
-def _censoring_km_minus(t, ev, at):
-    """KM of censoring just before ``at`` (failures at a censoring time count as at risk, as crr)."""
-    out = np.ones_like(at, dtype=float)
-    for c in np.unique(t[ev == 0]):
-        factor = 1.0 - np.sum((t == c) & (ev == 0)) / np.sum(t >= c)
-        out[at > c] *= factor
-    return out
-
-
-def _finegray_expansion(df: pd.DataFrame) -> pd.DataFrame:
-    """crr's weighted risk sets as counting-process rows: competing-event subjects stay at risk after
-    their event at each later failure time u of their site with weight G(u-)/G(t-)."""
-    rows = []
-    for site, g in df.groupby("site", sort=True):
-        t, ev = g["time_x"].to_numpy(), g["event_x"].to_numpy()
-        uft = np.unique(t[ev == 1])
-        G_u = _censoring_km_minus(t, ev, uft)
-        base = g.assign(start=0.0, stop=t, status=(ev == 1).astype(int), w=1.0)
-        rows.append(base)
-        comp = g.loc[ev == 2]
-        G_t = _censoring_km_minus(t, ev, comp["time_x"].to_numpy())
-        for (_, r), gt in zip(comp.iterrows(), G_t):
-            later = uft[uft > r["time_x"]]
-            if not later.size:
-                continue
-            prev = np.concatenate([[r["time_x"]], later[:-1]])
-            wts = G_u[np.searchsorted(uft, later)] / gt
-            keep = wts > 0
-            ext = pd.DataFrame({c: r[c] for c in df.columns}, index=range(int(keep.sum())))
-            rows.append(ext.assign(start=prev[keep], stop=later[keep], status=0, w=wts[keep]))
-    return pd.concat(rows, ignore_index=True)
-
-
-def test_federated_finegray_equals_weighted_stratified_cox_on_expanded_union(multisite_frame):
+def test_federated_finegray_equals_weighted_stratified_cox_on_expanded_union(multisite_frame, finegray_expansion):
     df = multisite_frame()
     evals = [FineGraySite(g, "time_x", "event_x", COVS, TERMS).evaluate for g in _sites(df)]
-    fed = federated_finegray(evals, TERMS, gtol=1e-12)
-    exp = _finegray_expansion(df)
+    fed = federated_finegray(summed(evals), TERMS, gtol=1e-12)
+    exp = finegray_expansion(df, "site", "time_x", "event_x")
     ref = CoxPH(ties="breslow", eps=1e-12, iter_max=50).fit(exp, duration="stop", event="status",
                                                              covariates=COVS, strata="site", weights="w", entry="start")
     assert fed.converged
@@ -114,7 +81,7 @@ def test_federated_finegray_equals_weighted_stratified_cox_on_expanded_union(mul
 def test_federated_finegray_one_site_equals_crr_fit(multisite_frame):
     df = multisite_frame(sizes=(600,), with_region=False)
     cov = ["exposure", "age"]
-    fed = federated_finegray([FineGraySite(df, "time_x", "event_x", cov, cov).evaluate], cov)
+    fed = federated_finegray(summed([FineGraySite(df, "time_x", "event_x", cov, cov).evaluate]), cov)
     ref = FineGray(cause=1).fit(df, duration="time_x", event="event_x", covariates=cov)
     np.testing.assert_allclose(fed.coef, ref.coef.to_numpy(), rtol=1e-10)
     np.testing.assert_allclose(fed.var, ref.var.to_numpy(), rtol=1e-9)
