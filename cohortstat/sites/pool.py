@@ -31,7 +31,7 @@ from cohortstat.models.meta import meta_fixed, meta_random
 from cohortstat.sites.errors import PoolError, SitePackageError
 from cohortstat.sites.exchange import Coordinator, FileSite, LocalSite
 from cohortstat.sites.package import PACKAGE_DIR, load_package
-from cohortstat.sites.pooled_tables import pool_attrition, pool_table_one
+from cohortstat.sites.pooled_tables import pool_attrition, pool_table_one, pooled_count
 
 TIDY_COLUMNS = ["analysis", "outcome", "subgroup", "level", "period", "model", "adjustment", "term",
                 "estimate_type", "estimate", "ci_lower", "ci_upper", "p", "events_exposed", "events_reference",
@@ -164,6 +164,28 @@ def meta_rows(site_est: pd.DataFrame) -> list[dict]:
     return rows
 
 
+def _with_events(est: pd.DataFrame, results: dict, groups, k: int) -> pd.DataFrame:
+    """``events_exposed`` / ``events_reference``: outcome events per group of the analysis population
+    (the site's published count, or the pooled sum / range); empty for models on matched or weighted tables."""
+    per = {}
+    for site, r in results.items():
+        for outcome, o in r.get("outcomes", {}).items():
+            rates = {x["group"]: x.get("events") for x in o.get("rates", [])}
+            per[(site, outcome)] = tuple(rates.get(g) for g in groups)
+    exp_col, ref_col = [], []
+    for a, outcome, adj in zip(est["analysis"], est["outcome"], est["adjustment"]):
+        if adj == "ps":
+            cells = (None, None)
+        elif a.startswith("site:"):
+            cells = per.get((a.removeprefix("site:"), outcome), (None, None))
+        else:
+            cells = tuple(pooled_count([per.get((s, outcome), (None, None))[i] for s in results], k) for i in (0, 1))
+        exp_col.append(cells[0])
+        ref_col.append(cells[1])
+    return est.assign(events_exposed=pd.Series(exp_col, index=est.index, dtype=object),
+                      events_reference=pd.Series(ref_col, index=est.index, dtype=object))
+
+
 def _terms(pkgs: list[dict], outcome: str, model: str) -> list[str]:
     terms: list[str] = []
     for p in pkgs:
@@ -222,6 +244,7 @@ def pool(paths: Sequence, drop_sites: Sequence[str] = (), exchange=None, timeout
     results = [json.loads((p["_dir"] / "results.json").read_text(encoding="utf-8")) for p in pkgs]
     groups = tuple(first["groups"])
     k = max(int(p["min_cell_count"]) for p in pkgs)
+    est = _with_events(est, {p["site"]: r for p, r in zip(pkgs, results)}, groups, k)
     return PoolResult(
         sites=tuple(p["site"] for p in pkgs), dropped=tuple(dropped), spec_hash=first["spec_hash"],
         title=first.get("title") or "", groups=groups, min_cell_count=k, estimates=est.reset_index(drop=True),
