@@ -30,6 +30,7 @@ import pandas as pd
 from cohortstat.errors import ConvergenceError, ModelInputError
 from cohortstat.models._kernels import cox_kernel as K
 from cohortstat.models._kernels.fg_kernel import crr_variance_meat, fg_eval, fg_setup
+from cohortstat.models.cox import _blas_pools
 
 __all__ = ["Aggregates", "CoxSite", "FederatedFit", "FineGraySite", "add_aggregates", "design_for_terms",
            "federated_cox", "federated_finegray", "summed"]
@@ -94,7 +95,9 @@ class CoxSite:
         p = self.X.shape[1]
         if self.rs is None:  # no event: contributes nothing
             return Aggregates(0.0, np.zeros(p), np.zeros((p, p)))
-        st = K.evaluate(self.rs, self.X, self.w, np.asarray(beta, dtype=float), deaths=self.deaths)
+        # as in CoxPH.fit: the compiled loops use every core, BLAS (small p x p products) one thread
+        with _blas_pools().limit(limits=1, user_api="blas"):
+            st = K.evaluate(self.rs, self.X, self.w, np.asarray(beta, dtype=float), deaths=self.deaths)
         return Aggregates(st.loglik, st.score, st.info)
 
 
