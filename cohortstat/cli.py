@@ -174,6 +174,10 @@ def run_cmd(
         _fail(ValueError(f"--engine must be duckdb or spark, got {engine!r}"))
     cb, stop = _run_progress()
     try:
+        if site:  # multi-site: check the name before the run, not after it
+            from cohortstat.sites.package import check_site_name
+
+            check_site_name(site)
         path = run(study, data, out, engine=engine, min_cell_count=min_cell_count, force=force, progress=cb,
                    **({"site": site} if site else {}))
     except CohortstatError as exc:

@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -33,7 +34,8 @@ _RC = {"svg.hashsalt": "cohortstat", "svg.fonttype": "none", "font.family": "Dej
        "axes.spines.top": False, "axes.spines.right": False}
 POOLED_LABELS = {"pooled_federated": "Pooled, federated (exact)", "pooled_fixed": "Pooled, fixed effect",
                  "pooled_random": "Pooled, random effects (HKSJ)"}
-FOREST_MODEL = [("cox", "adjusted"), ("cox", "crude"), ("fine_gray", "adjusted"), ("fine_gray", "crude")]
+FOREST_MODEL = [("cox", "adjusted"), ("fine_gray", "adjusted"), ("cox", "crude"), ("fine_gray", "crude")]
+TICKS = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 
 
 def forest_by_site(est: pd.DataFrame, outcome: str) -> str | None:
@@ -44,12 +46,12 @@ def forest_by_site(est: pd.DataFrame, outcome: str) -> str | None:
         return None
     with matplotlib.rc_context(_RC):
         n = max(len(d.loc[(d["model"] == m) & (d["adjustment"] == a)]) for m, a in panels)
-        fig = Figure(figsize=(6.8, 0.8 + 0.28 * n))
+        fig = Figure(figsize=(6.8, 1.2 + 0.28 * n))
         for i, (m, a) in enumerate(panels):
             rows = d.loc[(d["model"] == m) & (d["adjustment"] == a)]
             rows = pd.concat([rows.loc[rows["analysis"].str.startswith("site:")],
                               rows.loc[~rows["analysis"].str.startswith("site:")]])
-            ax = fig.add_axes((0.3 + 0.36 * i, 0.16, 0.3, 0.72))
+            ax = fig.add_axes((0.3 + 0.36 * i, 0.22, 0.3, 0.68))
             y = np.arange(len(rows))[::-1]
             hr, lo, hi = (rows[c].to_numpy(float) for c in ("estimate", "ci_lower", "ci_upper"))
             pooled = ~rows["analysis"].str.startswith("site:").to_numpy()
@@ -59,6 +61,12 @@ def forest_by_site(est: pd.DataFrame, outcome: str) -> str | None:
                             lw=1, color=col)
             ax.axvline(1.0, color="#444444", lw=0.8)
             ax.set_xscale("log")
+            fin = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in (lo, hi)] + [np.array([1.0])])
+            lo_x, hi_x = max(fin.min() / 1.2, 1 / 16), min(fin.max() * 1.2, 16)
+            ax.set_xlim(lo_x, hi_x)
+            ax.set_xticks([t for t in TICKS if lo_x <= t <= hi_x])
+            ax.set_xticklabels([f"{t:g}" for t in TICKS if lo_x <= t <= hi_x])
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
             ax.set_yticks(y)
             labels = [POOLED_LABELS.get(s, s.removeprefix("site:")) for s in rows["analysis"]]
             ax.set_yticklabels(labels if i == 0 else [""] * len(labels))
