@@ -117,6 +117,17 @@ def test_federated_pool_equals_stratified_fits_on_the_union(network):
         np.testing.assert_allclose(fed.loc[list(ref.coef.index), "se"], ref.se, rtol=1e-8)
     assert set(est["analysis"]) == {"pooled_federated", "pooled_fixed", "pooled_random", "site:site_a",
                                     "site:site_b"}
+    # the meta-analysed rows are the meta-analysis of the site rows
+    from cohortstat.models.meta import meta_fixed, meta_random
+
+    key = (est["outcome"] == "lung") & (est["model"] == "fine_gray") & (est["adjustment"] == "adjusted") & (
+        est["term"] == "exposure")
+    rows = est.loc[key].set_index("analysis")
+    sites = rows.loc[["site:site_a", "site:site_b"]]
+    fe, re = meta_fixed(sites["log_estimate"], sites["se"]), meta_random(sites["log_estimate"], sites["se"])
+    assert rows.loc["pooled_fixed", "log_estimate"] == pytest.approx(fe.estimate, rel=1e-12)
+    assert rows.loc["pooled_random", "ci_upper"] == pytest.approx(np.exp(re.ci_upper), rel=1e-12)
+    assert rows.loc["pooled_random", "tau2"] == pytest.approx(re.tau2, abs=1e-15)
 
 
 def test_federated_finegray_equals_expanded_weighted_stratified_cox(network, finegray_expansion):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -53,3 +54,10 @@ def test_site_plan_is_reproducible_and_validated():
 def test_synth_needs_patients_without_sites(tmp_path):
     r = CliRunner().invoke(app, ["synth", "--out", str(tmp_path / "x")])
     assert r.exit_code == 2 and "--patients" in r.output
+
+
+def test_run_rejects_a_bad_site_name_before_running(tmp_path):
+    study = Path(__file__).resolve().parents[2] / "studies" / "sepsis_cancer.yaml"
+    r = CliRunner().invoke(app, ["run", str(study), "--data", str(tmp_path / "nodata"), "--out", str(tmp_path / "o"),
+                                 "--site", "../etc"])
+    assert r.exit_code == 2 and "--site" in r.output and not (tmp_path / "o").exists()
