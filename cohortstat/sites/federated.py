@@ -63,9 +63,9 @@ def design_for_terms(df: pd.DataFrame, covariates: Sequence[str], terms: Sequenc
     return X
 
 
-def _outcome_rows(df: pd.DataFrame, duration: str, event: str) -> pd.DataFrame:
-    sub = df.loc[df[duration].notna()]
-    return sub.reset_index(drop=True)
+def _outcome_rows(df: pd.DataFrame, duration: str) -> pd.DataFrame:
+    """The outcome's analysis population: rows with a follow-up time (prevalent cases have none)."""
+    return df.loc[df[duration].notna()].reset_index(drop=True)
 
 
 class CoxSite:
@@ -73,7 +73,7 @@ class CoxSite:
 
     def __init__(self, df: pd.DataFrame, duration: str, event: str, covariates: Sequence[str],
                  terms: Sequence[str], ties: str = "efron", strata: Sequence[str] = (), cause: int = 1):
-        sub = _outcome_rows(df, duration, event)
+        sub = _outcome_rows(df, duration)
         t = sub[duration].to_numpy(dtype=float)
         status = (sub[event].to_numpy(dtype=float) == cause).astype(np.int8)
         X = design_for_terms(sub, covariates, terms)
@@ -106,7 +106,7 @@ class FineGraySite:
 
     def __init__(self, df: pd.DataFrame, duration: str, event: str, covariates: Sequence[str],
                  terms: Sequence[str], cause: int = 1):
-        sub = _outcome_rows(df, duration, event)
+        sub = _outcome_rows(df, duration)
         time = sub[duration].to_numpy(dtype=float)
         ev = sub[event].to_numpy(dtype=float).astype(np.int64)
         order = np.argsort(time, kind="stable")
@@ -248,6 +248,9 @@ def federated_finegray(evaluate: Evaluator, terms: Sequence[str], gtol: float = 
         b = bn
     fin = evaluate(b, meat=True)
     rounds += 1
-    inv = np.linalg.inv(fin.info)
+    try:
+        inv = np.linalg.inv(fin.info)
+    except np.linalg.LinAlgError as exc:
+        raise ConvergenceError("singular pooled information matrix: remove collinear covariates") from exc
     var = inv @ fin.meat @ inv.T
     return FederatedFit("fine_gray", tuple(terms), b, (var + var.T) / 2, fin.loglik, ll0, it, converged, rounds)

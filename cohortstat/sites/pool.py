@@ -27,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 from scipy import stats
 
+from cohortstat.errors import ConvergenceError, ModelInputError
 from cohortstat.models.meta import meta_fixed, meta_random
 from cohortstat.sites.errors import PoolError, SitePackageError
 from cohortstat.sites.exchange import Coordinator, FileSite, LocalSite
@@ -195,8 +196,12 @@ def _terms(pkgs: list[dict], outcome: str, model: str) -> list[str]:
     return terms
 
 
-def federated_rows(pkgs: list[dict], coord: Coordinator) -> list[dict]:
-    """Exact site-stratified fits of the crude and adjusted Cox and Fine-Gray models of every outcome."""
+def federated_rows(pkgs: list[dict], coord: Coordinator, notes: list[str]) -> list[dict]:
+    """Exact site-stratified fits of the crude and adjusted Cox and Fine-Gray models of every outcome.
+
+    A model that cannot be fitted on the union (singular information, e.g. a covariate without
+    variation) is left out with a note; a site's refusal stops the pool (:class:`PoolError`).
+    """
     rows = []
     covs = pkgs[0]["covariates"]
     for outcome in pkgs[0]["outcomes"]:
@@ -205,7 +210,14 @@ def federated_rows(pkgs: list[dict], coord: Coordinator) -> list[dict]:
             if not terms:
                 continue
             cv = ["exposure"] if adj == "crude" else covs
-            fit = coord.fit(kind, outcome, cv, terms)
+            try:
+                fit = coord.fit(kind, outcome, cv, terms)
+            except (ModelInputError, ConvergenceError) as exc:
+                notes.append(f"{outcome} {name}: no federated estimate ({exc})")
+                continue
+            if not fit.converged:
+                notes.append(f"{outcome} {name}: the federated fit did not converge; its estimate is the last good "
+                             "step (a coefficient may be infinite)")
             for j, t in enumerate(fit.terms):
                 rows.append(_row("pooled_federated", outcome, kind, adj, t, float(fit.coef[j]), float(fit.se[j]),
                                  k_sites=len(pkgs), iterations=fit.iterations, converged=fit.converged))
@@ -236,7 +248,7 @@ def pool(paths: Sequence, drop_sites: Sequence[str] = (), exchange=None, timeout
     if len(pkgs) < 2:
         notes.append("one site only: no meta-analysis")
     if federated:
-        rows += federated_rows(pkgs, _coordinator(pkgs, exchange, timeout))
+        rows += federated_rows(pkgs, _coordinator(pkgs, exchange, timeout), notes)
     est = pd.DataFrame(rows).reindex(columns=TIDY_COLUMNS)
     order = {"pooled_federated": 0, "pooled_fixed": 1, "pooled_random": 2}
     est = est.assign(_o=est["analysis"].map(order).fillna(3)).sort_values(
