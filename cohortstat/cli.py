@@ -87,12 +87,21 @@ def freeze(
 
 @app.command()
 def synth(
-    patients: int = typer.Option(..., "--patients", help="number of patients", min=1),
+    patients: int = typer.Option(None, "--patients", help="number of patients", min=1),
     seed: int = typer.Option(0, "--seed", help="random seed (same seed, byte-identical files)", min=0),
     out: Path = typer.Option(..., "--out", help="folder to write the parquet files and truth.json", file_okay=False),
+    sites: int = typer.Option(0, "--sites", help="a simulated network: one data folder per site", min=0),
 ) -> None:
     """Generate synthetic PMSI-like data with planted effects (patients, stays, diagnoses, truth.json)."""
     from cohortstat.data.synth import generate
+
+    if sites:  # multi-site network (cohortstat.sites.synth)
+        from cohortstat.sites.cli import synth_network
+
+        synth_network(sites, patients or 20000, seed, out)
+        return
+    if patients is None:
+        _fail("--patients is required (the number of patients to generate)")
 
     try:
         path = generate(patients, seed, out)
@@ -156,6 +165,7 @@ def run_cmd(
     engine: str = typer.Option("duckdb", "--engine", help="duckdb or spark."),
     min_cell_count: int = typer.Option(10, "--min-cell-count", help="Counts below this are shown as <k."),
     force: bool = typer.Option(False, "--force", help="Replace an existing report folder."),
+    site: str = typer.Option(None, "--site", help="Site name of a multi-site study: also write OUT/site_package."),
 ) -> None:
     """Run a study end to end and write its report folder."""
     from cohortstat.run import run
@@ -164,7 +174,12 @@ def run_cmd(
         _fail(ValueError(f"--engine must be duckdb or spark, got {engine!r}"))
     cb, stop = _run_progress()
     try:
-        path = run(study, data, out, engine=engine, min_cell_count=min_cell_count, force=force, progress=cb)
+        if site:  # multi-site: check the name before the run, not after it
+            from cohortstat.sites.package import check_site_name
+
+            check_site_name(site)
+        path = run(study, data, out, engine=engine, min_cell_count=min_cell_count, force=force, progress=cb,
+                   **({"site": site} if site else {}))
     except CohortstatError as exc:
         stop()
         _fail(exc)
@@ -196,6 +211,11 @@ def rerun_cmd(
         raise typer.Exit(1)
     typer.echo(f"identical: every number of {out}/results.json reproduced in {report.out}")
 
+
+
+from cohortstat.sites.cli import register as _register_sites  # noqa: E402  (multi-site commands)
+
+_register_sites(app)
 
 
 def main() -> None:

@@ -111,7 +111,8 @@ def _checks_rows(report) -> list[dict]:
 
 
 def run(study_path, data, out, engine: str = "duckdb", min_cell_count: int = 10, force: bool = False,
-        progress: Callable[[str], None] | None = None, threads: int | None = None, study=None) -> Path:
+        progress: Callable[[str], None] | None = None, threads: int | None = None, study=None,
+        site: str | None = None) -> Path:
     """Run a study end to end and write its report folder.
 
     Parameters
@@ -130,6 +131,8 @@ def run(study_path, data, out, engine: str = "duckdb", min_cell_count: int = 10,
     threads : int, optional
     study : Study, optional
         An already loaded study.
+    site : str, optional
+        Site name of a multi-site study: also write ``site_package/`` (see :mod:`cohortstat.sites`).
 
     Returns
     -------
@@ -198,6 +201,10 @@ def run(study_path, data, out, engine: str = "duckdb", min_cell_count: int = 10,
         if problems:
             raise ReportError("the disclosure check failed; nothing was written:\n"
                               + "\n".join(f"  - {p}" for p in problems[:20]))
+        if site is not None:  # multi-site: the package that may leave the site (cohortstat.sites)
+            from cohortstat.sites.package import add_site_outputs
+
+            add_site_outputs(tmp, site, study, cohort, int(min_cell_count), identifiers=_identifiers(data))
         log.close()
         timing = "\n".join(f"step {k}: {v:.2f}s" for k, v in log.timings.items())
         (tmp / "run.log").write_text("\n".join(log.lines) + "\n" + timing + "\n", encoding="utf-8")
