@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cohortstat._version import __version__
-from cohortstat.errors import SpecError
+from cohortstat.errors import ReportError, SpecError
 from cohortstat.spec.canonical import spec_hash, to_data
 from cohortstat.spec.loading import validate_document
 from cohortstat.spec.models import Study
@@ -70,8 +70,37 @@ def freeze(study: Study, out_dir: str | os.PathLike, extra: Mapping[str, Any] | 
     extra
         Further top-level keys for the lock (e.g. a data fingerprint written by ``cohortstat run``);
         they must be JSON-serialisable and may not replace the lock's own keys.
+
+    Raises
+    ------
+    ReportError
+        When ``out_dir`` is a report folder or already holds the lock of a run (one with a data
+        fingerprint): replacing it would drop the fingerprint that ``rerun`` checks.
     """
-    return write_json_atomic(Path(out_dir) / LOCK_NAME, lock_data(study, extra))
+    path = Path(out_dir) / LOCK_NAME
+    _refuse_run_lock(path)
+    return write_json_atomic(path, lock_data(study, extra))
+
+
+def _refuse_run_lock(path: Path) -> None:
+    from cohortstat.outputs import MARKER
+
+    if (path.parent / MARKER).is_file():
+        raise ReportError(
+            f"{path.parent} is a cohortstat report folder; its {LOCK_NAME} belongs to the run (data fingerprint,"
+            " versions) and is never replaced: freeze into another folder"
+        )
+    if not path.is_file():
+        return
+    try:
+        existing = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        existing = None
+    if not isinstance(existing, dict) or "data_fingerprint" in existing or not all(k in existing for k in _OWN_KEYS):
+        raise ReportError(
+            f"{path} exists and is the lock of a run (or not a lock at all); freeze never replaces it: freeze into"
+            " another folder"
+        )
 
 
 def load_lock(path: str | os.PathLike) -> Study:
