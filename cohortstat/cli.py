@@ -163,9 +163,15 @@ def _interrupted(exc: KeyboardInterrupt, stop) -> None:
 def _profile_options(profile: str | None, threads: int | None, memory_limit: str | None):
     from cohortstat.spec.profile import load_profile
 
-    prof = load_profile(profile) if profile else load_profile(None)
-    extra = {k: v for k, v in (("threads", threads), ("memory_limit", memory_limit)) if v is not None}
-    return load_profile({**prof.model_dump(), **extra}) if extra else prof
+    from cohortstat.errors import ReportError, SpecError
+
+    try:
+        prof = load_profile(profile) if profile else load_profile(None)
+        extra = {k: v for k, v in (("threads", threads), ("memory_limit", memory_limit)) if v is not None}
+        return load_profile({**prof.model_dump(), **extra}) if extra else prof
+    except SpecError as exc:
+        raise ReportError("invalid run settings (command-line options or --profile): "
+                          + "; ".join(f"{loc}: {msg}" if loc else msg for loc, msg in exc.errors)) from None
 
 
 @app.command("run")

@@ -166,10 +166,16 @@ def _settings(profile, engine, threads, min_cell_count, memory_limit):
     """The run profile: explicit arguments over the profile over its defaults (validated)."""
     from cohortstat.spec.profile import RunProfile, load_profile
 
-    base = profile if isinstance(profile, RunProfile) else load_profile(profile)
-    given = {"engine": engine, "threads": threads, "min_cell_count": min_cell_count, "memory_limit": memory_limit}
-    merged = {**base.model_dump(), **{k: v for k, v in given.items() if v is not None}}
-    return load_profile(merged)
+    from cohortstat.errors import SpecError
+
+    try:
+        base = profile if isinstance(profile, RunProfile) else load_profile(profile)
+        given = {"engine": engine, "threads": threads, "min_cell_count": min_cell_count, "memory_limit": memory_limit}
+        merged = {**base.model_dump(), **{k: v for k, v in given.items() if v is not None}}
+        return load_profile(merged)
+    except SpecError as exc:
+        raise ReportError("invalid run settings (command-line options or run profile): "
+                          + "; ".join(f"{loc}: {msg}" if loc else msg for loc, msg in exc.errors)) from None
 
 
 def _load(study_path, study):
