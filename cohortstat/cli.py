@@ -209,6 +209,9 @@ def run_cmd(
         _fail(exc)
     except KeyboardInterrupt as exc:
         _interrupted(exc, stop)
+    except OSError as exc:  # disk full, permissions changed during the run: the run cleaned up first
+        stop()
+        _fail(f"{exc.strerror or exc}: {exc.filename or ''}; nothing was written")
     stop()
     typer.echo(f"report written to {path}")
 
@@ -240,6 +243,9 @@ def rerun_cmd(
         _fail(exc)
     except KeyboardInterrupt as exc:
         _interrupted(exc, stop)
+    except OSError as exc:  # disk full, permissions changed during the run: the run cleaned up first
+        stop()
+        _fail(f"{exc.strerror or exc}: {exc.filename or ''}; nothing was written")
     stop()
     if report.differences:
         typer.echo(f"{len(report.differences)} difference(s) between {out} and {report.out}:")
