@@ -359,7 +359,8 @@ def run(study_path, data, out, engine: str | None = None, min_cell_count: int | 
     study, study_dir = _load(study_path, study)
     guarded = (("the data folder", Path(data)), ("the folder of the study file", study_dir), *protected)
     with interrupts.guard():
-        staging = prepare(out, force=force, protected=guarded)
+        with interrupts.deferred():  # a signal here is recorded and acted on at the first step
+            staging = prepare(out, force=force, protected=guarded)
         try:
             r = _Run(study=study, data=Path(data), engine=prof.engine, threads=prof.threads,
                      memory_limit=prof.memory_limit, min_cell_count=k, small_cells_override=k < 10,

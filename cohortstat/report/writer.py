@@ -315,8 +315,10 @@ def write_report(results, out, min_cell_count: int = 10, *, force: bool = False,
     out = Path(out)
     check_min_cell_count(min_cell_count, allow_small_cells=allow_small_cells)
     with interrupts.guard():
-        staging = prepare(out, force=force)
+        with interrupts.deferred():
+            staging = prepare(out, force=force)
         try:
+            interrupts.raise_if_interrupted()
             build_outputs(results, staging.tmp, min_cell_count, provenance, data_checks)
             for name, text in (extra_files or {}).items():
                 (staging.tmp / name).write_text(text, encoding="utf-8")
