@@ -1,6 +1,7 @@
-"""SIGINT and SIGTERM during a run: stop at once, clean up, never publish.
+"""SIGINT, SIGTERM and SIGHUP during a run: stop at once, clean up, never publish.
 
-:func:`guard` installs handlers for the duration of a run (main thread only; restored after). A signal
+:func:`guard` installs handlers for the duration of a run (main thread only; restored after; a signal
+the process ignores -- SIGHUP under ``nohup``, SIGINT of a background job -- stays ignored). A signal
 raises :class:`RunInterrupted` (a ``KeyboardInterrupt``) where the program is, and is also recorded:
 
 * an exception raised in a place that swallows it -- a garbage-collection callback or a ``__del__``
@@ -10,7 +11,8 @@ raises :class:`RunInterrupted` (a ``KeyboardInterrupt``) where the program is, a
 * while the finished folder is renamed into place (:func:`deferred`) and while temporary files are
   removed, a signal is only recorded, so that neither is left half done.
 
-The command line exits with 128 + the signal number: 130 for SIGINT (Ctrl-C), 143 for SIGTERM.
+The command line exits with 128 + the signal number: 130 for SIGINT (Ctrl-C), 143 for SIGTERM, 129 for
+SIGHUP (the terminal was closed).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from contextlib import contextmanager
 
 __all__ = ["RunInterrupted", "deferred", "guard", "interrupted", "raise_if_interrupted"]
 
-SIGNALS = (signal.SIGINT, signal.SIGTERM)
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -66,7 +68,8 @@ def guard() -> Iterator[None]:
     previous = {s: signal.getsignal(s) for s in SIGNALS}
     _state.signum, _state.depth, _state.hold = None, 1, 0
     for s in SIGNALS:
-        signal.signal(s, _handler)
+        if previous[s] is not signal.SIG_IGN:
+            signal.signal(s, _handler)
     try:
         yield
     finally:

@@ -432,8 +432,9 @@ def _read_json(path: Path, what: str):
         if len(raw) > 200_000_000:
             raise ReportError(f"{path} is larger than 200 MB; it is not the {what} of a cohortstat report folder")
         return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ReportError(f"{path} is not valid JSON ({exc}); it is not the {what} cohortstat wrote: restore it"
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise ReportError(f"{path} is not valid JSON ({reason}); it is not the {what} cohortstat wrote: restore it"
                           " from the original run") from None
     except OSError as exc:
         raise ReportError(f"cannot read {path}: {exc.strerror or exc}") from None

@@ -23,6 +23,8 @@ from cohortstat.spec.models import Study
 
 LOCK_NAME = "study.lock.json"
 LOCK_FORMAT = 1
+#: Largest lock file read (bytes); a lock is about 12 kB.
+MAX_LOCK_BYTES = 10_000_000
 _OWN_KEYS = ("lock_format", "cohortstat_version", "spec_hash", "study")
 
 
@@ -117,11 +119,17 @@ def load_lock(path: str | os.PathLike) -> Study:
         path = path / LOCK_NAME
     where = str(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_LOCK_BYTES + 1)
+        if len(raw) > MAX_LOCK_BYTES:
+            raise SpecError([(where, f"larger than {MAX_LOCK_BYTES} bytes; a study lock is a few kB")])
+        data = json.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise SpecError([(where, "no such file; run `cohortstat freeze` or `cohortstat run` first")]) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SpecError([(where, f"not a readable JSON lock file ({exc})")]) from None
+    except RecursionError:
+        raise SpecError([(where, "not a study lock: the JSON is nested too deeply")]) from None
     if not isinstance(data, dict) or not all(k in data for k in _OWN_KEYS):
         raise SpecError([(where, f"not a study lock: expected keys {', '.join(_OWN_KEYS)}")])
     if data["lock_format"] != LOCK_FORMAT:

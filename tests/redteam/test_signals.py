@@ -133,3 +133,22 @@ def test_handlers_are_restored_after_a_run(data, tmp_path):
         run(STUDY, data, tmp_path / "out", progress=progress)
     assert info.value.exit_code == 143
     assert {s: signal.getsignal(s) for s in before} == before
+
+
+def test_sighup_when_the_terminal_closes_cleans_up_and_exits_129(data, tmp_path):
+    code, err = _signal_during("analyses", signal.SIGHUP, data, tmp_path)
+    assert code == 129
+    assert "interrupted by SIGHUP" in err
+
+
+def test_an_ignored_signal_stays_ignored_during_a_run():
+    from cohortstat import interrupts
+
+    before = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as under nohup
+    try:
+        with interrupts.guard():
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+            assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, before)

@@ -206,3 +206,21 @@ def test_a_corrupt_parquet_file_is_a_clear_error(data, tmp_path):
     assert result.exit_code == 2, result.output
     assert "stays.parquet" in result.stderr and "Traceback" not in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_a_lock_that_never_ends_or_nests_too_deeply_is_a_clear_error(tmp_path):
+    from cohortstat.spec import load_lock
+
+    with pytest.raises(SpecError, match="larger than"):
+        load_lock("/dev/zero")
+    deep = tmp_path / "study.lock.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(SpecError, match="nested too deeply|not a readable JSON"):
+        load_lock(deep)
+
+
+def test_rerun_of_deeply_nested_results_is_a_clear_error(data, tmp_path):
+    out = fake_report(tmp_path / "out", data)
+    (out / "results.json").write_text("[" * 100_000 + "]" * 100_000)
+    result = runner.invoke(app, ["rerun", str(out), "--data", str(data)])
+    assert result.exit_code == 2 and "results.json is not valid JSON" in result.stderr
