@@ -289,7 +289,7 @@ def _steps(r: _Run) -> None:
     from cohortstat.analysis import analyze
 
     if r.small_cells_override:
-        r.log(f"min_cell_count {r.min_cell_count}: below 10, accepted with --allow-small-cells")
+        r.log(f"small-cell override: min_cell_count {r.min_cell_count} (below 10) accepted with --allow-small-cells")
     r.log("data fingerprint")
     r.fingerprint = data_fingerprint(r.data, threads=r.threads, memory_limit=r.memory_limit)
     r.log("data checks")

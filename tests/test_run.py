@@ -289,7 +289,7 @@ def test_small_cells_override_is_recorded(data_small, tmp_path, monkeypatch):
     steps = []
     with pytest.raises(ReportError, match="stopped at build"):
         run(STUDY, data_small, tmp_path / "out", min_cell_count=5, allow_small_cells=True, progress=steps.append)
-    assert steps[1] == "min_cell_count 5: below 10, accepted with --allow-small-cells"
+    assert steps[1] == "small-cell override: min_cell_count 5 (below 10) accepted with --allow-small-cells"
     assert seen
     with pytest.raises(ReportError, match="--allow-small-cells"):
         run(STUDY, data_small, tmp_path / "out", min_cell_count=5)
