@@ -144,7 +144,10 @@ def _run_progress():
         return cb, status.stop
 
     def line(message: str) -> None:
-        typer.echo(f"cohortstat: step={message!r}", err=True)
+        if message.startswith("data check"):  # a finding for the person running the study, not a step
+            typer.echo(f"cohortstat: {message}", err=True)
+        else:
+            typer.echo(f"cohortstat: step={message!r}", err=True)
 
     return line, lambda: None
 

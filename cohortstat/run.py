@@ -215,8 +215,8 @@ def _data_checks(r: _Run) -> None:
             report=report,
         )
     if errors:
-        r.log.console(f"{len(errors)} data check(s) report errors: the results may be wrong; they are listed"
-                      " in the report's limitations. Pass --strict to refuse such data.")
+        r.log.console(f"data checks: {len(errors)} report errors, the results may be wrong; they are listed in"
+                      " the report's limitations. Pass --strict to refuse such data.")
 
 
 def _build(r: _Run):

@@ -62,7 +62,7 @@ def test_cli_strict_exits_2_and_no_strict_overrides_the_study(duplicated, tmp_pa
     result = runner.invoke(app, ["run", str(STUDY), "--data", str(duplicated), "--out", str(tmp_path / "o"),
                                  "--strict"])
     assert result.exit_code == 2
-    assert "data check ERROR: duplicate_patient_id [patients]: 1" in result.stderr
+    assert "cohortstat: data check ERROR: duplicate_patient_id [patients]: 1 - " in result.stderr
     assert "failed 1 data check(s) with severity error" in result.stderr
     assert not (tmp_path / "o").exists() and leftovers(tmp_path) == []
 
