@@ -92,9 +92,17 @@ def synth(
     seed: int = typer.Option(0, "--seed", help="random seed (same seed, byte-identical files)", min=0),
     out: Path = typer.Option(..., "--out", help="folder to write the parquet files and truth.json", file_okay=False),
 ) -> None:
-    """Generate synthetic PMSI-like data with planted effects (patients, stays, diagnoses, truth.json)."""
+    """Generate synthetic PMSI-like data with planted effects (patients, stays, diagnoses, truth.json).
+
+    A folder holding input tables that synth did not write (no truth.json) is refused: it may be real data.
+    """
     from cohortstat.data.synth import generate
 
+    tables = ("patients", "stays", "diagnoses")
+    found = [t for t in tables if (out / f"{t}.parquet").exists() or (out / t).exists()]
+    if found and not (out / "truth.json").is_file():
+        _fail(f"{out} already holds input tables ({', '.join(found)}) that cohortstat synth did not write (no"
+              " truth.json): it may be real data, which synth would overwrite. Choose an empty --out")
     try:
         path = generate(patients, seed, out)
     except OSError as exc:

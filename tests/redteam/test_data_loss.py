@@ -206,3 +206,16 @@ def test_freeze_may_replace_its_own_lock(tmp_path):
     study = load_study(STUDY)
     freeze(study, tmp_path)
     assert freeze(study, tmp_path) == tmp_path / "study.lock.json"
+
+
+def test_synth_never_overwrites_data_it_did_not_write(data, tmp_path):
+    real = tmp_path / "real"
+    shutil.copytree(data, real)
+    (real / "truth.json").unlink()  # real data have no planted truth
+    before = _snapshot(real)
+    result = runner.invoke(app, ["synth", "--patients", "50", "--out", str(real)])
+    assert result.exit_code == 2 and "may be real data" in result.stderr
+    assert _snapshot(real) == before
+    again = runner.invoke(app, ["synth", "--patients", "50", "--seed", "2", "--out", str(tmp_path / "syn")])
+    assert again.exit_code == 0  # a new folder, and a synthetic folder may be regenerated
+    assert runner.invoke(app, ["synth", "--patients", "50", "--out", str(tmp_path / "syn")]).exit_code == 0
