@@ -302,6 +302,16 @@ def _steps(r: _Run) -> None:
     _write(r, results)
 
 
+def _query_interrupted(exc: BaseException) -> int | None:
+    """SIGINT when ``exc`` is DuckDB's report of a query it stopped on Ctrl-C (its handler ran, not ours)."""
+    import signal
+
+    name = type(exc).__name__
+    if name == "InterruptException" or (isinstance(exc, RuntimeError) and "Query interrupted" in str(exc)):
+        return int(signal.SIGINT)
+    return None
+
+
 def run(study_path, data, out, engine: str | None = None, min_cell_count: int | None = None, force: bool = False,
         progress: Callable[[str], None] | None = None, threads: int | None = None, study=None, *,
         strict: bool | None = None, allow_small_cells: bool = False, profile=None, memory_limit: str | None = None,
@@ -369,7 +379,7 @@ def run(study_path, data, out, engine: str | None = None, min_cell_count: int | 
             staging.publish()
         except BaseException as exc:
             staging.discard()
-            signum = interrupts.interrupted()
+            signum = interrupts.interrupted() or _query_interrupted(exc)
             if signum is not None and not isinstance(exc, interrupts.RunInterrupted):
                 raise interrupts.RunInterrupted(signum) from exc
             raise

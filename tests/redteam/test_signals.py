@@ -152,3 +152,14 @@ def test_an_ignored_signal_stays_ignored_during_a_run():
         assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGHUP, before)
+
+
+def test_duckdb_query_interrupted_without_our_handler_seeing_the_signal_is_an_interrupt(data, tmp_path):
+    def progress(message):
+        if message == "build cohort":
+            raise RuntimeError("Query interrupted")  # DuckDB caught the Ctrl-C itself
+
+    with pytest.raises(RunInterrupted) as info:
+        run(STUDY, data, tmp_path / "out", progress=progress)
+    assert info.value.exit_code == 130
+    assert list(tmp_path.iterdir()) == []
