@@ -1,7 +1,8 @@
 """The ``cohortstat`` command line: a thin layer over the Python API.
 
-Exit status: 0 success, 1 a verification found differences, 2 bad input (study file, data, arguments).
-Errors of type :class:`cohortstat.errors.CohortstatError` are printed without a traceback.
+Exit status: 0 success, 1 a verification found differences, 2 bad input (study file, data, arguments,
+output folder), 130 interrupted by SIGINT (Ctrl-C), 143 stopped by SIGTERM. Errors of type
+:class:`cohortstat.errors.CohortstatError` are printed without a traceback.
 """
 
 from __future__ import annotations
@@ -92,7 +93,10 @@ def synth(
     out: Path = typer.Option(..., "--out", help="folder to write the parquet files and truth.json", file_okay=False),
     sites: int = typer.Option(0, "--sites", help="a simulated network: one data folder per site", min=0),
 ) -> None:
-    """Generate synthetic PMSI-like data with planted effects (patients, stays, diagnoses, truth.json)."""
+    """Generate synthetic PMSI-like data with planted effects (patients, stays, diagnoses, truth.json).
+
+    A folder holding input tables that synth did not write (no truth.json) is refused: it may be real data.
+    """
     from cohortstat.data.synth import generate
 
     if sites:  # multi-site network (cohortstat.sites.synth)
@@ -103,6 +107,11 @@ def synth(
     if patients is None:
         _fail("--patients is required (the number of patients to generate)")
 
+    tables = ("patients", "stays", "diagnoses")
+    found = [t for t in tables if (out / f"{t}.parquet").exists() or (out / t).exists()]
+    if found and not (out / "truth.json").is_file():
+        _fail(f"{out} already holds input tables ({', '.join(found)}) that cohortstat synth did not write (no"
+              " truth.json): it may be real data, which synth would overwrite. Choose an empty --out")
     try:
         path = generate(patients, seed, out)
     except OSError as exc:
@@ -152,25 +161,64 @@ def _run_progress():
         return cb, status.stop
 
     def line(message: str) -> None:
-        typer.echo(f"cohortstat: step={message!r}", err=True)
+        if message.startswith("data check"):  # a finding for the person running the study, not a step
+            typer.echo(f"cohortstat: {message}", err=True)
+        else:
+            typer.echo(f"cohortstat: step={message!r}", err=True)
 
     return line, lambda: None
+
+
+def _interrupted(exc: KeyboardInterrupt, stop) -> None:
+    """Exit 128 + the signal number after an interrupt (the run cleaned up before raising)."""
+    from cohortstat.interrupts import RunInterrupted
+
+    stop()
+    code = exc.exit_code if isinstance(exc, RunInterrupted) else 130
+    text = str(exc) if isinstance(exc, RunInterrupted) else "interrupted; nothing was written"
+    typer.echo(f"error: {text}", err=True)
+    raise typer.Exit(code)
+
+
+def _profile_options(profile: str | None, threads: int | None, memory_limit: str | None):
+    from cohortstat.spec.profile import load_profile
+
+    from cohortstat.errors import ReportError, SpecError
+
+    try:
+        prof = load_profile(profile) if profile else load_profile(None)
+        extra = {k: v for k, v in (("threads", threads), ("memory_limit", memory_limit)) if v is not None}
+        return load_profile({**prof.model_dump(), **extra}) if extra else prof
+    except SpecError as exc:
+        raise ReportError("invalid run settings (command-line options or --profile): "
+                          + "; ".join(f"{loc}: {msg}" if loc else msg for loc, msg in exc.errors)) from None
 
 
 @app.command("run")
 def run_cmd(
     study: str = typer.Argument(..., help="The study file (YAML)."),
     data: str = typer.Option(..., "--data", help="Folder with patients/stays/diagnoses parquet files."),
-    out: str = typer.Option(..., "--out", help="Report folder to create."),
-    engine: str = typer.Option("duckdb", "--engine", help="duckdb or spark."),
-    min_cell_count: int = typer.Option(10, "--min-cell-count", help="Counts below this are shown as <k."),
-    force: bool = typer.Option(False, "--force", help="Replace an existing report folder."),
+    out: str = typer.Option(..., "--out", help="Report folder to create (never the data or the study's folder)."),
+    engine: str = typer.Option(None, "--engine", help="duckdb or spark (default: the profile's, duckdb)."),
+    min_cell_count: int = typer.Option(None, "--min-cell-count",
+                                       help="Counts below this are shown as <k (default 10; below 10 needs"
+                                            " --allow-small-cells)."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing report folder written by cohortstat."),
+    strict: bool = typer.Option(None, "--strict/--no-strict",
+                                help="Refuse to run when a data check reports an error (default: the study's"
+                                     " data_checks.strict)."),
+    allow_small_cells: bool = typer.Option(False, "--allow-small-cells",
+                                           help="Accept --min-cell-count below 10 (recorded in the outputs)."),
+    profile: str = typer.Option(None, "--profile", help="Run profile YAML (engine, threads, memory_limit,"
+                                                        " min_cell_count)."),
+    threads: int = typer.Option(None, "--threads", help="DuckDB threads / Spark cores (default: all).", min=1),
+    memory_limit: str = typer.Option(None, "--memory-limit", help="DuckDB memory limit, e.g. 8GB."),
     site: str = typer.Option(None, "--site", help="Site name of a multi-site study: also write OUT/site_package."),
 ) -> None:
     """Run a study end to end and write its report folder."""
     from cohortstat.run import run
 
-    if engine not in ("duckdb", "spark"):
+    if engine is not None and engine not in ("duckdb", "spark"):
         _fail(ValueError(f"--engine must be duckdb or spark, got {engine!r}"))
     cb, stop = _run_progress()
     try:
@@ -178,11 +226,17 @@ def run_cmd(
             from cohortstat.sites.package import check_site_name
 
             check_site_name(site)
+        prof = _profile_options(profile, threads, memory_limit)
         path = run(study, data, out, engine=engine, min_cell_count=min_cell_count, force=force, progress=cb,
-                   **({"site": site} if site else {}))
+                   strict=strict, allow_small_cells=allow_small_cells, profile=prof, site=site)
     except CohortstatError as exc:
         stop()
         _fail(exc)
+    except KeyboardInterrupt as exc:
+        _interrupted(exc, stop)
+    except OSError as exc:  # disk full, permissions changed during the run: the run cleaned up first
+        stop()
+        _fail(f"{exc.strerror or exc}: {exc.filename or ''}; nothing was written")
     stop()
     typer.echo(f"report written to {path}")
 
@@ -193,16 +247,30 @@ def rerun_cmd(
     data: str = typer.Option(..., "--data", help="The data folder of the original run."),
     out2: str = typer.Option(None, "--out", help="Where to write the rerun (default OUT.rerun)."),
     allow_data_change: bool = typer.Option(False, "--allow-data-change", help="Compare even if the data changed."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing rerun folder written by cohortstat."),
+    min_cell_count: int = typer.Option(None, "--min-cell-count",
+                                       help="Raise the frozen minimum cell count (never lower it)."),
+    allow_small_cells: bool = typer.Option(False, "--allow-small-cells",
+                                           help="Accept a minimum cell count below 10 (recorded in the outputs)."),
+    profile: str = typer.Option(None, "--profile", help="Run profile YAML (threads, memory_limit)."),
+    threads: int = typer.Option(None, "--threads", help="DuckDB threads / Spark cores (default: all).", min=1),
 ) -> None:
     """Re-run a frozen study and verify every number: exit 0 identical, 1 differences, 2 refused."""
     from cohortstat.run import rerun
 
     cb, stop = _run_progress()
     try:
-        report = rerun(out, data, out2=out2, allow_data_change=allow_data_change, progress=cb)
+        prof = _profile_options(profile, threads, None)
+        report = rerun(out, data, out2=out2, allow_data_change=allow_data_change, progress=cb, force=force,
+                       min_cell_count=min_cell_count, allow_small_cells=allow_small_cells, profile=prof)
     except CohortstatError as exc:
         stop()
         _fail(exc)
+    except KeyboardInterrupt as exc:
+        _interrupted(exc, stop)
+    except OSError as exc:  # disk full, permissions changed during the run: the run cleaned up first
+        stop()
+        _fail(f"{exc.strerror or exc}: {exc.filename or ''}; nothing was written")
     stop()
     if report.differences:
         typer.echo(f"{len(report.differences)} difference(s) between {out} and {report.out}:")
@@ -225,3 +293,6 @@ def main() -> None:
     except CohortstatError as exc:  # typed errors: message, no traceback
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    except KeyboardInterrupt as exc:  # outside a run's own handling (click turns most into exit 1)
+        typer.echo("error: interrupted", err=True)
+        sys.exit(getattr(exc, "exit_code", 130))

@@ -1,9 +1,15 @@
 """A study run end to end, and its verification: ``run`` and ``rerun``.
 
-``run`` loads the spec, checks the data, builds the cohort, runs the analyses and writes the report. All
-outputs go to a temporary folder beside ``out``; it is renamed to ``out`` only when every file is
-written and the disclosure scan passed. An interrupted or failed run (exception, ``KeyboardInterrupt``)
-removes the temporary folder and leaves no ``out``; an existing ``out`` is replaced only with ``force``.
+``run`` loads the spec, checks the output folder, checks the data, builds the cohort, runs the analyses
+and writes the report. The output folder is checked before anything else runs
+(:mod:`cohortstat.outputs`: never the data folder or the study's folder, never a folder cohortstat did
+not write, a writable parent); all outputs go to a temporary folder beside ``out``, renamed to ``out``
+only when every file is written and the disclosure scan passed. An interrupted (SIGINT, SIGTERM:
+:mod:`cohortstat.interrupts`) or failed run removes the temporary folder and leaves no ``out``.
+
+Every data-check anomaly is printed through ``progress`` (the console of the command line) and logged
+at WARNING level; with ``strict`` (``--strict`` or ``data_checks: {strict: true}`` in the study) a
+check reporting an error stops the run with :class:`~cohortstat.errors.DataCheckError`.
 
 ``rerun`` reads ``study.lock.json`` of a finished run, checks the data fingerprint, re-runs the frozen
 study into a new folder and compares every number of ``results.json``: integers and strings exactly,
@@ -16,12 +22,14 @@ from __future__ import annotations
 import json
 import logging
 import math
-import shutil
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from cohortstat.errors import DataSchemaError, ReportError, RerunMismatchError
+from cohortstat import interrupts
+from cohortstat.errors import DataCheckError, DataSchemaError, ReportError, RerunMismatchError
+from cohortstat.outputs import Staging, check_min_cell_count, prepare
 
 __all__ = ["RERUN_RTOL", "RerunReport", "compare_results", "data_fingerprint", "rerun", "run", "write_report"]
 
@@ -30,9 +38,21 @@ from cohortstat.report.writer import write_report  # noqa: E402  (public re-expo
 #: Relative tolerance of a float in a rerun comparison (absolute below 1e-12).
 RERUN_RTOL = 1e-9
 TABLES = ("patients", "stays", "diagnoses")
+_LOG = logging.getLogger("cohortstat.run")
 
 
-def data_fingerprint(data) -> dict:
+def _connect(threads: int | None = None, memory_limit: str | None = None):
+    import duckdb
+
+    config = {}
+    if threads:
+        config["threads"] = int(threads)
+    if memory_limit:
+        config["memory_limit"] = str(memory_limit)
+    return duckdb.connect(config=config)
+
+
+def data_fingerprint(data, *, threads: int | None = None, memory_limit: str | None = None) -> dict:
     """Per input table: row count and an order-independent content hash computed in DuckDB.
 
     The hash is the sum over rows of DuckDB's 64-bit ``hash`` of the whole row (as a struct), so it does
@@ -43,7 +63,7 @@ def data_fingerprint(data) -> dict:
 
     root = Path(data)
     out = {}
-    con = duckdb.connect()
+    con = _connect(threads, memory_limit)
     try:
         for t in TABLES:
             single = root / f"{t}.parquet"
@@ -54,9 +74,14 @@ def data_fingerprint(data) -> dict:
                 src = str(folder / "**" / "*.parquet")
             else:
                 raise DataSchemaError(f"{root} has no {t}.parquet; point --data at the folder holding the input tables")
-            n, h = con.execute(
-                "SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0)::VARCHAR FROM read_parquet(?) t", [src]
-            ).fetchone()
+            try:
+                n, h = con.execute(
+                    "SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0)::VARCHAR FROM read_parquet(?) t", [src]
+                ).fetchone()
+            except (duckdb.IOException, duckdb.InvalidInputException) as exc:
+                raise DataSchemaError(
+                    f"cannot read {src} as parquet ({str(exc).splitlines()[0][:200]}); check or re-export the file"
+                ) from None
             out[t] = {"rows": int(n), "content_hash": str(h)}
     finally:
         con.close()
@@ -64,7 +89,10 @@ def data_fingerprint(data) -> dict:
 
 
 class _Log:
-    """run.log lines (kept for the output folder) echoed to the progress callback."""
+    """run.log lines (kept for the output folder) echoed to the progress callback.
+
+    Every step boundary first checks for a signal received meanwhile (:mod:`cohortstat.interrupts`).
+    """
 
     def __init__(self, progress: Callable[[str], None] | None):
         self.lines: list[str] = []
@@ -75,12 +103,19 @@ class _Log:
         self.step = None
 
     def __call__(self, message: str) -> None:
+        interrupts.raise_if_interrupted()
         now = time.perf_counter()
         if self.step is not None:
             self.timings[self.step] = self.timings.get(self.step, 0.0) + now - self.last
         self.step, self.last = message.split(":")[0], now
         self.lines.append(f"{now - self.t0:9.2f}s {message}")
-        logging.getLogger("cohortstat.run").info(message)
+        _LOG.info(message)
+        if self.progress is not None:
+            self.progress(message)
+
+    def console(self, message: str, level: int = logging.WARNING) -> None:
+        """A message for the person running the study only: progress and logging, not run.log."""
+        _LOG.log(level, message)
         if self.progress is not None:
             self.progress(message)
 
@@ -88,14 +123,12 @@ class _Log:
         self("done")
 
 
-def _identifiers(data) -> list[str]:
+def _identifiers(data, threads: int | None = None, memory_limit: str | None = None) -> list[str]:
     """The patient ids of the input data (strings), searched for in every output file."""
-    import duckdb
-
     path = Path(data) / "patients.parquet"
     if not path.is_file():
         return []
-    con = duckdb.connect()
+    con = _connect(threads, memory_limit)
     try:
         return [r[0] for r in con.execute("SELECT CAST(patient_id AS VARCHAR) FROM read_parquet(?)", [str(path)]).fetchall()]
     finally:
@@ -110,9 +143,185 @@ def _checks_rows(report) -> list[dict]:
     return rows
 
 
-def run(study_path, data, out, engine: str = "duckdb", min_cell_count: int = 10, force: bool = False,
-        progress: Callable[[str], None] | None = None, threads: int | None = None, study=None,
-        site: str | None = None) -> Path:
+@dataclass
+class _Run:
+    """The settings and state of one run, passed from step to step."""
+
+    study: object
+    data: Path
+    engine: str
+    threads: int | None
+    memory_limit: str | None
+    min_cell_count: int
+    small_cells_override: bool
+    strict: bool
+    log: _Log
+    staging: Staging
+    fingerprint: dict = field(default_factory=dict)
+    check_rows: list = field(default_factory=list)
+    check_note: str | None = None
+    site: str | None = None
+
+
+def _settings(profile, engine, threads, min_cell_count, memory_limit):
+    """The run profile: explicit arguments over the profile over its defaults (validated)."""
+    from cohortstat.spec.profile import RunProfile, load_profile
+
+    from cohortstat.errors import SpecError
+
+    try:
+        base = profile if isinstance(profile, RunProfile) else load_profile(profile)
+        given = {"engine": engine, "threads": threads, "min_cell_count": min_cell_count, "memory_limit": memory_limit}
+        merged = {**base.model_dump(), **{k: v for k, v in given.items() if v is not None}}
+        return load_profile(merged)
+    except SpecError as exc:
+        raise ReportError("invalid run settings (command-line options or run profile): "
+                          + "; ".join(f"{loc}: {msg}" if loc else msg for loc, msg in exc.errors)) from None
+
+
+def _load(study_path, study):
+    """The study and the folder of its file (None for a study given in Python)."""
+    from cohortstat.spec import load_lock, load_study
+
+    if study is not None:
+        return study, None
+    p = Path(study_path)
+    if p.is_dir() or p.name.endswith(".lock.json"):
+        return load_lock(p), (p if p.is_dir() else p.parent)
+    return load_study(p), p.parent
+
+
+def _data_checks(r: _Run) -> None:
+    """Run the data checks, print every anomaly, stop on an error when strict."""
+    try:
+        from cohortstat.data.checks import check_data
+    except ImportError:  # the data-check module is part of the data package; absent in a partial install
+        r.check_note = "data checks unavailable (cohortstat.data.checks not installed)"
+        r.log.console(r.check_note)
+        return
+    report = check_data(r.data, strict=False)
+    r.check_rows = _checks_rows(report)
+    found = [c for c in r.check_rows if c["count"] > 0]
+    errors = [c for c in found if c["severity"] == "error"]
+    for c in found:
+        level = logging.ERROR if c["severity"] == "error" else logging.WARNING
+        r.log.console(f"data check {c['severity'].upper()}: {c['name']} [{c['table']}]: {c['count']} - "
+                      f"{c['description']}", level)
+    if errors and r.strict:
+        raise DataCheckError(
+            f"the data in {r.data} failed {len(errors)} data check(s) with severity error ("
+            + ", ".join(f"{c['name']} [{c['table']}]: {c['count']}" for c in errors)
+            + "); the run is strict, nothing was written. Fix the data (`cohortstat check-data` lists examples)"
+            " or run without --strict / data_checks.strict to report them as limitations instead",
+            report=report,
+        )
+    if errors:
+        r.log.console(f"data checks: {len(errors)} report errors, the results may be wrong; they are listed in"
+                      " the report's limitations. Pass --strict to refuse such data.")
+
+
+def _build(r: _Run):
+    """The cohort, with the profile's threads and memory limit."""
+    import inspect
+    import os
+
+    from cohortstat.cohort import build_cohort
+
+    kwargs = {"data": r.data, "engine": r.engine, "threads": r.threads}
+    if r.memory_limit is None or "memory_limit" in inspect.signature(build_cohort).parameters:
+        if r.memory_limit is not None:
+            kwargs["memory_limit"] = r.memory_limit
+        return build_cohort(r.study, **kwargs)
+    # the engine reads its memory limit from the environment only: set it for the duration of the build
+    names = {"duckdb": "COHORTSTAT_DUCKDB_MEMORY_LIMIT", "spark": "COHORTSTAT_SPARK_DRIVER_MEMORY"}
+    name = names[r.engine]
+    value = r.memory_limit if r.engine == "duckdb" else _spark_memory(r.memory_limit)
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        return build_cohort(r.study, **kwargs)
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
+
+
+def _spark_memory(limit: str) -> str:
+    """``8GB`` / ``512MiB`` as Spark writes it (``8g``, ``512m``)."""
+    number = "".join(ch for ch in limit if ch.isdigit())
+    return number + limit[len(number)].lower()
+
+
+def _write(r: _Run, results, cohort) -> None:
+    """Every output file into the temporary folder, the lock, the disclosure scan, run.log."""
+    from cohortstat.report.html import software_versions
+    from cohortstat.report.suppression import scan_outputs
+    from cohortstat.report.writer import build_outputs
+    from cohortstat.spec import spec_hash
+    from cohortstat.spec.freeze import lock_data
+
+    study, k, tmp = r.study, r.min_cell_count, r.staging.tmp
+    versions = software_versions()
+    run_info = {"data_fingerprint": r.fingerprint, "engine": r.engine, "seed": study.analyses.confounding.seed,
+                "versions": versions, "min_cell_count": k}
+    if r.small_cells_override:
+        run_info["small_cells_override"] = True
+    provenance = {"spec_hash": spec_hash(study), **run_info}
+    if r.check_note:
+        provenance["note"] = r.check_note
+    build_outputs(results, tmp, k, provenance, r.check_rows)
+    lock = lock_data(study, run_info)
+    (tmp / "study.lock.json").write_text(
+        json.dumps(lock, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
+    )
+    r.log("disclosure scan")
+    identifiers = _identifiers(r.data, r.threads, r.memory_limit)
+    problems = scan_outputs(tmp, k, identifiers=identifiers)
+    if problems:
+        raise ReportError("the disclosure check failed; nothing was written:\n"
+                          + "\n".join(f"  - {p}" for p in problems[:20]))
+    if r.site is not None:  # multi-site: the package that may leave the site (cohortstat.sites)
+        from cohortstat.sites.package import add_site_outputs
+
+        add_site_outputs(tmp, r.site, study, cohort, k, identifiers=identifiers)
+    r.log.close()
+    timing = "\n".join(f"step {k}: {v:.2f}s" for k, v in r.log.timings.items())
+    (tmp / "run.log").write_text("\n".join(r.log.lines) + "\n" + timing + "\n", encoding="utf-8")
+
+
+def _steps(r: _Run) -> None:
+    """Fingerprint, data checks, cohort, analyses, report files (into the temporary folder)."""
+    from cohortstat.analysis import analyze
+
+    if r.small_cells_override:
+        r.log(f"small-cell override: min_cell_count {r.min_cell_count} (below 10) accepted with --allow-small-cells")
+    r.log("data fingerprint")
+    r.fingerprint = data_fingerprint(r.data, threads=r.threads, memory_limit=r.memory_limit)
+    r.log("data checks")
+    _data_checks(r)
+    r.log("build cohort")
+    cohort = _build(r)
+    r.log("analyses")
+    results = analyze(r.study, cohort, progress=r.log)
+    r.log("write report")
+    _write(r, results, cohort)
+
+
+def _query_interrupted(exc: BaseException) -> int | None:
+    """SIGINT when ``exc`` is DuckDB's report of a query it stopped on Ctrl-C (its handler ran, not ours)."""
+    import signal
+
+    name = type(exc).__name__
+    if name == "InterruptException" or (isinstance(exc, RuntimeError) and "Query interrupted" in str(exc)):
+        return int(signal.SIGINT)
+    return None
+
+
+def run(study_path, data, out, engine: str | None = None, min_cell_count: int | None = None, force: bool = False,
+        progress: Callable[[str], None] | None = None, threads: int | None = None, study=None, *,
+        strict: bool | None = None, allow_small_cells: bool = False, profile=None, memory_limit: str | None = None,
+        protected: tuple = (), site: str | None = None) -> Path:
     """Run a study end to end and write its report folder.
 
     Parameters
@@ -122,15 +331,30 @@ def run(study_path, data, out, engine: str = "duckdb", min_cell_count: int = 10,
     data : path
         Folder with patients.parquet, stays.parquet, diagnoses.parquet.
     out : path
-        The report folder (must not exist unless ``force``).
-    engine : {"duckdb", "spark"}
-    min_cell_count : int, default 10
+        The report folder: must not exist unless ``force``, and then only a folder cohortstat wrote; may
+        not be, contain or lie inside ``data`` or the study file's folder (:mod:`cohortstat.outputs`).
+    engine : {"duckdb", "spark"}, optional
+        Default: the profile's (duckdb).
+    min_cell_count : int, optional
+        Default: the profile's (10). Below 10 only with ``allow_small_cells``.
     force : bool
     progress : callable, optional
-        Receives a message before every step; an exception it raises aborts the run cleanly.
+        Receives a message before every step and every data-check anomaly; an exception it raises aborts
+        the run cleanly.
     threads : int, optional
+        DuckDB threads / Spark cores; default: the profile's (all cores).
     study : Study, optional
         An already loaded study.
+    strict : bool, optional
+        Refuse to run when a data check reports an error; default: the study's ``data_checks.strict``.
+    allow_small_cells : bool
+        Accept a ``min_cell_count`` below 10 (recorded in run.log, results.json and the lock).
+    profile : RunProfile, path or mapping, optional
+        Execution settings (:class:`cohortstat.spec.RunProfile`); explicit arguments win over it.
+    memory_limit : str, optional
+        DuckDB memory limit (``8GB``); default: the profile's (the engine's default).
+    protected : tuple of (str, path)
+        Further folders ``out`` may not touch (``rerun`` protects the report it verifies).
     site : str, optional
         Site name of a multi-site study: also write ``site_package/`` (see :mod:`cohortstat.sites`).
 
@@ -138,81 +362,37 @@ def run(study_path, data, out, engine: str = "duckdb", min_cell_count: int = 10,
     -------
     pathlib.Path
         ``out``.
-    """
-    from cohortstat.analysis import analyze
-    from cohortstat.cohort import build_cohort
-    from cohortstat.report.html import software_versions
-    from cohortstat.report.suppression import scan_outputs
-    from cohortstat.report.writer import build_outputs, make_temp, publish
-    from cohortstat.spec import load_study, spec_hash
-    from cohortstat.spec.freeze import lock_data
 
-    out = Path(out)
-    if out.exists() and not force:
-        raise ReportError(f"{out} exists; choose another --out or pass --force to replace it")
-    if int(min_cell_count) < 1:
-        raise ReportError(f"--min-cell-count must be >= 1, got {min_cell_count}")
+    Raises
+    ------
+    SpecError, ReportError, DataSchemaError, DataCheckError, CohortError
+        Bad study, refused output folder, bad data; nothing is written.
+    cohortstat.interrupts.RunInterrupted
+        SIGINT or SIGTERM during the run; nothing is written.
+    """
+    prof = _settings(profile, engine, threads, min_cell_count, memory_limit)
+    k = check_min_cell_count(prof.min_cell_count, allow_small_cells=allow_small_cells)
     log = _Log(progress)
     log("load study")
-    if study is None:
-        p = Path(study_path)
-        if p.is_dir() or p.name.endswith(".lock.json"):
-            from cohortstat.spec import load_lock
-
-            study = load_lock(p)
-        else:
-            study = load_study(p)
-    log("data fingerprint")
-    fingerprint = data_fingerprint(data)
-    log("data checks")
-    try:
-        from cohortstat.data.checks import check_data
-    except ImportError:  # the data-check module is part of the data package; absent in a partial install
-        check_rows, check_note = [], "data checks unavailable (cohortstat.data.checks not installed)"
-    else:
-        check_rows, check_note = _checks_rows(check_data(data, strict=False)), None
-    log("build cohort")
-    cohort = build_cohort(study, data=data, engine=engine, threads=threads)
-    log("analyses")
-    results = analyze(study, cohort, progress=log)
-    log("write report")
-    versions = software_versions()
-    provenance = {
-        "spec_hash": spec_hash(study),
-        "data_fingerprint": fingerprint,
-        "engine": engine,
-        "seed": study.analyses.confounding.seed,
-        "versions": versions,
-        "min_cell_count": int(min_cell_count),
-    }
-    if check_note:
-        provenance["note"] = check_note
-    tmp = make_temp(out)
-    try:
-        build_outputs(results, tmp, min_cell_count, provenance, check_rows)
-        lock = lock_data(study, {"data_fingerprint": fingerprint, "engine": engine,
-                                 "seed": study.analyses.confounding.seed, "versions": versions,
-                                 "min_cell_count": int(min_cell_count)})
-        (tmp / "study.lock.json").write_text(
-            json.dumps(lock, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
-        )
-        log("disclosure scan")
-        problems = scan_outputs(tmp, min_cell_count, identifiers=_identifiers(data))
-        if problems:
-            raise ReportError("the disclosure check failed; nothing was written:\n"
-                              + "\n".join(f"  - {p}" for p in problems[:20]))
-        if site is not None:  # multi-site: the package that may leave the site (cohortstat.sites)
-            from cohortstat.sites.package import add_site_outputs
-
-            add_site_outputs(tmp, site, study, cohort, int(min_cell_count), identifiers=_identifiers(data))
-        log.close()
-        timing = "\n".join(f"step {k}: {v:.2f}s" for k, v in log.timings.items())
-        (tmp / "run.log").write_text("\n".join(log.lines) + "\n" + timing + "\n", encoding="utf-8")
-        publish(tmp, out, force)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+    study, study_dir = _load(study_path, study)
+    guarded = (("the data folder", Path(data)), ("the folder of the study file", study_dir), *protected)
+    with interrupts.guard():
+        with interrupts.deferred():  # a signal here is recorded and acted on at the first step
+            staging = prepare(out, force=force, protected=guarded)
+        try:
+            r = _Run(study=study, data=Path(data), engine=prof.engine, threads=prof.threads,
+                     memory_limit=prof.memory_limit, min_cell_count=k, small_cells_override=k < 10,
+                     strict=bool(study.data_checks.strict if strict is None else strict), log=log, staging=staging,
+                     site=site)
+            _steps(r)
+            staging.publish()
+        except BaseException as exc:
+            staging.discard()
+            signum = interrupts.interrupted() or _query_interrupted(exc)
+            if signum is not None and not isinstance(exc, interrupts.RunInterrupted):
+                raise interrupts.RunInterrupted(signum) from exc
+            raise
+    return Path(out)
 
 
 # ------------------------------------------------------------------------------------------- rerun
@@ -264,16 +444,54 @@ def compare_results(old, new, path: str = "") -> list[str]:
     return diffs
 
 
+def _read_json(path: Path, what: str):
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(200_000_001)
+        if len(raw) > 200_000_000:
+            raise ReportError(f"{path} is larger than 200 MB; it is not the {what} of a cohortstat report folder")
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise ReportError(f"{path} is not valid JSON ({reason}); it is not the {what} cohortstat wrote: restore it"
+                          " from the original run") from None
+    except OSError as exc:
+        raise ReportError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _frozen_min_cell_count(lock, results, where: Path) -> int:
+    """The minimum cell count of the frozen run: the larger of the lock's and results.json's."""
+    values = []
+    for doc in (lock, results):
+        v = doc.get("min_cell_count") if isinstance(doc, dict) else None
+        if v is None and isinstance(doc, dict):
+            v = (doc.get("provenance") or {}).get("min_cell_count")
+        if v is not None:
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ReportError(f"{where}: min_cell_count {v!r} is not a whole number >= 1; the report folder"
+                                  " was edited: restore it from the original run")
+            values.append(v)
+    return max(values) if values else 10
+
+
 def rerun(out, data, out2=None, allow_data_change: bool = False, engine: str | None = None,
-          progress: Callable[[str], None] | None = None) -> RerunReport:
+          progress: Callable[[str], None] | None = None, *, force: bool = False, min_cell_count: int | None = None,
+          allow_small_cells: bool = False, profile=None, threads: int | None = None) -> RerunReport:
     """Re-run the frozen study of a report folder and compare every number of ``results.json``.
+
+    The rerun is written to ``out2`` (default ``OUT.rerun`` beside ``out``) under the rules of
+    :mod:`cohortstat.outputs`: an existing folder is replaced only with ``force`` and only when cohortstat
+    wrote it. The minimum cell count is the frozen run's (the larger of the lock's and results.json's);
+    ``min_cell_count`` may raise it, never lower it, and a count below 10 needs ``allow_small_cells``
+    here too (an edited lock cannot lower it silently).
 
     Raises
     ------
     RerunMismatchError
         When the data fingerprint differs from the lock and ``allow_data_change`` is False.
     ReportError
-        When ``out`` is not a finished report folder.
+        When ``out`` is not a finished report folder (files missing or not JSON), the minimum cell count
+        is refused, or the rerun folder is refused.
     """
     from cohortstat.spec import load_lock
 
@@ -281,7 +499,10 @@ def rerun(out, data, out2=None, allow_data_change: bool = False, engine: str | N
     lock_path, res_path = out / "study.lock.json", out / "results.json"
     if not lock_path.is_file() or not res_path.is_file():
         raise ReportError(f"{out} is not a cohortstat report folder (no study.lock.json / results.json)")
-    lock = json.loads(lock_path.read_text(encoding="utf-8"))
+    lock, old = _read_json(lock_path, "study lock"), _read_json(res_path, "results")
+    frozen = _frozen_min_cell_count(lock, old, out)
+    k = check_min_cell_count(frozen if min_cell_count is None else min_cell_count,
+                             allow_small_cells=allow_small_cells, frozen=frozen)
     study = load_lock(lock_path)
     fp = data_fingerprint(data)
     if fp != lock.get("data_fingerprint") and not allow_data_change:
@@ -291,8 +512,8 @@ def rerun(out, data, out2=None, allow_data_change: bool = False, engine: str | N
             " original run, or pass --allow-data-change to compare anyway"
         )
     target = Path(out2) if out2 is not None else out.with_name(out.name + ".rerun")
-    run(None, data, target, engine=engine or lock.get("engine", "duckdb"),
-        min_cell_count=int(lock.get("min_cell_count", 10)), force=out2 is None, progress=progress, study=study)
-    old = json.loads(res_path.read_text(encoding="utf-8"))
-    new = json.loads((target / "results.json").read_text(encoding="utf-8"))
+    run(None, data, target, engine=engine or lock.get("engine", "duckdb"), min_cell_count=k, force=force,
+        progress=progress, study=study, allow_small_cells=allow_small_cells, profile=profile, threads=threads,
+        protected=(("the report folder being verified", out),))
+    new = _read_json(target / "results.json", "results")
     return RerunReport(target, compare_results(old, new))

@@ -211,3 +211,86 @@ def test_results_object_gives_tidy_table_and_json(data20k):
     json.dumps(doc, allow_nan=False)
     row = next(r for r in doc["outcomes"]["lung"]["models"] if r["model"] == "cox_adjusted" and r["term"] == "exposure")
     assert row["hr"] == pytest.approx(hr["value"].iloc[0])
+
+
+# --- run profile, threads and memory (fast: stopped before the cohort is built) ----------------------
+
+
+def _stop_at_build(monkeypatch):
+    """Replace build_cohort by a spy that records its arguments and the engine environment, then stops."""
+    import os
+
+    import cohortstat.cohort as cohort_pkg
+
+    seen = {}
+
+    def spy(study, **kwargs):
+        seen.update(kwargs)
+        seen["env"] = os.environ.get("COHORTSTAT_DUCKDB_MEMORY_LIMIT")
+        raise ReportError("stopped at build")
+
+    monkeypatch.setattr(cohort_pkg, "build_cohort", spy)
+    return seen
+
+
+@pytest.fixture(scope="module")
+def data_small(tmp_path_factory):
+    from cohortstat.data.synth import generate
+
+    return generate(2_000, 3, tmp_path_factory.mktemp("small") / "data")
+
+
+def test_profile_threads_and_memory_reach_the_engine(data_small, tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.delenv("COHORTSTAT_DUCKDB_MEMORY_LIMIT", raising=False)
+    seen = _stop_at_build(monkeypatch)
+    with pytest.raises(ReportError, match="stopped at build"):
+        run(STUDY, data_small, tmp_path / "out", profile={"threads": 2, "memory_limit": "1GB"})
+    assert seen["threads"] == 2 and seen["engine"] == "duckdb"
+    assert seen.get("memory_limit", seen["env"]) == "1GB"
+    assert "COHORTSTAT_DUCKDB_MEMORY_LIMIT" not in os.environ  # set for the build only
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_explicit_arguments_win_over_the_profile_file(data_small, tmp_path, monkeypatch):
+    seen = _stop_at_build(monkeypatch)
+    profile = tmp_path / "profile.yaml"
+    profile.write_text("threads: 4\nmin_cell_count: 12\n")
+    with pytest.raises(ReportError, match="stopped at build"):
+        run(STUDY, data_small, tmp_path / "out", profile=profile, threads=1)
+    assert seen["threads"] == 1
+
+
+def test_cli_threads_and_profile_options(data_small, tmp_path, monkeypatch):
+    seen = _stop_at_build(monkeypatch)
+    profile = tmp_path / "profile.yaml"
+    profile.write_text("threads: 4\nmemory_limit: 2GB\n")
+    result = CliRunner().invoke(app, ["run", str(STUDY), "--data", str(data_small), "--out", str(tmp_path / "o"),
+                                      "--profile", str(profile), "--threads", "3"])
+    assert result.exit_code == 2 and "stopped at build" in result.stderr
+    assert seen["threads"] == 3 and seen.get("memory_limit", seen["env"]) == "2GB"
+
+
+def test_an_os_error_during_a_run_is_a_clear_error_and_leaves_nothing(data_small, tmp_path, monkeypatch):
+    import sys
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device", str(tmp_path / "o"))
+
+    monkeypatch.setattr(sys.modules["cohortstat.run"], "_data_checks", disk_full)
+    result = CliRunner().invoke(app, ["run", str(STUDY), "--data", str(data_small), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "No space left on device" in result.stderr and "Traceback" not in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_small_cells_override_is_recorded(data_small, tmp_path, monkeypatch):
+    seen = _stop_at_build(monkeypatch)
+    steps = []
+    with pytest.raises(ReportError, match="stopped at build"):
+        run(STUDY, data_small, tmp_path / "out", min_cell_count=5, allow_small_cells=True, progress=steps.append)
+    assert steps[1] == "small-cell override: min_cell_count 5 (below 10) accepted with --allow-small-cells"
+    assert seen
+    with pytest.raises(ReportError, match="--allow-small-cells"):
+        run(STUDY, data_small, tmp_path / "out", min_cell_count=5)

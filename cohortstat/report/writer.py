@@ -242,22 +242,25 @@ def build_outputs(results, folder: Path, min_cell_count: int, provenance: dict |
 
 
 def publish(tmp: Path, out: Path, force: bool) -> None:
-    """Move a finished temporary folder to ``out`` (replacing it only when ``force``)."""
-    if out.exists():
-        if not force:
-            raise ReportError(f"{out} exists; choose another --out or pass --force to replace it")
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.replace(out, old)
-        os.replace(tmp, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out)
+    """Move a finished temporary folder to ``out``: a marked ``out`` is replaced only when ``force``.
+
+    The rules are those of :mod:`cohortstat.outputs` (a file, a link or a folder cohortstat did not
+    write is never replaced).
+    """
+    from cohortstat.outputs import Staging
+
+    Staging(out=Path(out), tmp=Path(tmp), force=force).publish()
 
 
-def make_temp(out: Path) -> Path:
-    """An empty temporary folder beside ``out`` (same file system, so the final move is a rename)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+def make_temp(out: Path, *, force: bool = False) -> Path:
+    """An empty temporary folder beside ``out`` (same file system, so the final move is a rename).
+
+    ``out`` is checked first (:func:`cohortstat.outputs.check_target`): a refused ``out`` or an
+    unwritable parent raises :class:`~cohortstat.errors.ReportError` before anything is written.
+    """
+    from cohortstat.outputs import prepare
+
+    return prepare(out, force=force).tmp
 
 
 def _preference_shown(preference: pd.DataFrame, k: int) -> pd.DataFrame:
@@ -275,47 +278,57 @@ def _preference_shown(preference: pd.DataFrame, k: int) -> pd.DataFrame:
 
 
 def write_report(results, out, min_cell_count: int = 10, *, force: bool = False, provenance: dict | None = None,
-                 data_checks: list | None = None, extra_files: dict | None = None) -> Path:
+                 data_checks: list | None = None, extra_files: dict | None = None,
+                 allow_small_cells: bool = False) -> Path:
     """Write the report of ``results`` to the folder ``out``.
 
     Parameters
     ----------
     results : cohortstat.analysis.StudyResults
     out : path
-        Output folder; must not exist unless ``force``.
+        Output folder; must not exist unless ``force``, and then only a folder cohortstat wrote
+        (:mod:`cohortstat.outputs`).
     min_cell_count : int, default 10
-        Counts in 1..min_cell_count-1 are shown as ``"<min_cell_count"``.
+        Counts in 1..min_cell_count-1 are shown as ``"<min_cell_count"``. Below 10 only with
+        ``allow_small_cells``.
     force : bool
-        Replace an existing ``out``.
+        Replace an existing report folder ``out``.
     provenance : dict, optional
         Spec hash, data fingerprint, versions (written by :func:`cohortstat.run.run`).
     data_checks : list of dict, optional
         Data-check rows (name, table, count, severity, description) for the limitations section.
     extra_files : dict, optional
         ``{relative name: text}`` written as well (``run.log``, ``study.lock.json``).
+    allow_small_cells : bool, default False
+        Accept a ``min_cell_count`` below 10 (:data:`cohortstat.outputs` rules do not change).
 
     Raises
     ------
     ReportError
-        When ``out`` exists without ``force``, or the disclosure scan finds a problem (nothing is written).
+        When ``out`` is refused, ``min_cell_count`` is too small, or the disclosure scan finds a problem
+        (nothing is written).
     """
+    from cohortstat import interrupts
+    from cohortstat.outputs import prepare
+    from cohortstat.outputs import check_min_cell_count
+
     out = Path(out)
-    if int(min_cell_count) < 1:
-        raise ReportError(f"min_cell_count must be >= 1, got {min_cell_count}")
-    if out.exists() and not force:
-        raise ReportError(f"{out} exists; choose another --out or pass --force to replace it")
-    tmp = make_temp(out)
-    try:
-        build_outputs(results, tmp, min_cell_count, provenance, data_checks)
-        for name, text in (extra_files or {}).items():
-            (tmp / name).write_text(text, encoding="utf-8")
-        problems = scan_outputs(tmp, min_cell_count)
-        if problems:
-            raise ReportError(
-                "the disclosure check failed; nothing was written:\n" + "\n".join(f"  - {p}" for p in problems[:20])
-            )
-        publish(tmp, out, force)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    check_min_cell_count(min_cell_count, allow_small_cells=allow_small_cells)
+    with interrupts.guard():
+        with interrupts.deferred():
+            staging = prepare(out, force=force)
+        try:
+            interrupts.raise_if_interrupted()
+            build_outputs(results, staging.tmp, min_cell_count, provenance, data_checks)
+            for name, text in (extra_files or {}).items():
+                (staging.tmp / name).write_text(text, encoding="utf-8")
+            problems = scan_outputs(staging.tmp, min_cell_count)
+            if problems:
+                raise ReportError(
+                    "the disclosure check failed; nothing was written:\n" + "\n".join(f"  - {p}" for p in problems[:20])
+                )
+            staging.publish()
+        except BaseException:
+            staging.discard()
+            raise
     return out

@@ -4,7 +4,8 @@
   UTF-8 text kept as is (``ensure_ascii=False``), NaN refused.
 * :func:`spec_hash`: SHA-256 (hex) of the canonical JSON of the *result* fields only: fields declared
   with :func:`cohortstat.spec.models.cosmetic` (title, description, labels, ...) are left out, so that
-  rewording a study never changes its hash while any change of a result field does. Mapping keys
+  rewording a study never changes its hash while any change of a result field does. Run settings
+  (:func:`cohortstat.spec.models.run_setting`: whether a run refuses bad data) are left out too. Mapping keys
   (concept-set, cohort and outcome names) are identifiers and always enter the hash.
 """
 
@@ -17,14 +18,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from cohortstat.spec.models import COSMETIC, HASH_KEY, RESULT
+from cohortstat.spec.models import COSMETIC, HASH_KEY, RESULT, RUN
 
 
 def field_class(model: type[BaseModel], name: str) -> str | None:
-    """``"result"``, ``"cosmetic"``, or None when the field of ``model`` is unclassified."""
+    """``"result"``, ``"cosmetic"``, ``"run"``, or None when the field of ``model`` is unclassified."""
     extra = model.model_fields[name].json_schema_extra
     value = extra.get(HASH_KEY) if isinstance(extra, dict) else None
-    return value if value in (RESULT, COSMETIC) else None
+    return value if value in (RESULT, COSMETIC, RUN) else None
 
 
 def _plain(value: Any, *, result_only: bool) -> Any:

@@ -11,27 +11,29 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-#: Columns of the analysis table built by the cohort builder (see DESIGN.md / BRIEF "Cohort"), plus
-#: the columns the analyses add (propensity score, weight, matched set).
+#: Column names a flag may not take: the columns of the analysis table the cohort builder outputs, the
+#: columns of its intermediate tables (a flag column is joined onto them: a flag named ``death`` would
+#: replace the death date), and the columns the analyses add (``female`` derived from sex, propensity
+#: score, weight, matched set). ``tests/spec/test_reserved_columns.py`` checks that every column the
+#: builder materialises for the shipped study is covered. Kept here, not imported from the cohort
+#: package: the spec layer comes first.
 FIXED_COLUMNS: frozenset[str] = frozenset(
     {
-        "person_key",
-        "group",
-        "exposure",
-        "index_admission",
-        "index_discharge",
-        "follow_up_start",
-        "age",
-        "sex",
-        "calendar_year",
-        "charlson",
-        "ps",
-        "weight",
-        "matched_set",
+        # analysis table
+        "person_key", "group", "exposure", "index_admission", "index_discharge", "follow_up_start",
+        "age", "sex", "calendar_year", "charlson",
+        # intermediate tables of the builder
+        "patient_id", "stay_id", "pid", "grp", "hit", "day", "iadm", "idis", "adm", "dis", "adm_year",
+        "birth_year", "death", "death_day", "death_date", "death_stay", "discharge_mode", "fu_start",
+        "admin_end", "exit_step", "rn", "n_groups", "rank", "concept_set", "role", "icd10_code",
+        "code_head", "admission_date", "discharge_date",
+        # added by the analyses
+        "female", "ps", "logit_ps", "weight", "matched_set", "age_band", "time", "event", "status",
     }
 )
-#: Prefixes of generated columns: Charlson components, per-outcome time and event.
-RESERVED_PREFIXES: tuple[str, ...] = ("cci_", "time_", "event_")
+#: Prefixes of generated columns: Charlson components (and their raw flags), per-outcome time, event and
+#: first occurrence, inclusion-rule checks.
+RESERVED_PREFIXES: tuple[str, ...] = ("cci_", "raw_", "time_", "event_", "first_", "pass_")
 #: Covariates that always exist in the analysis table (strata and exact matching may name them).
 BUILTIN_COVARIATES: tuple[str, ...] = ("age", "sex", "calendar_year", "charlson")
 
@@ -128,6 +130,46 @@ def _check_comparison(data: Mapping, out: list[Problem]) -> None:
         )
 
 
+def _codes(concept: Any) -> tuple | None:
+    c = _map(concept)
+    inc, exc = c.get("include"), c.get("exclude", ())
+    if not isinstance(inc, (list, tuple)) or not isinstance(exc, (list, tuple)):
+        return None
+    try:
+        from cohortstat.spec.codes import canonical_codes
+
+        return canonical_codes(tuple(inc)), canonical_codes(tuple(exc))
+    except (ValueError, TypeError):
+        return None  # malformed codes: reported by field validation
+
+
+def _check_outcome_vs_entry(data: Mapping, out: list[Problem]) -> None:
+    """An outcome whose concept set defines a compared cohort: every patient of it is a prevalent case."""
+    sets, cohorts = _map(data.get("concept_sets")), _map(data.get("cohorts"))
+    comp = _map(data.get("comparison"))
+    entry: dict[str, str] = {}
+    for key in ("exposed", "reference"):
+        name = comp.get(key)
+        if isinstance(name, str):
+            for cs in _seq(_map(_map(cohorts.get(name)).get("entry")).get("concept_sets")):
+                if isinstance(cs, str):
+                    entry.setdefault(cs, f"{key} cohort {name!r}")
+    by_codes = {codes: cs for cs in entry if (codes := _codes(sets.get(cs))) is not None}
+    for oname, outcome in _map(data.get("outcomes")).items():
+        cs = _map(outcome).get("concept_set")
+        if not isinstance(cs, str):
+            continue
+        same = cs if cs in entry else by_codes.get(_codes(sets.get(cs)) or ())
+        if same is not None:
+            what = "is" if same == cs else f"has the same codes as {same!r},"
+            out.append((
+                f"outcomes.{oname}.concept_set",
+                f"{cs!r} {what} the entry concept set of the {entry[same]}: every patient of that cohort has"
+                " the outcome at entry (a prevalent case), so nobody is at risk; choose an outcome concept set"
+                " distinct from the cohorts' entry concept sets",
+            ))
+
+
 def _check_duplicates(items: list, key: str, where: str, what: str, out: list[Problem]) -> None:
     first: dict[Any, int] = {}
     for i, item in enumerate(items):
@@ -157,7 +199,8 @@ def _check_inclusion(data: Mapping, out: list[Problem]) -> None:
 
 def _column_problem(name: str) -> str | None:
     if name in FIXED_COLUMNS:
-        return f"{name!r} is a fixed column of the analysis table; choose another name"
+        return (f"{name!r} is a fixed column of the analysis table or a column cohortstat uses while building it;"
+                " choose another name (e.g. prefix it: flag_" + name + ")")
     for prefix in RESERVED_PREFIXES:
         if name.startswith(prefix):
             return (
@@ -206,6 +249,7 @@ def cross_check(data: Mapping) -> list[Problem]:
     _check_windows(data, out)
     _check_concept_refs(data, out)
     _check_comparison(data, out)
+    _check_outcome_vs_entry(data, out)
     _check_inclusion(data, out)
     _check_columns(data, out)
     _check_covariate_refs(data, out)

@@ -16,13 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from cohortstat._version import __version__
-from cohortstat.errors import SpecError
+from cohortstat.errors import ReportError, SpecError
 from cohortstat.spec.canonical import spec_hash, to_data
 from cohortstat.spec.loading import validate_document
 from cohortstat.spec.models import Study
 
 LOCK_NAME = "study.lock.json"
 LOCK_FORMAT = 1
+#: Largest lock file read (bytes); a lock is about 12 kB.
+MAX_LOCK_BYTES = 10_000_000
 _OWN_KEYS = ("lock_format", "cohortstat_version", "spec_hash", "study")
 
 
@@ -70,8 +72,37 @@ def freeze(study: Study, out_dir: str | os.PathLike, extra: Mapping[str, Any] | 
     extra
         Further top-level keys for the lock (e.g. a data fingerprint written by ``cohortstat run``);
         they must be JSON-serialisable and may not replace the lock's own keys.
+
+    Raises
+    ------
+    ReportError
+        When ``out_dir`` is a report folder or already holds the lock of a run (one with a data
+        fingerprint): replacing it would drop the fingerprint that ``rerun`` checks.
     """
-    return write_json_atomic(Path(out_dir) / LOCK_NAME, lock_data(study, extra))
+    path = Path(out_dir) / LOCK_NAME
+    _refuse_run_lock(path)
+    return write_json_atomic(path, lock_data(study, extra))
+
+
+def _refuse_run_lock(path: Path) -> None:
+    from cohortstat.outputs import MARKER
+
+    if (path.parent / MARKER).is_file():
+        raise ReportError(
+            f"{path.parent} is a cohortstat report folder; its {LOCK_NAME} belongs to the run (data fingerprint,"
+            " versions) and is never replaced: freeze into another folder"
+        )
+    if not path.is_file():
+        return
+    try:
+        existing = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        existing = None
+    if not isinstance(existing, dict) or "data_fingerprint" in existing or not all(k in existing for k in _OWN_KEYS):
+        raise ReportError(
+            f"{path} exists and is the lock of a run (or not a lock at all); freeze never replaces it: freeze into"
+            " another folder"
+        )
 
 
 def load_lock(path: str | os.PathLike) -> Study:
@@ -88,11 +119,17 @@ def load_lock(path: str | os.PathLike) -> Study:
         path = path / LOCK_NAME
     where = str(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_LOCK_BYTES + 1)
+        if len(raw) > MAX_LOCK_BYTES:
+            raise SpecError([(where, f"larger than {MAX_LOCK_BYTES} bytes; a study lock is a few kB")])
+        data = json.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise SpecError([(where, "no such file; run `cohortstat freeze` or `cohortstat run` first")]) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SpecError([(where, f"not a readable JSON lock file ({exc})")]) from None
+    except RecursionError:
+        raise SpecError([(where, "not a study lock: the JSON is nested too deeply")]) from None
     if not isinstance(data, dict) or not all(k in data for k in _OWN_KEYS):
         raise SpecError([(where, f"not a study lock: expected keys {', '.join(_OWN_KEYS)}")])
     if data["lock_format"] != LOCK_FORMAT:

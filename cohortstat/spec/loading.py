@@ -3,12 +3,17 @@
 The YAML loader is PyYAML's ``SafeLoader`` (what ``yaml.safe_load`` uses) made stricter: it refuses
 aliases (``*name``, the vehicle of "billion laughs" bombs), duplicate mapping keys (PyYAML would keep
 the last one silently) and documents larger than :data:`MAX_BYTES`; a document nested too deeply is
-refused too. Every problem becomes a :class:`~cohortstat.errors.SpecError` with a location.
+refused too. Booleans are ``true``/``false`` only, as in YAML 1.2: YAML 1.1's ``yes``, ``no``, ``on`` and
+``off`` stay text, so a boolean field refuses them instead of reading ``no`` as false. An impossible
+calendar date (``2020-02-30``) is a located error, not a crash. A file is read with a size cap (a device
+such as ``/dev/zero`` or a huge file is refused after :data:`MAX_BYTES`), and a file holding NUL bytes is
+refused as binary. Every problem becomes a :class:`~cohortstat.errors.SpecError` with a location.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, get_args, get_origin
@@ -26,8 +31,35 @@ _RULE_BY_TAG = {get_args(m.model_fields["rule"].annotation)[0]: m for m in INCLU
 _TAGS = frozenset(_RULE_BY_TAG)
 
 
+#: YAML 1.2 core-schema booleans; YAML 1.1's yes/no/on/off (and their capitalisations) stay strings.
+_BOOL_RE = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+
+
+def _resolvers() -> dict:
+    """SafeLoader's implicit resolvers with the boolean one narrowed to :data:`_BOOL_RE`."""
+    table = {}
+    for first, entries in yaml.SafeLoader.yaml_implicit_resolvers.items():
+        kept = [(tag, rx) for tag, rx in entries if tag != "tag:yaml.org,2002:bool"]
+        if first in "tTfF":
+            kept.append(("tag:yaml.org,2002:bool", _BOOL_RE))
+        if kept:
+            table[first] = kept
+    return table
+
+
 class _StrictSafeLoader(yaml.SafeLoader):
-    """``SafeLoader`` without aliases and without duplicate keys."""
+    """``SafeLoader`` without aliases, without duplicate keys, with YAML 1.2 booleans and checked dates."""
+
+    yaml_implicit_resolvers = _resolvers()
+
+    def construct_yaml_timestamp(self, node):  # noqa: ANN001 - PyYAML signature
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError) as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"invalid calendar date {node.value!r} ({exc}); write a real date as YYYY-MM-DD",
+                node.start_mark,
+            ) from None
 
     def compose_node(self, parent, index):  # noqa: ANN001 - PyYAML signature
         if self.check_event(yaml.AliasEvent):
@@ -57,6 +89,9 @@ class _StrictSafeLoader(yaml.SafeLoader):
                         None, None, f"duplicate key {key!r}: each key may appear once", key_node.start_mark
                     )
         return super().construct_mapping(node, deep=deep)
+
+
+_StrictSafeLoader.add_constructor("tag:yaml.org,2002:timestamp", _StrictSafeLoader.construct_yaml_timestamp)
 
 
 def _yaml_location(exc: yaml.YAMLError) -> str:
@@ -138,6 +173,8 @@ def _message(err: Mapping) -> str:
         head = f"unknown rule {got!r}" if kind == "union_tag_invalid" else "missing key 'rule'"
         return f"{head}; allowed rules: {tags}"
     text = msg[:1].lower() + msg[1:]
+    if kind == "bool_type":
+        text = "input should be a valid boolean: true or false (YAML yes/no/on/off are not booleans here)"
     if "input" in err and kind not in ("model_type", "dict_type"):
         text += f", got {_shown(err['input'])}"
     return text
@@ -184,11 +221,18 @@ def validate_document(data: Any, source: str = "(study)") -> Study:
 
 
 def _read(path: Path) -> str:
+    """The text of a study file, read with a cap of :data:`MAX_BYTES` (a device never ends)."""
+    too_big = SpecError([(str(path), f"the file is larger than {MAX_BYTES} bytes; a study file is a few kB")])
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise SpecError([(str(path), f"the file is larger than {MAX_BYTES} bytes; a study file is a few kB")])
-        return path.read_text(encoding="utf-8")
+        if path.is_file() and path.stat().st_size > MAX_BYTES:
+            raise too_big
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
+        if len(raw) > MAX_BYTES:
+            raise too_big
+        if b"\x00" in raw:
+            raise SpecError([(str(path), "a binary file (it holds NUL bytes), not a study file (YAML text)")])
+        return raw.decode("utf-8")
     except FileNotFoundError:
         raise SpecError([(str(path), "no such file")]) from None
     except IsADirectoryError:

@@ -32,6 +32,11 @@ from cohortstat.spec.codes import canonical_codes, check_item, exclusion_problem
 HASH_KEY = "hash"
 RESULT = "result"
 COSMETIC = "cosmetic"
+RUN = "run"
+
+#: Largest number of days accepted in a window (lookback, offset, blanking, landmark, maximum follow-up):
+#: 200 years. Day numbers are int64 in the engines; a bound keeps every sum of them far from overflow.
+MAX_DAYS = 73_050
 
 #: Validation context key: set to False by the loader, which runs the cross-checks itself (on the raw
 #: document, so that they are reported together with field errors).
@@ -46,6 +51,11 @@ def result(default: Any = ..., **kwargs: Any) -> Any:
 def cosmetic(default: Any = ..., **kwargs: Any) -> Any:
     """A field for people only (title, label, description): it is left out of the spec hash."""
     return Field(default, json_schema_extra={HASH_KEY: COSMETIC}, **kwargs)
+
+
+def run_setting(default: Any = ..., **kwargs: Any) -> Any:
+    """A field that decides whether or how a run goes ahead, never a number it computes: outside the hash."""
+    return Field(default, json_schema_extra={HASH_KEY: RUN}, **kwargs)
 
 
 # --- value types -----------------------------------------------------------------------------------
@@ -189,7 +199,7 @@ class NoPriorConcept(_Model):
     description: Text = cosmetic("")
     rule: Literal["no_prior_concept"] = result()
     concept_set: Name = result()
-    lookback_days: Int = result(ge=0)
+    lookback_days: Int = result(ge=0, le=MAX_DAYS)
     roles: Roles = result(ROLES)
 
 
@@ -207,7 +217,7 @@ class AliveAtLandmark(_Model):
     id: Name = result()
     description: Text = cosmetic("")
     rule: Literal["alive_at_landmark"] = result()
-    days: Int = result(ge=1)
+    days: Int = result(ge=1, le=MAX_DAYS)
 
 
 InclusionRule = Annotated[
@@ -220,9 +230,9 @@ class FollowUp(_Model):
     """Start, blanking and end of follow-up."""
 
     anchor: Literal["admission", "discharge"] = result("discharge")
-    offset_days: Int = result(0, ge=0)
-    blanking_days: Int = result(0, ge=0)
-    max_days: Int | None = result(None, ge=1)
+    offset_days: Int = result(0, ge=0, le=MAX_DAYS)
+    blanking_days: Int = result(0, ge=0, le=MAX_DAYS)
+    max_days: Int | None = result(None, ge=1, le=MAX_DAYS)
     end_of_data: dt.date = result()
 
 
@@ -239,7 +249,7 @@ class Flag(_Model):
 
     name: Name = result()
     concept_set: Name = result()
-    lookback_days: Int = result(ge=0)
+    lookback_days: Int = result(ge=0, le=MAX_DAYS)
     roles: Roles = result(ROLES)
 
 
@@ -299,6 +309,12 @@ class Analyses(_Model):
     ph_test: PHTestSettings = result(PHTestSettings())
 
 
+class DataChecks(_Model):
+    """What a run does when the data checks report an error (never changes a number: outside the hash)."""
+
+    strict: Bool = run_setting(False, description="refuse to run when a data check reports an error")
+
+
 def _unique_events(values: tuple[str, ...]) -> tuple[str, ...]:
     _unique(values, "competing event")
     return values
@@ -322,6 +338,7 @@ class Study(_Model):
     )
     covariates: Covariates = result(Covariates())
     analyses: Analyses = result(Analyses())
+    data_checks: DataChecks = run_setting(DataChecks())
 
     def __hash__(self) -> int:
         # Frozen pydantic models hash their fields, and dict fields are unhashable: hash the canonical
@@ -361,4 +378,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     Confounding,
     PHTestSettings,
     Analyses,
+    DataChecks,
 )

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationError
 
 from cohortstat.errors import SpecError
-from cohortstat.spec.loading import parse_yaml
+from cohortstat.spec.loading import _read, parse_yaml
 
 _MEMORY_RE = re.compile(r"[1-9][0-9]{0,5}(KB|MB|GB|TB|KiB|MiB|GiB|TiB)")
 
@@ -49,9 +49,10 @@ def load_profile(source: str | os.PathLike | Mapping | None = None) -> RunProfil
     else:
         path = Path(source)
         try:
-            data = parse_yaml(path.read_text(encoding="utf-8"), str(path))
-        except OSError as exc:
-            raise SpecError([(str(path), f"cannot read the run profile: {exc.strerror}")]) from None
+            text = _read(path)
+        except SpecError as exc:
+            raise SpecError([(str(path), f"cannot read the run profile: {m}") for _, m in exc.errors]) from None
+        data = parse_yaml(text, str(path))
     if not isinstance(data, Mapping):
         raise SpecError([("(profile)", "a run profile must be a mapping of keys (engine, threads, ...)")])
     try:

@@ -80,7 +80,7 @@ def test_extra_keys_are_kept_but_cannot_replace_the_lock_keys(tmp_path):
     assert json.loads(path.read_text())["data_fingerprint"] == "abc"
     assert load_lock(path) == study
     with pytest.raises(ValueError, match="'spec_hash' would overwrite"):
-        freeze(study, tmp_path, extra={"spec_hash": "0"})
+        freeze(study, tmp_path / "other", extra={"spec_hash": "0"})
 
 
 def test_an_edited_lock_is_refused(tmp_path):

@@ -255,7 +255,7 @@ def test_every_leaf_has_a_valid_change_and_the_hash_follows_its_class():
         assert changed, f"no valid change found for {'.'.join(map(str, path))}"
         for study in changed:
             same = spec_hash(study) == RICH_HASH
-            assert same == (kind == COSMETIC), (path, kind)
+            assert same == (kind != RESULT), (path, kind)
 
 
 def test_renaming_a_mapping_key_changes_the_hash():

@@ -144,8 +144,9 @@ def test_booleans_and_numbers_are_strict(shipped_doc):
     with pytest.raises(SpecError) as info:
         load_study(shipped_doc)
     locs = dict(info.value.errors)
-    assert locs["covariates.age"] == "input should be a valid boolean, got 'yes'"
-    assert locs["analyses.cox.crude"] == "input should be a valid boolean, got 1"
+    hint = "input should be a valid boolean: true or false (YAML yes/no/on/off are not booleans here)"
+    assert locs["covariates.age"] == f"{hint}, got 'yes'"
+    assert locs["analyses.cox.crude"] == f"{hint}, got 1"
     assert locs["inclusion.0.min_years"] == "input should be a valid integer, got 18.5"
 
 
