@@ -43,7 +43,8 @@ def network(tmp_path_factory):
     root = tmp_path_factory.mktemp("net")
     doc = yaml.safe_load(STUDY.read_text(encoding="utf-8"))
     doc["outcomes"] = {k: v for k, v in doc["outcomes"].items() if k in OUTCOMES}
-    study = root / "study.yaml"
+    (root / "study").mkdir()
+    study = root / "study" / "study.yaml"
     study.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
     plan = generate_network(3, 9000, 5, root / "data")
     outs = {}
