@@ -51,6 +51,7 @@ class FineGrayResult(RegressionResult):
     information: np.ndarray | None = field(default=None, repr=False)
     baseline: pd.DataFrame | None = field(default=None, repr=False)
     strata: str | tuple[str, ...] | None = None
+    time_varying: tuple[str, ...] = ()
 
     def _title(self) -> str:
         return f"Fine-Gray subdistribution hazards (cause {self.cause}, variance {self.variance!r})"
@@ -63,6 +64,8 @@ class FineGrayResult(RegressionResult):
         order), or is a one-row DataFrame of input covariate columns (coded by ``design``). A
         stratified model needs ``stratum`` (a level of the strata column, or ``'a=1, b=x'`` for several).
         """
+        if self.time_varying:
+            raise ModelInputError("predict_cif is not available for a model with time-varying terms")
         if isinstance(profile, pd.DataFrame):
             if len(profile) != 1 or self.design is None:
                 raise ModelInputError("give a one-row DataFrame of the model's covariate columns")
@@ -185,7 +188,8 @@ class FineGray:
 
     def fit(self, df: pd.DataFrame, duration: str, event: str, covariates: Sequence[str], *,
             strata: str | Sequence[str] | None = None, weights: str | None = None, cluster: str | None = None,
-            entry: str | None = None, cengroup: str | None = None, missing: str = "drop") -> FineGrayResult:
+            entry: str | None = None, cengroup: str | None = None, time_varying: dict | None = None,
+            missing: str = "drop") -> FineGrayResult:
         """Fit the model and return an immutable :class:`FineGrayResult`.
 
         Options after ``covariates`` are keyword-only, named and ordered as :meth:`CoxPH.fit`.
@@ -194,11 +198,18 @@ class FineGray:
         variance="robust" only: censoring distribution, baseline and risk sets by stratum, as R
         ``finegray(Surv(...) ~ . + strata(s))`` + ``coxph(... + strata(s), weights = fgwt)``.
         ``entry``: not supported (left truncation needs another weighting; raises). ``cengroup``
-        (crr only): censoring distribution estimated by group. ``missing``: 'drop' (default, with a
-        note) or 'raise', as every model.
+        (crr only): censoring distribution estimated by group. ``time_varying`` (crr only): a dict
+        ``{column: tf}`` adding the term ``column:tf(t)`` whose design at time t is ``x * tf(t)``
+        (crr's ``cov2``/``tf``), tf being 'log', 'identity' or a function of an array of times; the
+        column need not be among ``covariates``. ``missing``: 'drop' (default, with a note) or
+        'raise', as every model.
         """
         self._check_options(strata, weights, cluster, entry, cengroup)
-        d = self._prepare(df, duration, event, covariates, [weights, cluster, cengroup, *as_list(strata)], missing)
+        tv = dict(time_varying or {})
+        if tv and self.variance != "crr":
+            raise ModelInputError("time_varying= is crr's cov2/tf: use FineGray(variance='crr')")
+        d = self._prepare(df, duration, event, covariates, [weights, cluster, cengroup, *as_list(strata), *tv],
+                          missing)
         if self.variance == "robust":
             from cohortstat.models._fg_robust import finegray_robust_fit
 
@@ -209,6 +220,10 @@ class FineGray:
         else:
             gcode, ncg = np.zeros(d.time.size, dtype=np.int64), 1
         setup = fg_setup(d.time, d.status, gcode, ncg)
+        if tv:
+            from cohortstat.models._fg_tv import finegray_tv_fit
+
+            return finegray_tv_fit(self, d, setup, tv)
         nr = newton_crr(setup, d.X, self.gtol, self.max_iter, self.eps)
         inv = information_inverse(nr.ev.info)
         infinite = self.convergence_notes(nr, inv, d.spec.terms, d.notes)
@@ -272,8 +287,8 @@ class FineGray:
         return ()
 
     def result(self, d: _FGData, setup, nr: FGNewtonResult, var, robust_var, infinite, baseline=None,
-               strata=None) -> FineGrayResult:
-        terms = d.spec.terms
+               strata=None, terms=None) -> FineGrayResult:
+        terms = d.spec.terms if terms is None else terms
         beta = nr.beta
         p = beta.size
         u0 = nr.ev0.score
@@ -295,7 +310,7 @@ class FineGray:
             wald_test=chisq_test(wald, p, "Wald"), score_test=chisq_test(sc, p, "score"),
             lr_test=chisq_test(2.0 * (nr.ev.loglik - nr.ev0.loglik), p, "likelihood ratio"),
             design=d.spec, infinite=infinite, cause=self.cause, n_competing=d.n_competing,
-            variance=self.variance, information=nr.ev.info, baseline=baseline,
+            variance=self.variance, information=nr.ev.info, baseline=baseline, time_varying=tuple(terms[len(d.spec.terms):]),
             strata=None if strata is None else (strata if isinstance(strata, str) else tuple(strata)))
 
 

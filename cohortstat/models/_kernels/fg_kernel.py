@@ -222,26 +222,37 @@ def crr_variance_meat(s: FGSetup, X: np.ndarray, ev: FGEval) -> np.ndarray:
             C0 = _prefix_at(w, nc)
             C1 = prefix_rows_at(X, ci, w, nc)
             qg[g] = C1 * R0[:, None] - C0[:, None] * R1
-        ui = np.searchsorted(uc, s.time[cens])  # index of each censored subject's time
-        for g in range(s.ncg):
-            m = s.group == g
-            tg = s.time[m]
-            cg = m & (s.status == 0)
-            if not cg.any():
-                continue
-            q = qg[g]
-            Y = (tg.size - np.searchsorted(tg, uc, side="left")).astype(float)
-            nce = np.bincount(ui[s.group[cens] == g], minlength=uc.size).astype(float)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                term = np.where(nce[:, None] > 0, q * (nce / Y**2)[:, None], 0.0)
-            cum = np.concatenate((np.zeros((1, p)), np.cumsum(term, axis=0)), axis=0)
-            gi = np.flatnonzero(m)
-            add_gathered(res, gi, cum, np.searchsorted(uc, s.time[gi], side="right"), -1.0)
-            cidx = np.flatnonzero(cg)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                qy = np.where(Y[:, None] > 0, q / Y[:, None], 0.0)
-            add_gathered(res, cidx, qy, np.searchsorted(uc, s.time[cidx]), 1.0)
+        add_censoring_term(s, res, qg, uc)
     return res.T @ res
+
+
+def add_censoring_term(s: FGSetup, res: np.ndarray, qg: np.ndarray, uc: np.ndarray) -> None:
+    """Add psi_i, the censoring-martingale term of crr's variance, to the residuals (in place).
+
+    ``qg`` (ncg, U, p): q_g(u) at the distinct censoring times ``uc``; psi_i integrates
+    q_g(u) / Y_g(u) against subject i's censoring martingale within its censoring group g.
+    """
+    p = res.shape[1]
+    cens = np.flatnonzero(s.status == 0)
+    ui = np.searchsorted(uc, s.time[cens])  # index of each censored subject's time
+    for g in range(s.ncg):
+        m = s.group == g
+        tg = s.time[m]
+        cg = m & (s.status == 0)
+        if not cg.any():
+            continue
+        q = qg[g]
+        Y = (tg.size - np.searchsorted(tg, uc, side="left")).astype(float)
+        nce = np.bincount(ui[s.group[cens] == g], minlength=uc.size).astype(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            term = np.where(nce[:, None] > 0, q * (nce / Y**2)[:, None], 0.0)
+        cum = np.concatenate((np.zeros((1, p)), np.cumsum(term, axis=0)), axis=0)
+        gi = np.flatnonzero(m)
+        add_gathered(res, gi, cum, np.searchsorted(uc, s.time[gi], side="right"), -1.0)
+        cidx = np.flatnonzero(cg)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            qy = np.where(Y[:, None] > 0, q / Y[:, None], 0.0)
+        add_gathered(res, cidx, qy, np.searchsorted(uc, s.time[cidx]), 1.0)
 
 
 def fg_baseline_jumps(s: FGSetup, S0: np.ndarray) -> np.ndarray:

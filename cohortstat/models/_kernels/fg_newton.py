@@ -18,6 +18,7 @@ import numpy as np
 
 from .cox_newton import _solve
 from .fg_kernel import FGEval, FGSetup, fg_eval
+from .fg_tv import TVSetup, tv_eval
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ def _eval(setup, X: np.ndarray, beta: np.ndarray, derivs: bool = True) -> FGEval
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         if isinstance(setup, StrataSetup):
             return eval_strata(setup, beta, derivs)
+        if isinstance(setup, TVSetup):
+            return tv_eval(setup, beta, derivs)
         return fg_eval(setup, X, beta, derivs=derivs)
 
 
@@ -123,7 +126,7 @@ def newton_crr(setup: FGSetup, X: np.ndarray, gtol: float = 1e-6, max_iter: int 
     Newton decrement below ``1e-4 * eps * |loglik|`` (a step that cannot change the log-likelihood)
     is convergence too.
     """
-    b = np.zeros(X.shape[1])
+    b = np.zeros(setup.Z.shape[2] if isinstance(setup, TVSetup) else X.shape[1])
     ev0 = _eval(setup, X, b)
     ev = ev0
     for it in range(max_iter + 1):
