@@ -157,6 +157,35 @@ def _pieces(age, length, day0, starts, ends, dpy):
     return row, band, year, (t1 - t0) / dpy, last, a_mid
 
 
+def _person_time(age, t, is_event, day0, g, n_groups, sex: pd.Series, starts, ends, dpy) -> pd.DataFrame:
+    """Person-years and observed events per group x band x sex x year (year 0 without calendar split)."""
+    sex_code, sex_lev = pd.factorize(sex, sort=True)
+    y0 = ny = 1
+    if day0 is not None:
+        y0 = int(np.datetime64(int(day0.min()), "D").astype("datetime64[Y]").astype(int)) + 1970
+        ny = int(np.datetime64(int((day0 + t).max()), "D").astype("datetime64[Y]").astype(int)) + 1971 - y0
+    shape = (n_groups, len(starts), len(sex_lev), ny)
+    py, obs = np.zeros(int(np.prod(shape))), np.zeros(int(np.prod(shape)))
+    for lo in range(0, len(t), CHUNK):
+        idx = np.flatnonzero(t[lo:lo + CHUNK] > 0) + lo
+        row, band, year, pyr, last, a_mid = _pieces(age[idx], t[idx], None if day0 is None else day0[idx],
+                                                    starts, ends, dpy)
+        if (band < 0).any():
+            k = int(np.flatnonzero(band < 0)[0])
+            raise ModelInputError(f"the reference rates have no age band for age {a_mid[k]:.2f} (sex "
+                                  f"{_plain(sex_lev[sex_code[idx[row[k]]]])!r}); add a band covering it "
+                                  "(e.g. up to age_end = inf)")
+        rows = idx[row]
+        yi = np.zeros_like(band) if year is None else year - y0
+        cell = np.ravel_multi_index((g[rows], band, sex_code[rows], yi), shape)
+        py += np.bincount(cell, weights=pyr, minlength=py.size)
+        obs += np.bincount(cell, weights=(last & is_event[rows]), minlength=obs.size)
+    nz = np.flatnonzero(py > 0)
+    gi, bi, si, yi = np.unravel_index(nz, shape)
+    return pd.DataFrame({"g": gi, "band": bi, "sex": sex_lev[si], "year": yi + y0,
+                         "py": py[nz], "obs": obs[nz].astype(np.int64)})
+
+
 def standardized_incidence_ratio(df: pd.DataFrame, duration: str, event: str, rates: pd.DataFrame, *, age: str,
                                  sex: str, entry_date: str | None = None, group: str | None = None, cause: int = 1,
                                  days_per_year: float = 365.25, rate_per: float = 1.0,
@@ -201,29 +230,11 @@ def standardized_incidence_ratio(df: pd.DataFrame, duration: str, event: str, ra
     if (g < 0).any():
         raise ModelInputError(f"group column {group!r} has missing values")
     glev = ["all"] if group is None else list(pd.factorize(df[group], sort=True)[1])
-    sexv = df[sex].to_numpy()
-    parts = []
-    for lo in range(0, len(df), CHUNK):
-        sl = slice(lo, lo + CHUNK)
-        pos = t[sl] > 0
-        idx = np.flatnonzero(pos) + lo
-        row, band, year, py, last, a_mid = _pieces(a[idx], t[idx], None if day0 is None else day0[idx],
-                                                   starts, ends, days_per_year)
-        if (band < 0).any():
-            k = int(np.flatnonzero(band < 0)[0])
-            raise ModelInputError(f"the reference rates have no age band for age {a_mid[k]:.2f} (sex "
-                                  f"{_plain(sexv[idx[row[k]]])!r}); add a band covering it (e.g. up to age_end = inf)")
-        rows = idx[row]
-        frame = {"g": g[rows], "band": band, "sex": sexv[rows], "py": py,
-                 "obs": (last & (e[rows] == cause)).astype(np.int64)}
-        if by_year:
-            frame["year"] = year
-        parts.append(pd.DataFrame(frame))
-    pieces = pd.concat(parts, ignore_index=True)
-    keys = ["g", "band", "sex"] + (["year"] if by_year else [])
-    strata = pieces.groupby(keys, sort=True)[["py", "obs"]].sum().reset_index()
-    look = pd.MultiIndex.from_frame(strata[keys[1:]])
-    rate = table.reindex(look).to_numpy(float)
+    strata = _person_time(a, t, e == cause, day0, g, len(glev), df[sex], starts, ends, days_per_year)
+    keys = ["band", "sex"] + (["year"] if by_year else [])
+    if not by_year:
+        strata = strata.drop(columns="year")
+    rate = table.reindex(pd.MultiIndex.from_frame(strata[keys])).to_numpy(float)
     if np.isnan(rate).any():
         k = int(np.flatnonzero(np.isnan(rate))[0])
         b, sx = int(strata["band"].iloc[k]), _plain(strata["sex"].iloc[k])
