@@ -1,12 +1,33 @@
 """Public estimators: Cox, propensity scores, weighting and matching (imports only)."""
 
+from cohortstat.models.calibration import (
+    NullDistribution,
+    SystematicErrorModel,
+    calibrate_ci,
+    calibrate_estimates,
+    calibrate_p,
+    fit_null,
+    fit_systematic_error_model,
+)
 from cohortstat.models.concordance import ConcordanceResult, concordance
 from cohortstat.models.cox import CoxPH, CoxResult
+from cohortstat.models.diagnostics import (
+    CifSumCheck,
+    check_cif_sum,
+    equipoise,
+    follow_up_distribution,
+    mdrr_table,
+    minimum_detectable_rr,
+    preference_score,
+)
 from cohortstat.models.finegray import FineGray, FineGrayResult
 from cohortstat.models.logrank import LogrankResult, logrank_test
 from cohortstat.models.matching import MatchResult, match
 from cohortstat.models.nonparametric import aalen_johansen, gray_test, kaplan_meier
+from cohortstat.models.periods import PeriodResult, period_hazard_ratios, split_periods
 from cohortstat.models.ph_test import ph_test
+from cohortstat.models.sir import SIRResult, poisson_exact, standardized_incidence_ratio
+from cohortstat.models.subgroups import SubgroupResult, subgroup_hazard_ratios
 from cohortstat.models.weighting import (
     PropensityScore,
     iptw_weights,
@@ -16,6 +37,7 @@ from cohortstat.models.weighting import (
 )
 
 __all__ = [
+    "CifSumCheck",
     "ConcordanceResult",
     "CoxPH",
     "CoxResult",
@@ -23,16 +45,37 @@ __all__ = [
     "FineGrayResult",
     "LogrankResult",
     "MatchResult",
+    "NullDistribution",
+    "PeriodResult",
     "PropensityScore",
+    "SIRResult",
+    "SubgroupResult",
+    "SystematicErrorModel",
     "aalen_johansen",
+    "calibrate_ci",
+    "calibrate_estimates",
+    "calibrate_p",
+    "check_cif_sum",
     "concordance",
+    "equipoise",
+    "fit_null",
+    "fit_systematic_error_model",
+    "follow_up_distribution",
     "gray_test",
     "iptw_weights",
     "kaplan_meier",
     "logrank_test",
     "match",
+    "mdrr_table",
+    "minimum_detectable_rr",
     "overlap_weights",
+    "period_hazard_ratios",
     "ph_test",
+    "poisson_exact",
+    "preference_score",
     "propensity_score",
+    "split_periods",
     "standardized_differences",
+    "standardized_incidence_ratio",
+    "subgroup_hazard_ratios",
 ]
