@@ -27,7 +27,7 @@ from cohortstat.models.nonparametric import aalen_johansen, gray_test, kaplan_me
 from cohortstat.models.periods import PeriodResult, period_hazard_ratios, split_periods
 from cohortstat.models.ph_test import ph_test
 from cohortstat.models.sir import SIRResult, poisson_exact, standardized_incidence_ratio
-from cohortstat.models.subgroups import SubgroupResult, subgroup_hazard_ratios
+from cohortstat.models.subgroups import SubgroupResult, cut_bands, subgroup_hazard_ratios
 from cohortstat.models.weighting import (
     PropensityScore,
     iptw_weights,
@@ -57,6 +57,7 @@ __all__ = [
     "calibrate_p",
     "check_cif_sum",
     "concordance",
+    "cut_bands",
     "equipoise",
     "fit_null",
     "fit_systematic_error_model",

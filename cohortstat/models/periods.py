@@ -130,6 +130,25 @@ def check_periods(periods) -> list[tuple[float, float]]:
     return ps
 
 
+def _period_pieces(df: pd.DataFrame, duration: str, event: str, entry: str | None, ps: list[tuple[float, float]]):
+    """Follow-up split at the period bounds, restricted to the periods: pieces, period index, entry column, notes."""
+    cuts = sorted({v for p in ps for v in p if np.isfinite(v)})
+    work = df.reset_index(drop=True)
+    ent = entry
+    if entry is None:
+        ent = "__entry"
+        work = work.assign(**{ent: 0.0})
+    pieces = split_periods(work, duration, event, cuts, entry=ent, episode="__episode")
+    starts = pieces[ent].to_numpy(float)
+    pid = np.full(len(pieces), -1)
+    for k, (a, b) in enumerate(ps):
+        pid[(starts >= a) & (starts < b)] = k
+    notes = []
+    if (pid < 0).any():
+        notes.append(f"{int((pid < 0).sum())} follow-up piece(s) outside every period not used")
+    return pieces[pid >= 0].reset_index(drop=True), pid[pid >= 0], ent, notes
+
+
 def period_hazard_ratios(df: pd.DataFrame, duration: str, event: str, exposure: str,
                          periods: Sequence[Sequence[float]], *, covariates: Sequence[str] = (),
                          entry: str | None = None, strata: str | None = None, weights: str | None = None,
@@ -165,29 +184,13 @@ def period_hazard_ratios(df: pd.DataFrame, duration: str, event: str, exposure: 
     ps = check_periods(periods)
     if len(ps) < 2:
         raise ModelInputError("give at least two periods to compare hazard ratios between them")
-    x0 = exposure_codes(df, exposure)
-    del x0
-    cuts = sorted({v for p in ps for v in p if np.isfinite(v)})
-    work = df.reset_index(drop=True)
-    ent = entry
-    if entry is None:
-        ent = "__entry"
-        work = work.assign(**{ent: 0.0})
-    pieces = split_periods(work, duration, event, cuts, entry=ent, episode="__episode")
-    starts = pieces[ent].to_numpy(float)
-    pid = np.full(len(pieces), -1)
-    for k, (a, b) in enumerate(ps):
-        pid[(starts >= a) & (starts < b)] = k
-    notes = []
-    if (pid < 0).any():
-        notes.append(f"{int((pid < 0).sum())} follow-up piece(s) outside every period not used")
-    pieces = pieces[pid >= 0].reset_index(drop=True)
-    pid = pid[pid >= 0]
+    exposure_codes(df, exposure)
+    pieces, pid, ent, notes = _period_pieces(df, duration, event, entry, ps)
     status = (pieces[event].to_numpy() == cause).astype(float)
     ev_per = np.bincount(pid, weights=status, minlength=len(ps))
     if (ev_per == 0).any():
         k = int(np.flatnonzero(ev_per == 0)[0])
-        raise ModelInputError(f"period [{ps[k][0]:g}, {ps[k][1]:g}] has no events of cause {cause}; "
+        raise ModelInputError(f"period ({ps[k][0]:g}, {ps[k][1]:g}] has no events of cause {cause}; "
                               "its hazard ratio cannot be estimated - merge it with a neighbouring period")
     fits = fit_by_level(pieces, pid, len(ps), exposure, duration=duration, event=event, covariates=covariates,
                         strata=strata, entry=ent, weights=weights, cluster=cluster, ties=ties, cause=cause)

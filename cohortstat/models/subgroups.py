@@ -119,3 +119,34 @@ def subgroup_hazard_ratios(df: pd.DataFrame, duration: str, event: str, exposure
                      "test assumes independent unweighted rows)")
     notes.extend(fits.by_level.notes)
     return SubgroupResult(subgroup, table, fits.lr_test, fits.wald_test, fits.common, fits.by_level, tuple(notes))
+
+
+def cut_bands(values, edges: Sequence[float]) -> pd.Categorical:
+    """Cut a numeric column into user-defined bands ``[edge_k, edge_k+1)`` (R ``cut(right = FALSE)``).
+
+    Parameters
+    ----------
+    values : array-like of numbers (e.g. age in years).
+    edges : increasing band edges; use ``-inf``/``inf`` for open ends, e.g. ``[18, 50, 70, inf]``.
+
+    Returns
+    -------
+    pandas.Categorical with ordered labels ``"[18, 50)"``, ``"[50, 70)"``, ``"[70, inf)"``.
+
+    Raises
+    ------
+    ModelInputError
+        edges not strictly increasing, or a value missing or outside every band.
+    """
+    e = np.asarray(edges, dtype=float)
+    if e.size < 2 or np.isnan(e).any() or not (np.diff(e) > 0).all():
+        raise ModelInputError(f"band edges must be at least two strictly increasing numbers, got {list(edges)}")
+    v = np.asarray(values, dtype=float)
+    k = np.searchsorted(e, v, side="right") - 1
+    bad = np.isnan(v) | (k < 0) | (k >= e.size - 1)
+    if bad.any():
+        first = v[np.flatnonzero(bad)[0]]
+        raise ModelInputError(f"{int(bad.sum())} value(s) outside the bands [{e[0]:g}, {e[-1]:g}) (first: {first:g}); "
+                              "widen the first or last edge (-inf / inf allowed)")
+    labels = [f"[{a:g}, {b:g})" for a, b in zip(e[:-1], e[1:])]
+    return pd.Categorical.from_codes(k, categories=labels, ordered=True)

@@ -65,3 +65,25 @@ def test_errors():
         subgroup_hazard_ratios(d.assign(g=np.where(d.z > 0, "a", None)), "time", "status", "x", "g")
     with pytest.raises(ModelInputError, match="unknown subgroup"):
         subgroup_hazard_ratios(d, "time", "status", "x", "nope")
+
+
+def test_cut_bands_like_r_cut_right_false():
+    from cohortstat.models.subgroups import cut_bands
+
+    b = cut_bands([18, 49.9, 50, 69, 70, 101], [18, 50, 70, np.inf])
+    assert list(b.astype(str)) == ["[18, 50)", "[18, 50)", "[50, 70)", "[50, 70)", "[70, inf)", "[70, inf)"]
+    assert list(b.categories) == ["[18, 50)", "[50, 70)", "[70, inf)"] and b.ordered
+    with pytest.raises(ModelInputError, match="outside the bands"):
+        cut_bands([17], [18, 50])
+    with pytest.raises(ModelInputError, match="strictly increasing"):
+        cut_bands([20], [50, 18])
+
+
+def test_subgroup_on_user_bands():
+    from cohortstat.models.subgroups import cut_bands
+
+    d = pd.read_csv(REF / "input_sim.csv")
+    d["zband"] = cut_bands(d["z"], [-np.inf, -0.5, 0.5, np.inf])
+    r = subgroup_hazard_ratios(d, "time", "status", "x", "zband", covariates=["agegrp"])
+    assert r.table["level"].astype(str).tolist() == ["[-inf, -0.5)", "[-0.5, 0.5)", "[0.5, inf)"]
+    assert r.table["n"].sum() == len(d) and r.interaction_lr.df == 2
