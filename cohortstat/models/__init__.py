@@ -14,6 +14,7 @@ from cohortstat.models.cox import CoxPH, CoxResult
 from cohortstat.models.diagnostics import (
     CifSumCheck,
     check_cif_sum,
+    cif_on_grid,
     equipoise,
     follow_up_distribution,
     mdrr_table,
@@ -56,6 +57,7 @@ __all__ = [
     "calibrate_estimates",
     "calibrate_p",
     "check_cif_sum",
+    "cif_on_grid",
     "concordance",
     "cut_bands",
     "equipoise",

@@ -184,6 +184,20 @@ class CifSumCheck:
     first: tuple[int, ...] | None
 
 
+def cif_on_grid(time, cif, grid) -> np.ndarray:
+    """A step-function CIF (right-continuous, 0 before its first time) evaluated at ``grid``.
+
+    Use it to put the predictions of per-cause models (e.g. ``FineGrayResult.predict_cif``, whose
+    times are the failure times of its own cause) on common times before :func:`check_cif_sum`.
+    """
+    t = np.asarray(time, dtype=float)
+    c = np.asarray(cif, dtype=float)
+    if t.shape != c.shape or (np.diff(t) < 0).any():
+        raise ModelInputError("time and cif must have the same length, with times sorted increasingly")
+    k = np.searchsorted(t, np.asarray(grid, dtype=float), side="right") - 1
+    return np.where(k >= 0, c[np.maximum(k, 0)], 0.0)
+
+
 def check_cif_sum(cifs: Mapping[str, np.ndarray] | Sequence[np.ndarray], *, tol: float = 1e-8) -> CifSumCheck:
     """Check that the predicted cumulative incidences of all causes sum to at most 1.
 

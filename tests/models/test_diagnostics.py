@@ -86,3 +86,36 @@ def test_cif_sum_check():
         check_cif_sum([a, b[:1]])
     with pytest.raises(ModelInputError, match="at least two"):
         check_cif_sum([a])
+
+
+def test_cif_on_grid_step_function():
+    from cohortstat.models.diagnostics import cif_on_grid
+
+    got = cif_on_grid([1.0, 2.0, 4.0], [0.1, 0.3, 0.6], [0.5, 1.0, 3.9, 4.0, 10.0])
+    np.testing.assert_array_equal(got, [0.0, 0.1, 0.3, 0.6, 0.6])
+
+
+def test_fine_gray_cifs_of_two_causes_can_exceed_one():
+    # both cause-specific hazards rise steeply with z: the two (misspecified) Fine-Gray models predict
+    # CIFs whose sum exceeds 1 for a high-z profile (Austin, Steyerberg & Putter 2021), never the truth
+    from cohortstat.models import FineGray
+    from cohortstat.models.diagnostics import cif_on_grid
+
+    rng = np.random.default_rng(5)
+    n = 1500
+    z = rng.normal(size=n)
+    t1, t2 = rng.exponential(1 / (0.1 * np.exp(1.5 * z))), rng.exponential(1 / (0.1 * np.exp(1.5 * z)))
+    c = rng.uniform(0, 30, n)
+    t = np.minimum(np.minimum(t1, t2), c)
+    d = pd.DataFrame({"t": np.round(t, 4), "e": np.where(t == c, 0, np.where(t1 < t2, 1, 2)), "z": z})
+    grid = np.linspace(0, 30, 61)
+    preds = {}
+    for cause in (1, 2):
+        p = FineGray(cause=cause).fit(d, "t", "e", ["z"]).predict_cif({"z": 3.0})
+        preds[cause] = cif_on_grid(p["time"], p["cif"], grid)
+    r = check_cif_sum(preds)
+    assert r.exceeds and r.max_sum > 1.2 and r.first is not None
+    assert preds[1][r.first[0]] + preds[2][r.first[0]] > 1.0
+    low = {k: cif_on_grid(p["time"], p["cif"], grid) for k, p in
+           ((c_, FineGray(cause=c_).fit(d, "t", "e", ["z"]).predict_cif({"z": -2.0})) for c_ in (1, 2))}
+    assert not check_cif_sum(low).exceeds
