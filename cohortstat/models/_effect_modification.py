@@ -36,7 +36,8 @@ def exposure_codes(df: pd.DataFrame, exposure: str) -> np.ndarray:
                               f"got dtype {s.dtype}; recode it as 1 = exposed, 0 = reference")
     x = s.to_numpy(dtype=float)
     if not np.isin(x, (0.0, 1.0)).all():
-        raise ModelInputError(f"exposure column {exposure!r} must hold only 0 and 1; recode it as 1 = exposed, 0 = reference")
+        raise ModelInputError(f"exposure column {exposure!r} must hold only 0 and 1; "
+                              "recode it as 1 = exposed, 0 = reference")
     return x
 
 

@@ -238,9 +238,11 @@ def standardized_incidence_ratio(df: pd.DataFrame, duration: str, event: str, ra
     if np.isnan(rate).any():
         k = int(np.flatnonzero(np.isnan(rate))[0])
         b, sx = int(strata["band"].iloc[k]), _plain(strata["sex"].iloc[k])
-        where = f"age [{starts[b]:g}, {ends[b]:g}) sex {sx!r}" + (f" year {int(strata['year'].iloc[k])}" if by_year else "")
-        raise ModelInputError(f"the reference rates have no rate for {where} ({int(np.isnan(rate).sum())} stratum/strata "
-                              "missing in all); the follow-up passes through it - add it to the rates file")
+        where = f"age [{starts[b]:g}, {ends[b]:g}) sex {sx!r}"
+        if by_year:
+            where += f" year {int(strata['year'].iloc[k])}"
+        raise ModelInputError(f"the reference rates have no rate for {where} ({int(np.isnan(rate).sum())} "
+                              "stratum/strata missing in all); the follow-up passes through it - add it to the rates file")
     strata["expected"] = rate * strata["py"].to_numpy()
     out = strata.groupby("g")[["obs", "expected", "py"]].sum()
     rows = []
