@@ -18,11 +18,13 @@ EXP = json.loads((REF / "expected.json").read_text())
 CASES = {c["name"]: c for c in EXP["cases"]}
 
 
-@pytest.mark.parametrize("name", ["colon", "sim"])
+@pytest.mark.parametrize("name", ["colon", "sim", "simcluster"])
 def test_equals_r(name):
     c = CASES[name]
     d = pd.read_csv(REF / c["input"])
-    r = subgroup_hazard_ratios(d, "time", "status", "x", "agegrp", covariates=c["covariates"], strata=c["strata"])
+    r = subgroup_hazard_ratios(d, "time", "status", "x", "agegrp", covariates=c["covariates"], strata=c["strata"],
+                               cluster=c["cluster"])
+    assert (r.by_level.robust_se is not None) == c["robust"]
     t = r.table
     assert [str(v) for v in t["level"]] == c["levels"]
     np.testing.assert_allclose(t["coef"], c["coef"], rtol=1e-6)

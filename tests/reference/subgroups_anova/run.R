@@ -5,18 +5,21 @@
 suppressPackageStartupMessages({library(survival); library(jsonlite)})
 args <- commandArgs(FALSE)
 here <- normalizePath(dirname(sub("^--file=", "", args[grep("^--file=", args)])))
-one <- function(d, covs, name, strat = NULL) {
-  rhs0 <- paste(c("x", "agegrp", covs, if (!is.null(strat)) paste0("strata(", strat, ")")), collapse = " + ")
-  rhs1 <- paste(c("agegrp", "x:agegrp", covs, if (!is.null(strat)) paste0("strata(", strat, ")")), collapse = " + ")
+one <- function(d, covs, name, strat = NULL, clus = NULL) {
+  extra <- c(if (!is.null(strat)) paste0("strata(", strat, ")"), if (!is.null(clus)) paste0("cluster(", clus, ")"))
+  rhs0 <- paste(c("x", "agegrp", covs, extra), collapse = " + ")
+  rhs1 <- paste(c("agegrp", "x:agegrp", covs, extra), collapse = " + ")
   f0 <- coxph(as.formula(paste("Surv(time, status) ~", rhs0)), data = d, ties = "efron")
   f1 <- coxph(as.formula(paste("Surv(time, status) ~", rhs1)), data = d, ties = "efron")
-  a <- anova(f0, f1)
+  a <- if (is.null(clus)) anova(f0, f1) else list(Chisq = c(NA, 2 * (f1$loglik[2] - f0$loglik[2])), Df = c(NA, 2),
+    "Pr(>|Chi|)" = c(NA, pchisq(2 * (f1$loglik[2] - f0$loglik[2]), 2, lower.tail = FALSE)))
   b <- coef(f1)[grep(":x$|^x:", names(coef(f1)))]; V <- vcov(f1)[names(b), names(b)]
   C <- cbind(-1, diag(length(b) - 1)); w <- drop(t(C %*% b) %*% solve(C %*% V %*% t(C)) %*% (C %*% b))
   list(name = name, input = paste0("input_", name, ".csv"), covariates = covs, strata = if (is.null(strat)) NA else strat,
+       cluster = if (is.null(clus)) NA else clus,
        call_common = paste(deparse(f0$call, width.cutoff = 500), collapse = " "),
        call_by_level = paste(deparse(f1$call, width.cutoff = 500), collapse = " "),
-       levels = levels(d$agegrp), terms = names(b), coef = unname(b), se = unname(sqrt(diag(V))),
+       levels = levels(d$agegrp), terms = names(b), coef = unname(b), se = unname(sqrt(diag(V))), robust = !is.null(clus),
        loglik_common = f0$loglik[2], loglik_by_level = f1$loglik[2],
        lr_chisq = a$Chisq[2], lr_df = a$Df[2], lr_p = a[["Pr(>|Chi|)"]][2],
        wald_chisq = w, wald_p = pchisq(w, length(b) - 1, lower.tail = FALSE),
@@ -34,8 +37,11 @@ hr <- c("18-49" = 1.0, "50-69" = 1.4, "70+" = 2.0)[as.character(sim$agegrp)]
 tt <- rexp(n, 0.05 * hr^sim$x * exp(0.3 * sim$z)); cc <- runif(n, 1, 15)
 sim$time <- round(pmin(tt, cc), 2); sim$status <- as.integer(tt <= cc)
 write.csv(sim, file.path(here, "input_sim.csv"), row.names = FALSE)
+simc <- sim; simc$pair <- rep(1:(n / 2), each = 2)  # pairs (matched sets): robust variance clustered on pair
+write.csv(simc, file.path(here, "input_simcluster.csv"), row.names = FALSE)
 out <- list(generated_by = "run.R", R_version = R.version.string,
             survival_version = as.character(packageVersion("survival")),
             tolerance = list(coef = 1e-6, se = 1e-6, loglik = 1e-9, test = 1e-6),
-            cases = list(one(co, c("sex", "nodes4"), "colon"), one(sim, c("z"), "sim", strat = "site")))
+            cases = list(one(co, c("sex", "nodes4"), "colon"), one(sim, c("z"), "sim", strat = "site"),
+                         one(simc, c("z"), "simcluster", clus = "pair")))
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE), file.path(here, "expected.json"))
