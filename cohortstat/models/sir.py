@@ -105,6 +105,10 @@ def _check_rates(rates: pd.DataFrame, rate_per: float) -> tuple[pd.DataFrame, np
         if v.isna().any() or (c != "age_end" and not np.isfinite(v).all()):
             raise ModelInputError(f"reference-rate column {c!r} has missing or non-numeric values")
         r[c] = v
+    if "year" in r:
+        if (r["year"] != np.round(r["year"])).any():
+            raise ModelInputError("reference-rate column 'year' must hold whole calendar years")
+        r["year"] = r["year"].astype(np.int64)
     if (r["rate"] < 0).any() or not (r["age_end"] > r["age_start"]).all():
         raise ModelInputError("reference rates need rate >= 0 and age_start < age_end in every row")
     bands = r[["age_start", "age_end"]].drop_duplicates().sort_values("age_start").to_numpy(float)

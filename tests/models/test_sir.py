@@ -89,3 +89,14 @@ def test_bad_rates():
         standardized_incidence_ratio(COHORT, "time", "event", RATES, age="age", sex="sex")
     with pytest.raises(ModelInputError, match="lack column"):
         standardized_incidence_ratio(COHORT, "time", "event", RATES.drop(columns="rate"), age="age", sex="sex")
+
+
+def test_float_years_and_string_sex_codes():
+    rates = RATES.assign(year=RATES["year"].astype(float), sex=RATES["sex"].map({1: "M", 2: "F"}))
+    cohort = COHORT.assign(sex=COHORT["sex"].map({1: "M", 2: "F"}))
+    r = standardized_incidence_ratio(cohort, "time", "event", rates, age="age", sex="sex", entry_date="entry_date",
+                                     group="group", rate_per=EXP["rate_per"])
+    assert r.table["expected"].tolist() == pytest.approx([g["expected"] for g in EXP["groups"]], rel=1e-9)
+    with pytest.raises(ModelInputError, match="whole calendar years"):
+        standardized_incidence_ratio(cohort, "time", "event", rates.assign(year=rates["year"] + 0.5), age="age",
+                                     sex="sex", entry_date="entry_date")
