@@ -8,6 +8,7 @@ from cohortstat.models.calibration import (
     calibrate_p,
     fit_null,
     fit_systematic_error_model,
+    leave_one_out_p,
 )
 from cohortstat.models.concordance import ConcordanceResult, concordance
 from cohortstat.models.cox import CoxPH, CoxResult
@@ -25,9 +26,9 @@ from cohortstat.models.finegray import FineGray, FineGrayResult
 from cohortstat.models.logrank import LogrankResult, logrank_test
 from cohortstat.models.matching import MatchResult, match
 from cohortstat.models.nonparametric import aalen_johansen, gray_test, kaplan_meier
-from cohortstat.models.periods import PeriodResult, period_hazard_ratios, split_periods
+from cohortstat.models.periods import PeriodResult, check_periods, period_hazard_ratios, split_periods
 from cohortstat.models.ph_test import ph_test
-from cohortstat.models.sir import SIRResult, poisson_exact, standardized_incidence_ratio
+from cohortstat.models.sir import SIRResult, check_reference_rates, poisson_exact, standardized_incidence_ratio
 from cohortstat.models.subgroups import SubgroupResult, cut_bands, subgroup_hazard_ratios
 from cohortstat.models.weighting import (
     PropensityScore,
@@ -57,6 +58,8 @@ __all__ = [
     "calibrate_estimates",
     "calibrate_p",
     "check_cif_sum",
+    "check_periods",
+    "check_reference_rates",
     "cif_on_grid",
     "concordance",
     "cut_bands",
@@ -67,6 +70,7 @@ __all__ = [
     "gray_test",
     "iptw_weights",
     "kaplan_meier",
+    "leave_one_out_p",
     "logrank_test",
     "match",
     "mdrr_table",

@@ -127,6 +127,55 @@ def _check_rates(rates: pd.DataFrame, rate_per: float) -> tuple[pd.DataFrame, np
     return r.set_index(keys)["rate"], bands[:, 0], bands[:, 1]
 
 
+def check_reference_rates(rates: pd.DataFrame, *, ages: tuple[float, float] | None = None, sexes=None,
+                          years: tuple[int, int] | None = None) -> None:
+    """Check a reference-rate table before any cohort data is read.
+
+    Parameters
+    ----------
+    rates : the rates table (columns ``age_start, age_end, sex, [year,] rate``).
+    ages : ``(lowest, highest)`` ages the study can reach; the bands must cover ``[lowest, highest)``
+        without gaps. None: only check that the bands have no gap between them.
+    sexes : sex codes the cohort holds; every band must have a rate for each. None: the codes in ``rates``.
+    years : ``(first, last)`` calendar years of follow-up; every band and sex must have a rate for each
+        year (needs a ``year`` column). None: the years in ``rates``.
+
+    Raises
+    ------
+    ModelInputError
+        naming the first gap or missing stratum, e.g. "no rate for age [60, 70) sex 2 year 2013".
+    """
+    table, starts, ends = _check_rates(rates, 1.0)
+    gaps = np.flatnonzero(starts[1:] > ends[:-1])
+    if gaps.size:
+        k = int(gaps[0])
+        raise ModelInputError(f"the reference rates have no age band for ages [{ends[k]:g}, {starts[k + 1]:g}); "
+                              "add the missing band")
+    if ages is not None:
+        lo, hi = ages
+        if lo < starts[0] or hi > ends[-1]:
+            raise ModelInputError(f"the reference age bands cover [{starts[0]:g}, {ends[-1]:g}) but the study reaches "
+                                  f"ages [{lo:g}, {hi:g}); add bands (age_end may be inf)")
+        keep = (ends > lo) & (starts < hi)
+    else:
+        keep = np.ones(starts.size, dtype=bool)
+    by_year = "year" in table.index.names
+    if years is not None and not by_year:
+        raise ModelInputError("years= given but the reference rates have no 'year' column")
+    sex_values = list(pd.unique(table.index.get_level_values("sex"))) if sexes is None else list(sexes)
+    year_values = [None]
+    if by_year:
+        yv = table.index.get_level_values("year")
+        year_values = list(range(int(yv.min()), int(yv.max()) + 1) if years is None else range(years[0], years[1] + 1))
+    for b in np.flatnonzero(keep):
+        for sx in sex_values:
+            for yr in year_values:
+                key = (int(b), sx) if yr is None else (int(b), sx, yr)
+                if key not in table.index:
+                    where = f"age [{starts[b]:g}, {ends[b]:g}) sex {_plain(sx)!r}" + ("" if yr is None else f" year {yr}")
+                    raise ModelInputError(f"the reference rates have no rate for {where}; add it to the rates file")
+
+
 def _plain(v):
     """A numpy scalar as the Python value (for messages)."""
     return v.item() if isinstance(v, np.generic) else v

@@ -150,3 +150,16 @@ def test_calibrated_ci_coverage_of_negative_controls():
         cover_raw.append(y[30] - 1.96 * se[30] <= 0 <= y[30] + 1.96 * se[30])
     assert 0.88 <= np.mean(cover_cal) <= 0.99
     assert np.mean(cover_raw) < 0.7
+
+
+def test_leave_one_out_p():
+    from cohortstat.models.calibration import leave_one_out_p
+
+    p = leave_one_out_p(NEG.logRr, NEG.seLogRr)
+    i = 3
+    others = NEG.drop(index=NEG.index[i])
+    manual = calibrate_p(fit_null(others.logRr, others.seLogRr), NEG.logRr.iloc[i:i + 1], NEG.seLogRr.iloc[i:i + 1])
+    assert p[i] == pytest.approx(manual[0], rel=1e-12)
+    raw = 2 * stats.norm.sf(np.abs(NEG.logRr / NEG.seLogRr))
+    # systematic error in the SCCS example: many raw p-values < 0.05, few calibrated ones
+    assert (raw < 0.05).mean() > 0.4 and (p < 0.05).mean() < 0.15

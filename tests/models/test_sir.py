@@ -100,3 +100,21 @@ def test_float_years_and_string_sex_codes():
     with pytest.raises(ModelInputError, match="whole calendar years"):
         standardized_incidence_ratio(cohort, "time", "event", rates.assign(year=rates["year"] + 0.5), age="age",
                                      sex="sex", entry_date="entry_date")
+
+
+def test_check_reference_rates_before_reading_data():
+    from cohortstat.models.sir import check_reference_rates
+
+    check_reference_rates(RATES, ages=(40, 100), sexes=[1, 2], years=(2010, 2025))
+    gap = RATES[RATES.age_start != 60]
+    with pytest.raises(ModelInputError, match=r"no age band for ages \[60, 70\)"):
+        check_reference_rates(gap)
+    with pytest.raises(ModelInputError, match=r"cover \[40, inf\) but the study reaches ages \[18, 100\)"):
+        check_reference_rates(RATES, ages=(18, 100))
+    hole = RATES[~((RATES.age_start == 50) & (RATES.sex == 1) & (RATES.year == 2012))]
+    with pytest.raises(ModelInputError, match=r"no rate for age \[50, 60\) sex 1 year 2012"):
+        check_reference_rates(hole)
+    with pytest.raises(ModelInputError, match="year 2026"):
+        check_reference_rates(RATES, years=(2010, 2026))
+    with pytest.raises(ModelInputError, match="sex 3"):
+        check_reference_rates(RATES, sexes=[1, 2, 3])
