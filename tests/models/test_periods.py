@@ -101,3 +101,16 @@ def test_period_without_events_is_an_error():
 def test_exposure_must_be_binary():
     with pytest.raises(ModelInputError, match="0 and 1"):
         period_hazard_ratios(SIM.assign(x=SIM["x"] * 2), "time", "status", "x", [[0, 365], [365, 730]])
+
+
+def test_without_entry_equals_entry_zero():
+    d = SIM[SIM["entry"] == 0].drop(columns="entry")
+    a = period_hazard_ratios(d, "time", "status", "x", [[0, 365], [365, 1825], [1825, np.inf]], covariates=["age"])
+    b = period_hazard_ratios(d.assign(e0=0), "time", "status", "x", [[0, 365], [365, 1825], [1825, np.inf]],
+                             covariates=["age"], entry="e0")
+    np.testing.assert_allclose(a.table["coef"], b.table["coef"], rtol=1e-12)
+    assert a.heterogeneity_lr.stat == pytest.approx(b.heterogeneity_lr.stat, rel=1e-12)
+    assert a.table["period"].tolist()[-1] == "(1825, inf]"
+    # all follow-up is inside the periods: person-time adds up to the total
+    total = a.table["person_time_exposed"].sum() + a.table["person_time_reference"].sum()
+    assert total == pytest.approx(d["time"].sum())
