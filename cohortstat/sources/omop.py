@@ -58,6 +58,7 @@ def _int(col: ibis.Column) -> ibis.Column:
 
 
 def _visit_key(col: ibis.Column) -> ibis.Column:
+    """An OMOP integer id as a fixed-width string: string order is then numeric order."""
     return as_string(_int(col)).lpad(20, "0")
 
 
@@ -92,17 +93,17 @@ def relations(engine, folder: Path, cleaning=None, years_needed=None) -> Relatio
 
     gender = _int(p.gender_concept_id)
     persons = p.select(
-        patient_id=as_string(_int(p.person_id)),
+        patient_id=_visit_key(p.person_id),
         birth_year=_int(p.year_of_birth),
         sex=ibis.cases(*[(gender == k, val) for k, val in GENDER.items()], else_=ibis.literal(9)).cast(dt.int64),
     )
     if dth is not None:
-        d = dth.select(patient_id=as_string(_int(dth.person_id)), dday=day(parse_date(engine, dth, "death_date", wd)))
+        d = dth.select(patient_id=_visit_key(dth.person_id), dday=day(parse_date(engine, dth, "death_date", wd)))
         d = d.group_by("patient_id").agg(death_day=d.dday.min())
     else:
         d = persons.select("patient_id", death_day=ibis.null(dt.int64)).limit(0)
     if op is not None:
-        o = op.select(patient_id=as_string(_int(op.person_id)),
+        o = op.select(patient_id=_visit_key(op.person_id),
                       end=day(parse_date(engine, op, "observation_period_end_date", wo)))
         o = o.group_by("patient_id").agg(end_day=o.end.max())
     else:
@@ -114,7 +115,7 @@ def relations(engine, folder: Path, cleaning=None, years_needed=None) -> Relatio
     start = parse_date(engine, v, "visit_start_date", wv)
     visits = v.select(
         stay_id=_visit_key(v.visit_occurrence_id),
-        patient_id=as_string(_int(v.person_id)),
+        patient_id=_visit_key(v.person_id),
         adm=day(start),
         dis=day(parse_date(engine, v, "visit_end_date", wv)),
         adm_year=start.year().cast(dt.int64),
