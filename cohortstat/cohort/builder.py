@@ -6,6 +6,7 @@ materialising after each step and counting persons per group for the attrition t
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import warnings
 from collections.abc import Callable
@@ -200,6 +201,11 @@ def build_cohort(
     try:
         inputs = load_inputs(eng, Path(data), source=source, cleaning=_cleaning(study, source, data),
                              years_needed=study_years(study))
+        if inputs.materialize:
+            inputs = dataclasses.replace(
+                inputs, stays=eng.materialize(inputs.stays, "stays"),
+                diagnoses=eng.materialize(inputs.diagnoses, "diagnoses"),
+                patients=eng.materialize(inputs.patients, "patients"))
         patients = merge_deaths(inputs.patients, inputs.deaths, inputs.stays)
         data_notes = _data_notes(eng, inputs)
         tick("inputs checked")

@@ -72,6 +72,8 @@ class Relations:
     source: str = "pmsi"
     cleaning: tuple[CleaningRule, ...] = ()
     anomalies: tuple[SourceAnomaly, ...] = field(default=())
+    #: True when the relations are derived (joins, unions): the builder computes them once
+    materialize: bool = False
 
 
 def get_source(name: str):

@@ -152,4 +152,4 @@ def relations(engine, folder: Path, cleaning=None, years_needed=None) -> Relatio
     )
     return Relations(patients=patients, stays=stays, diagnoses=diagnoses,
                      deaths=read_deaths(engine, folder, tables), source="omop",
-                     cleaning=rules, anomalies=anomalies)
+                     cleaning=rules, anomalies=anomalies, materialize=True)

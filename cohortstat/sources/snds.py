@@ -215,12 +215,14 @@ def relations(engine, folder: Path, cleaning=None, years_needed=None) -> Relatio
     patients = _patients(engine, tables, folder)
     parts = [_year_stays(engine, y, files, cleaning) for y, files in years.items()]
     all_stays = ibis.union(*[p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
+    # computed once: every rule count, the stays and the diagnoses read this table
+    all_stays = engine.materialize(all_stays, "snds_stays")
     kept, removed = _rule_flags(all_stays, cleaning)
     stays = kept.select("stay_id", "patient_id", "adm", "dis",
                         adm_year=year_of_day(kept.adm), discharge_mode=kept.discharge_mode)
     diag_parts = [d for p in parts for d in p[1]]
     diags = ibis.union(*diag_parts, distinct=False)
-    diags = diags.filter(diags.icd10_code.notnull())
+    diags = engine.materialize(diags.filter(diags.icd10_code.notnull()), "snds_diagnoses")
     diagnoses = diags.semi_join(stays.select("stay_id"), "stay_id").distinct()
     rules = tuple(
         CleaningRule(name, *R.RULES[name], removed=dict(removed).get(name), enabled=R.enabled(cleaning, name))
@@ -229,7 +231,7 @@ def relations(engine, folder: Path, cleaning=None, years_needed=None) -> Relatio
     anomalies = _anomalies(all_stays, kept, patients, diags, years)
     return Relations(patients=patients, stays=stays, diagnoses=diagnoses,
                      deaths=read_deaths(engine, folder, tables), source="snds",
-                     cleaning=rules, anomalies=anomalies)
+                     cleaning=rules, anomalies=anomalies, materialize=True)
 
 
 def _anomalies(all_stays, kept, patients, diags, years) -> tuple[SourceAnomaly, ...]:
@@ -245,7 +247,7 @@ def _anomalies(all_stays, kept, patients, diags, years) -> tuple[SourceAnomaly, 
         SourceAnomaly("missing_d_table", "T_MCOaaD", "warning",
                       "a year has no T_MCOaaD table (associated diagnoses of that year are missing)",
                       ibis.literal(len(no_d)), tuple(str(y) for y in no_d)),
-        SourceAnomaly("unknown_patient_key", "T_MCOaaC", "error",
+        SourceAnomaly("unknown_patient_key", "T_MCOaaC", "warning",
                       "a stay's NIR_ANO_17 (or NUM_ENQ) is not in IR_BEN_R (no birth year, sex, death)",
                       unknown.count(), unknown.patient_id),
         SourceAnomaly("estimated_dates", "T_MCOaaC", "warning",
