@@ -90,36 +90,63 @@ def synth(
     patients: int = typer.Option(..., "--patients", help="number of patients", min=1),
     seed: int = typer.Option(0, "--seed", help="random seed (same seed, byte-identical files)", min=0),
     out: Path = typer.Option(..., "--out", help="folder to write the parquet files and truth.json", file_okay=False),
+    layout: str = typer.Option("pmsi", "--layout", help="pmsi, snds (T_MCOaaB/C/D/UM + IR_BEN_R) or omop (CDM v5.4)"),  # [sources]
+    csv: bool = typer.Option(False, "--csv", help="';'-separated CSV files instead of parquet (snds, omop)"),  # [sources]
 ) -> None:
-    """Generate synthetic PMSI-like data with planted effects (patients, stays, diagnoses, truth.json)."""
+    """Generate synthetic hospital data with planted effects, in the pmsi, SNDS or OMOP layout (+ truth.json)."""
     from cohortstat.data.synth import generate
 
+    if layout not in ("pmsi", "snds", "omop"):  # [sources]
+        _fail(ValueError(f"--layout must be pmsi, snds or omop, got {layout!r}"))
     try:
-        path = generate(patients, seed, out)
+        path = generate(patients, seed, out, layout=layout, csv=csv)  # [sources]
     except OSError as exc:
         _fail(f"cannot write to {out}: {exc.strerror}")
-    counts = json.loads((path / "truth.json").read_text(encoding="utf-8"))["counts"]
+    doc = json.loads((path / "truth.json").read_text(encoding="utf-8"))  # [sources]
+    counts = doc["counts"]
     typer.echo(f"wrote {path}: {counts['rows_patients']} patients, {counts['rows_stays']} stays, "
                f"{counts['rows_diagnoses']} diagnoses; index stays: {counts['index_exposed']} sepsis, "
                f"{counts['index_reference']} trauma ({counts['both']} both); planted truth in truth.json")
+    if doc.get("planted_layout"):  # [sources]
+        typer.echo(f"{layout} layout; planted anomalies: "
+                   + ", ".join(f"{k} {v}" for k, v in sorted(doc["planted_layout"].items())))
 
 
 @app.command("check-data")
 def check_data_cmd(
-    data: Path = typer.Argument(..., help="folder with patients/stays/diagnoses parquet files", file_okay=False),
-    strict: bool = typer.Option(False, "--strict", help="exit 2 when any anomaly is found"),
+    data: Path = typer.Argument(..., help="the data folder (pmsi, SNDS or OMOP layout)", file_okay=False),
+    strict: bool = typer.Option(False, "--strict", help="exit 2 when any anomaly is found (warnings too)"),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+    source: str = typer.Option(None, "--source", help="pmsi, snds or omop (default: detected)"),  # [sources]
+    study: Path = typer.Option(None, "--study", help="a study file: also check end_of_data and the years it needs", dir_okay=False),  # [sources]
 ) -> None:
-    """Check input data: schema conformity and named anomalies with counts and example ids."""
+    """Check input data: schema conformity and named anomalies with counts and example ids (exit 2 on an ERROR)."""
     from cohortstat.data.checks import check_data
 
-    report = check_data(data, strict=False)
+    try:  # [sources] detection, study checks, located errors
+        loaded = None
+        if study is not None:
+            from cohortstat.spec import load_study
+
+            loaded = load_study(study)
+        _echo_source(data, source, err=as_json)
+        report = check_data(data, strict=False, source=source, study=loaded)
+    except CohortstatError as exc:
+        _fail(exc)
     if as_json:
         typer.echo(report.to_json())
     else:
         typer.echo(report.to_text())
-    if report.has_schema_errors or (strict and not report.ok):
+    if report.has_schema_errors or report.errors or (strict and not report.ok):  # [sources] ERROR -> exit 2
         raise typer.Exit(2)
+
+
+def _echo_source(data, source: str | None, err: bool = True) -> None:  # [sources]
+    """Print the data layout: given with --source, or detected from the folder's contents."""
+    from cohortstat.sources import resolve_source
+
+    name = resolve_source(data, source)
+    typer.echo(f"data source: {name} ({'--source' if source else 'detected from the folder contents'})", err=err)
 
 
 # --- run commands (run, rerun) ----------------------------------------------------------------
@@ -156,6 +183,7 @@ def run_cmd(
     engine: str = typer.Option("duckdb", "--engine", help="duckdb or spark."),
     min_cell_count: int = typer.Option(10, "--min-cell-count", help="Counts below this are shown as <k."),
     force: bool = typer.Option(False, "--force", help="Replace an existing report folder."),
+    source: str = typer.Option(None, "--source", help="pmsi, snds or omop (default: detected)."),  # [sources]
 ) -> None:
     """Run a study end to end and write its report folder."""
     from cohortstat.run import run
@@ -164,7 +192,9 @@ def run_cmd(
         _fail(ValueError(f"--engine must be duckdb or spark, got {engine!r}"))
     cb, stop = _run_progress()
     try:
-        path = run(study, data, out, engine=engine, min_cell_count=min_cell_count, force=force, progress=cb)
+        _echo_source(data, source)  # [sources]
+        path = run(study, data, out, engine=engine, min_cell_count=min_cell_count, force=force, progress=cb,
+                   source=source)  # [sources]
     except CohortstatError as exc:
         stop()
         _fail(exc)
@@ -178,13 +208,15 @@ def rerun_cmd(
     data: str = typer.Option(..., "--data", help="The data folder of the original run."),
     out2: str = typer.Option(None, "--out", help="Where to write the rerun (default OUT.rerun)."),
     allow_data_change: bool = typer.Option(False, "--allow-data-change", help="Compare even if the data changed."),
+    source: str = typer.Option(None, "--source", help="pmsi, snds or omop (default: the frozen run's)."),  # [sources]
 ) -> None:
     """Re-run a frozen study and verify every number: exit 0 identical, 1 differences, 2 refused."""
     from cohortstat.run import rerun
 
     cb, stop = _run_progress()
     try:
-        report = rerun(out, data, out2=out2, allow_data_change=allow_data_change, progress=cb)
+        report = rerun(out, data, out2=out2, allow_data_change=allow_data_change, progress=cb,
+                       source=source)  # [sources]
     except CohortstatError as exc:
         stop()
         _fail(exc)

@@ -32,35 +32,17 @@ RERUN_RTOL = 1e-9
 TABLES = ("patients", "stays", "diagnoses")
 
 
-def data_fingerprint(data) -> dict:
+def data_fingerprint(data, source: str | None = None) -> dict:
     """Per input table: row count and an order-independent content hash computed in DuckDB.
 
     The hash is the sum over rows of DuckDB's 64-bit ``hash`` of the whole row (as a struct), so it does
     not depend on row order or on how the rows are split across parquet files; it does depend on the
-    DuckDB version (recorded in the lock).
+    DuckDB version (recorded in the lock). Any layout (``source``; detected when None): see
+    :func:`cohortstat.sources.provenance.fingerprint`.
     """
-    import duckdb
+    from cohortstat.sources.provenance import fingerprint  # [sources] layout-aware fingerprint
 
-    root = Path(data)
-    out = {}
-    con = duckdb.connect()
-    try:
-        for t in TABLES:
-            single = root / f"{t}.parquet"
-            folder = root / t
-            if single.is_file():
-                src = str(single)
-            elif folder.is_dir():
-                src = str(folder / "**" / "*.parquet")
-            else:
-                raise DataSchemaError(f"{root} has no {t}.parquet; point --data at the folder holding the input tables")
-            n, h = con.execute(
-                "SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0)::VARCHAR FROM read_parquet(?) t", [src]
-            ).fetchone()
-            out[t] = {"rows": int(n), "content_hash": str(h)}
-    finally:
-        con.close()
-    return out
+    return fingerprint(data, source)
 
 
 class _Log:
@@ -88,18 +70,11 @@ class _Log:
         self("done")
 
 
-def _identifiers(data) -> list[str]:
+def _identifiers(data, source: str | None = None) -> list[str]:
     """The patient ids of the input data (strings), searched for in every output file."""
-    import duckdb
+    from cohortstat.sources.provenance import identifiers  # [sources] any layout
 
-    path = Path(data) / "patients.parquet"
-    if not path.is_file():
-        return []
-    con = duckdb.connect()
-    try:
-        return [r[0] for r in con.execute("SELECT CAST(patient_id AS VARCHAR) FROM read_parquet(?)", [str(path)]).fetchall()]
-    finally:
-        con.close()
+    return identifiers(data, source)
 
 
 def _checks_rows(report) -> list[dict]:
@@ -111,7 +86,8 @@ def _checks_rows(report) -> list[dict]:
 
 
 def run(study_path, data, out, engine: str = "duckdb", min_cell_count: int = 10, force: bool = False,
-        progress: Callable[[str], None] | None = None, threads: int | None = None, study=None) -> Path:
+        progress: Callable[[str], None] | None = None, threads: int | None = None, study=None,
+        source: str | None = None) -> Path:
     """Run a study end to end and write its report folder.
 
     Parameters
@@ -130,6 +106,8 @@ def run(study_path, data, out, engine: str = "duckdb", min_cell_count: int = 10,
     threads : int, optional
     study : Study, optional
         An already loaded study.
+    source : {"pmsi", "snds", "omop"}, optional
+        The data layout; detected from the folder's contents when None.
 
     Returns
     -------
@@ -159,17 +137,20 @@ def run(study_path, data, out, engine: str = "duckdb", min_cell_count: int = 10,
             study = load_lock(p)
         else:
             study = load_study(p)
-    log("data fingerprint")
-    fingerprint = data_fingerprint(data)
+    from cohortstat.sources import resolve_source  # [sources]
+
+    source = resolve_source(data, source)  # [sources] detected once, recorded in the lock
+    log(f"data fingerprint ({source} layout)")
+    fingerprint = data_fingerprint(data, source)
     log("data checks")
     try:
         from cohortstat.data.checks import check_data
     except ImportError:  # the data-check module is part of the data package; absent in a partial install
         check_rows, check_note = [], "data checks unavailable (cohortstat.data.checks not installed)"
     else:
-        check_rows, check_note = _checks_rows(check_data(data, strict=False)), None
+        check_rows, check_note = _checks_rows(check_data(data, strict=False, source=source, study=study)), None
     log("build cohort")
-    cohort = build_cohort(study, data=data, engine=engine, threads=threads)
+    cohort = build_cohort(study, data=data, engine=engine, threads=threads, source=source)
     log("analyses")
     results = analyze(study, cohort, progress=log)
     log("write report")
@@ -178,6 +159,7 @@ def run(study_path, data, out, engine: str = "duckdb", min_cell_count: int = 10,
         "spec_hash": spec_hash(study),
         "data_fingerprint": fingerprint,
         "engine": engine,
+        "source": source,  # [sources]
         "seed": study.analyses.confounding.seed,
         "versions": versions,
         "min_cell_count": int(min_cell_count),
@@ -187,14 +169,14 @@ def run(study_path, data, out, engine: str = "duckdb", min_cell_count: int = 10,
     tmp = make_temp(out)
     try:
         build_outputs(results, tmp, min_cell_count, provenance, check_rows)
-        lock = lock_data(study, {"data_fingerprint": fingerprint, "engine": engine,
+        lock = lock_data(study, {"data_fingerprint": fingerprint, "engine": engine, "source": source,
                                  "seed": study.analyses.confounding.seed, "versions": versions,
                                  "min_cell_count": int(min_cell_count)})
         (tmp / "study.lock.json").write_text(
             json.dumps(lock, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
         )
         log("disclosure scan")
-        problems = scan_outputs(tmp, min_cell_count, identifiers=_identifiers(data))
+        problems = scan_outputs(tmp, min_cell_count, identifiers=_identifiers(data, source))
         if problems:
             raise ReportError("the disclosure check failed; nothing was written:\n"
                               + "\n".join(f"  - {p}" for p in problems[:20]))
@@ -258,7 +240,7 @@ def compare_results(old, new, path: str = "") -> list[str]:
 
 
 def rerun(out, data, out2=None, allow_data_change: bool = False, engine: str | None = None,
-          progress: Callable[[str], None] | None = None) -> RerunReport:
+          progress: Callable[[str], None] | None = None, source: str | None = None) -> RerunReport:
     """Re-run the frozen study of a report folder and compare every number of ``results.json``.
 
     Raises
@@ -276,16 +258,19 @@ def rerun(out, data, out2=None, allow_data_change: bool = False, engine: str | N
         raise ReportError(f"{out} is not a cohortstat report folder (no study.lock.json / results.json)")
     lock = json.loads(lock_path.read_text(encoding="utf-8"))
     study = load_lock(lock_path)
-    fp = data_fingerprint(data)
+    source = source or lock.get("source")  # [sources] the frozen run's layout unless given
+    fp = data_fingerprint(data, source)
     if fp != lock.get("data_fingerprint") and not allow_data_change:
-        changed = [t for t in TABLES if fp.get(t) != (lock.get("data_fingerprint") or {}).get(t)]
+        frozen = lock.get("data_fingerprint") or {}
+        changed = [t for t in sorted(set(fp) | set(frozen)) if fp.get(t) != frozen.get(t)]
         raise RerunMismatchError(
             f"the data differ from the frozen run (tables: {', '.join(changed)}); point --data at the data of the"
             " original run, or pass --allow-data-change to compare anyway"
         )
     target = Path(out2) if out2 is not None else out.with_name(out.name + ".rerun")
     run(None, data, target, engine=engine or lock.get("engine", "duckdb"),
-        min_cell_count=int(lock.get("min_cell_count", 10)), force=out2 is None, progress=progress, study=study)
+        min_cell_count=int(lock.get("min_cell_count", 10)), force=out2 is None, progress=progress, study=study,
+        source=source)
     old = json.loads(res_path.read_text(encoding="utf-8"))
     new = json.loads((target / "results.json").read_text(encoding="utf-8"))
     return RerunReport(target, compare_results(old, new))

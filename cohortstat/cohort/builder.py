@@ -39,7 +39,8 @@ class Cohort:
         ``step, rule_id, description, n_<exposed>, n_<reference>, excluded_<exposed>,
         excluded_<reference>``.
     notes : tuple of str
-        What happened to the data (prevalent cases per outcome, groups without events, ...).
+        What happened to the data (the source's cleaning counts and deaths by source first, then
+        prevalent cases per outcome, groups without events, ...).
     engine : str
         The engine that built the table.
     source : str
@@ -258,7 +259,7 @@ def build_cohort(
         tick.close()
 
     table, notes = _finish(study, raw)
-    cohort = Cohort(table=table, attrition=pd.DataFrame(rows), notes=notes, engine=engine,
+    cohort = Cohort(table=table, attrition=pd.DataFrame(rows), notes=data_notes + notes, engine=engine,
                     source=inputs.source, data_notes=data_notes)
     if out is not None:
         cohort.to_parquet(out)

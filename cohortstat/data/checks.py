@@ -47,8 +47,8 @@ CHECKS: dict[str, tuple[str, str, str]] = {
 #: checks run only with a study (``check_data(..., study=)``) or a linked death file
 CONTEXT_CHECKS: dict[str, tuple[str, str, str]] = {
     "end_of_data_after_data": ("stays", "error",
-                               "the study's follow_up.end_of_data is after the last discharge date of the data "
-                               "(person-time past the data would be counted as event-free)"),
+                               "the study's follow_up.end_of_data is after 31 December of the year of the data's "
+                               "last discharge (person-time past the data would be counted as event-free)"),
     "missing_study_year": ("stays", "error", "a calendar year the study period and follow-up need has no stay"),
     "death_file_before_stay": ("deaths", "warning",
                                "a death-file date is before the admission of a recorded stay of the same patient "

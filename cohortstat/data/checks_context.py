@@ -23,11 +23,16 @@ def _study_rows(q, study) -> list[CheckRow]:
         return []
     from cohortstat.cohort.inputs import study_years
 
+    import datetime as dt
+
+    # hospital data are delivered by discharge year: the data cover up to 31 December of the year of
+    # the last discharge
     eod = study.follow_up.end_of_data
     last = q("SELECT max(discharge_date) FROM stays")[0][0]
-    after = last is not None and eod > last
+    covered = dt.date(last.year, 12, 31) if last is not None else None
+    after = covered is not None and eod > covered
     rows = [_row("end_of_data_after_data", "stays", int(after),
-                 [f"end_of_data {eod} > last discharge {last}"] if after else [])]
+                 [f"end_of_data {eod} > {covered} (last discharge {last})"] if after else [])]
     have = {int(r[0]) for r in q("SELECT DISTINCT year(discharge_date) FROM stays WHERE discharge_date IS NOT NULL")}
     missing = [y for y in study_years(study) if y not in have]
     rows.append(_row("missing_study_year", "stays", len(missing), [str(y) for y in missing]))
