@@ -207,6 +207,8 @@ def build_cohort(
                 inputs, stays=eng.materialize(inputs.stays, "stays"),
                 diagnoses=eng.materialize(inputs.diagnoses, "diagnoses"),
                 patients=eng.materialize(inputs.patients, "patients"))
+        _check_not_empty(eng, inputs, data)
+        bad_codes = _malformed_codes(eng, inputs.diagnoses, data)
         patients = merge_deaths(inputs.patients, inputs.deaths, inputs.stays)
         data_notes = _data_notes(eng, inputs)
         tick("inputs checked")
@@ -241,7 +243,7 @@ def build_cohort(
         checks.append("pass_follow_up")
         c = eng.materialize(pipeline.exit_step(c, checks, first_step=1), "steps")
         counts = eng.to_pandas(c.group_by("group", "exit_step").agg(n=c.count()))
-        rows = _attrition(study, counts)
+        rows = _attrition(study, counts, bad_codes)
         tick("inclusion rules and follow-up applied")
         c = c.filter(c.exit_step.isnull()).drop("exit_step")
         competing = "death" in tuple(study.competing_events)
@@ -312,7 +314,38 @@ def _death_sources(eng: Engine, inputs) -> list[str]:
     return notes
 
 
-def _attrition(study, counts: pd.DataFrame) -> list[dict]:
+def _check_not_empty(eng: Engine, inputs, data) -> None:
+    """A located error when the patients, stays or diagnoses relation of the data is empty."""
+    for name in ("patients", "stays", "diagnoses"):
+        if int(eng.con.execute(getattr(inputs, name).count())) == 0:
+            raise DataSchemaError(
+                f"the {name} of the data in {data} ({inputs.source} layout) are empty: no cohort can be "
+                "built. Check that the export is complete (run `cohortstat check-data` on the folder)."
+            )
+
+
+def _malformed_codes(eng: Engine, diagnoses, data) -> tuple[str, ...]:
+    """Up to 3 distinct codes not written as PMSI stores them; an error when no code is well formed."""
+    from cohortstat.data.schema import ICD10_PATTERN
+
+    codes = diagnoses.select("icd10_code").distinct()
+    codes = codes.mutate(ok=codes.icd10_code.re_search(ICD10_PATTERN).fill_null(False))
+    counts = eng.to_pandas(codes.group_by("ok").agg(n=codes.count()))
+    n = dict(zip(counts["ok"].astype(bool), counts["n"].astype(int)))
+    if not n.get(False):
+        return ()
+    bad = codes.filter(~codes.ok).select("icd10_code").order_by("icd10_code").limit(3)
+    examples = tuple(str(v) for v in eng.to_pandas(bad)["icd10_code"])
+    if not n.get(True):
+        raise DataSchemaError(
+            f"no diagnosis code of the data in {data} is written as cohortstat matches codes (e.g. "
+            f"{', '.join(repr(e) for e in examples)}): codes must be upper case without dot, e.g. R572 "
+            "for R57.2. Fix the codes in the data (check-data lists them as malformed_icd10_code)."
+        )
+    return examples
+
+
+def _attrition(study, counts: pd.DataFrame, bad_codes: tuple[str, ...] = ()) -> list[dict]:
     """Attrition rows from the counts of (group, exit step); raise if a step empties a group."""
     exposed, reference = study.comparison.exposed, study.comparison.reference
     groups = (exposed, reference)
@@ -351,6 +384,8 @@ def _attrition(study, counts: pd.DataFrame) -> list[dict]:
                 "period of the study against the data (attrition so far: "
                 + "; ".join(f"{r['rule_id']}: " + ", ".join(f"{g}={r[f'n_{g}']}" for g in groups)
                             for r in rows) + ")"
+                + (f". The data also hold malformed diagnosis codes (e.g. {', '.join(map(repr, bad_codes))}) "
+                   "that match no concept set: codes must be upper case without dot" if bad_codes else "")
             )
     return rows
 

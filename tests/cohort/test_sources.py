@@ -13,34 +13,12 @@ import pytest
 from cohortstat.cohort import build_cohort
 from cohortstat.cohort.engines import Engine
 from cohortstat.cohort.inputs import load_inputs
-from cohortstat.data import synth
 from cohortstat.data.checks import check_data
-from cohortstat.errors import DataSchemaError
 from cohortstat.sources import detect_source
 from cohortstat.spec import load_study
+from tests.cohort.conftest import STUDY
 
-STUDY = Path(__file__).resolve().parents[2] / "studies" / "sepsis_cancer.yaml"
 SCALPEL = Path(__file__).resolve().parents[1] / "data" / "fixtures" / "snds_scalpel_layout"
-N, SEED = 3000, 1
-
-
-@pytest.fixture(scope="session")
-def layouts(tmp_path_factory):
-    """The same synthetic population in the three layouts (+ the SNDS layout as ';' CSV files)."""
-    root = tmp_path_factory.mktemp("layouts")
-    out = {lay: synth.generate(N, SEED, root / lay, layout=lay) for lay in ("pmsi", "snds", "omop")}
-    out["snds_csv"] = synth.generate(N, SEED, root / "snds_csv", layout="snds", csv=True)
-    return out
-
-
-@pytest.fixture(scope="session")
-def study():
-    return load_study(STUDY)
-
-
-@pytest.fixture(scope="session")
-def reference(layouts, study):
-    return build_cohort(study, data=layouts["pmsi"], engine="duckdb")
 
 
 def _same(a, b):
