@@ -129,7 +129,8 @@ def check_data_cmd(
             from cohortstat.spec import load_study
 
             loaded = load_study(study)
-        _echo_source(data, source, err=as_json)
+        if not as_json:  # the JSON report names its source
+            _echo_source(data, source, err=False)
         report = check_data(data, strict=False, source=source, study=loaded)
     except CohortstatError as exc:
         _fail(exc)
