@@ -166,26 +166,35 @@ def _patients(engine, tables, folder: Path) -> ibis.Table:
     )
 
 
-def _rule_flags(all_stays: ibis.Table, cleaning) -> tuple[ibis.Table, list[tuple[str, object]]]:
-    """Stays kept after the enabled rules, and (rule, removed) in the order they apply."""
+def _rule_flags(engine, all_stays: ibis.Table, cleaning) -> tuple[ibis.Table, list[tuple[str, object]]]:
+    """Stays kept after the enabled rules, and (rule, removed) in the order they apply.
+
+    One materialised table carries the rule flags and the copy rank of every stay (computed once);
+    the kept stays and every count read it.
+    """
     t = all_stays
-    checks = []
-    for rule, flag in (("ghm_error", "f_ghm"), ("return_codes", "f_ret"), ("duplicate_finess", "f_finess")):
-        if R.enabled(cleaning, rule):
-            checks.append((rule, t[flag]))
+    checks = [(rule, t[flag]) for rule, flag in (("ghm_error", "f_ghm"), ("return_codes", "f_ret"),
+                                                  ("duplicate_finess", "f_finess"))
+              if R.enabled(cleaning, rule)]
     keep = ibis.literal(True)
-    removed = []
+    first_fail = []
     for rule, flag in checks:
-        removed.append((rule, (keep & flag).cast(dt.int64).sum().fill_null(0)))
+        first_fail.append((rule, keep & flag))
         keep = keep & ~flag
-    kept = t.filter(keep) if checks else t
+    marks = {f"r_{rule}": cond for rule, cond in first_fail}
+    marked = t.mutate(_keep=keep, **marks)
     if R.enabled(cleaning, "duplicate_rsa"):
-        w = ibis.window(group_by=[kept.eta, kept.rsa, kept.patient_id, kept.adm, kept.dis],
-                        order_by=[kept.year])
-        ranked = kept.mutate(_copy=ibis.row_number().over(w))
-        removed.append(("duplicate_rsa", (ranked._copy > 0).cast(dt.int64).sum().fill_null(0)))
-        kept = ranked.filter(ranked._copy == 0).drop("_copy")
-        # a removed copy's stay_id must not carry diagnoses either: keep ids of the kept copies
+        # copies of one RSA among the stays the other rules keep: the earliest year's is kept
+        w = ibis.window(group_by=[marked._keep, marked.eta, marked.rsa, marked.patient_id, marked.adm,
+                                  marked.dis], order_by=[marked.year])
+        marked = marked.mutate(_copy=ibis.row_number().over(w))
+    else:
+        marked = marked.mutate(_copy=ibis.literal(0, dt.int64))
+    marked = engine.materialize(marked, "snds_rules")
+    removed = [(rule, marked[f"r_{rule}"].cast(dt.int64).sum().fill_null(0)) for rule, _ in first_fail]
+    if R.enabled(cleaning, "duplicate_rsa"):
+        removed.append(("duplicate_rsa", (marked._keep & (marked._copy > 0)).cast(dt.int64).sum().fill_null(0)))
+    kept = marked.filter(marked._keep & (marked._copy == 0))
     return kept, removed
 
 
@@ -215,9 +224,7 @@ def relations(engine, folder: Path, cleaning=None, years_needed=None) -> Relatio
     patients = _patients(engine, tables, folder)
     parts = [_year_stays(engine, y, files, cleaning) for y, files in years.items()]
     all_stays = ibis.union(*[p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
-    # computed once: every rule count, the stays and the diagnoses read this table
-    all_stays = engine.materialize(all_stays, "snds_stays")
-    kept, removed = _rule_flags(all_stays, cleaning)
+    kept, removed = _rule_flags(engine, all_stays, cleaning)
     stays = kept.select("stay_id", "patient_id", "adm", "dis",
                         adm_year=year_of_day(kept.adm), discharge_mode=kept.discharge_mode)
     diag_parts = [d for p in parts for d in p[1]]
@@ -228,13 +235,13 @@ def relations(engine, folder: Path, cleaning=None, years_needed=None) -> Relatio
         CleaningRule(name, *R.RULES[name], removed=dict(removed).get(name), enabled=R.enabled(cleaning, name))
         for name in R.RULES
     )
-    anomalies = _anomalies(all_stays, kept, patients, diags, years)
+    anomalies = _anomalies(kept, patients, years)
     return Relations(patients=patients, stays=stays, diagnoses=diagnoses,
                      deaths=read_deaths(engine, folder, tables), source="snds",
                      cleaning=rules, anomalies=anomalies, materialize=True)
 
 
-def _anomalies(all_stays, kept, patients, diags, years) -> tuple[SourceAnomaly, ...]:
+def _anomalies(kept, patients, years) -> tuple[SourceAnomaly, ...]:
     found = sorted(years)
     gaps = [y for y in range(found[0], found[-1] + 1) if y not in years]
     no_d = [y for y, f in years.items() if "D" not in f]
