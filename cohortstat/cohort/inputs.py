@@ -14,6 +14,7 @@ from pathlib import Path
 from cohortstat.cohort.engines import Engine
 from cohortstat.errors import DataSchemaError
 from cohortstat.sources import Relations, get_source, resolve_source
+from cohortstat.sources.base import study_years
 from cohortstat.sources.pmsi import REQUIRED
 
 __all__ = ["REQUIRED", "Inputs", "day_number", "load_inputs", "study_years"]
@@ -26,13 +27,6 @@ _EPOCH = dt.date(1970, 1, 1)
 def day_number(value: dt.date) -> int:
     """Days since 1970-01-01 of a date."""
     return (value - _EPOCH).days
-
-
-def study_years(study) -> tuple[int, ...]:
-    """Calendar years of data a study needs: from its study period's start to its end of data."""
-    if study is None:
-        return ()
-    return tuple(range(study.study_period.start.year, study.follow_up.end_of_data.year + 1))
 
 
 def load_inputs(engine: Engine, data: Path, source: str | None = None, cleaning=None,

@@ -21,7 +21,7 @@ _REPLACED = {"snds": {"stay_unknown_patient"}, "omop": set()}
 def _study_rows(q, study) -> list[CheckRow]:
     if study is None:
         return []
-    from cohortstat.cohort.inputs import study_years
+    from cohortstat.sources.base import study_years
 
     import datetime as dt
 

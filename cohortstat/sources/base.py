@@ -81,3 +81,10 @@ def get_source(name: str):
     if name not in SOURCES:
         raise DataSchemaError(f"unknown data source {name!r}: use one of {', '.join(SOURCES)}")
     return import_module(SOURCES[name])
+
+
+def study_years(study) -> tuple[int, ...]:
+    """Calendar years of data a study needs: from its study period's start to its end of data."""
+    if study is None:
+        return ()
+    return tuple(range(study.study_period.start.year, study.follow_up.end_of_data.year + 1))
