@@ -21,7 +21,7 @@ _SNDS = re.compile(r"T_MCO\d{2}(B|C|D|UM)|IR_BEN_R")
 _OMOP = {"PERSON", "VISIT_OCCURRENCE", "CONDITION_OCCURRENCE", "OBSERVATION_PERIOD"}
 _PMSI = {"PATIENTS", "STAYS", "DIAGNOSES"}
 EXPECTED = {
-    "pmsi": "patients, stays and diagnoses (data_schemas/pmsi.md)",
+    "pmsi": "patients.parquet, stays.parquet and diagnoses.parquet (data_schemas/pmsi.md)",
     "snds": "T_MCOaaB, T_MCOaaC, T_MCOaaD, T_MCOaaUM per year aa and IR_BEN_R (data_schemas/snds.md)",
     "omop": "person, visit_occurrence, condition_occurrence, death, observation_period (data_schemas/omop.md)",
 }
