@@ -92,13 +92,17 @@ def synth(
     seed: int = typer.Option(0, "--seed", help="random seed (same seed, byte-identical files)", min=0),
     out: Path = typer.Option(..., "--out", help="folder to write the parquet files and truth.json", file_okay=False),
     sites: int = typer.Option(0, "--sites", help="a simulated network: one data folder per site", min=0),
+    layout: str = typer.Option("pmsi", "--layout", help="pmsi, snds (T_MCOaaB/C/D/UM + IR_BEN_R) or omop (CDM v5.4)"),
+    csv: bool = typer.Option(False, "--csv", help="';'-separated CSV files instead of parquet (snds, omop)"),
 ) -> None:
-    """Generate synthetic PMSI-like data with planted effects (patients, stays, diagnoses, truth.json).
+    """Generate synthetic hospital data with planted effects, in the pmsi, SNDS or OMOP layout (+ truth.json).
 
     A folder holding input tables that synth did not write (no truth.json) is refused: it may be real data.
     """
     from cohortstat.data.synth import generate
 
+    if layout not in ("pmsi", "snds", "omop"):
+        _fail(ValueError(f"--layout must be pmsi, snds or omop, got {layout!r}"))
     if sites:  # multi-site network (cohortstat.sites.synth)
         from cohortstat.sites.cli import synth_network
 
@@ -106,38 +110,59 @@ def synth(
         return
     if patients is None:
         _fail("--patients is required (the number of patients to generate)")
-
-    tables = ("patients", "stays", "diagnoses")
-    found = [t for t in tables if (out / f"{t}.parquet").exists() or (out / t).exists()]
-    if found and not (out / "truth.json").is_file():
-        _fail(f"{out} already holds input tables ({', '.join(found)}) that cohortstat synth did not write (no"
-              " truth.json): it may be real data, which synth would overwrite. Choose an empty --out")
+    if out.is_dir() and any(out.iterdir()) and not (out / "truth.json").is_file():
+        _fail(f"{out} already holds files that cohortstat synth did not write (no truth.json): it may be real"
+              " data, which synth would overwrite. Choose an empty --out")
     try:
-        path = generate(patients, seed, out)
+        path = generate(patients, seed, out, layout=layout, csv=csv)
     except OSError as exc:
         _fail(f"cannot write to {out}: {exc.strerror}")
-    counts = json.loads((path / "truth.json").read_text(encoding="utf-8"))["counts"]
+    doc = json.loads((path / "truth.json").read_text(encoding="utf-8"))
+    counts = doc["counts"]
     typer.echo(f"wrote {path}: {counts['rows_patients']} patients, {counts['rows_stays']} stays, "
                f"{counts['rows_diagnoses']} diagnoses; index stays: {counts['index_exposed']} sepsis, "
                f"{counts['index_reference']} trauma ({counts['both']} both); planted truth in truth.json")
+    if doc.get("planted_layout"):
+        typer.echo(f"{layout} layout; planted anomalies: "
+                   + ", ".join(f"{k} {v}" for k, v in sorted(doc["planted_layout"].items())))
 
 
 @app.command("check-data")
 def check_data_cmd(
-    data: Path = typer.Argument(..., help="folder with patients/stays/diagnoses parquet files", file_okay=False),
-    strict: bool = typer.Option(False, "--strict", help="exit 2 when any anomaly is found"),
+    data: Path = typer.Argument(..., help="the data folder (pmsi, SNDS or OMOP layout)", file_okay=False),
+    strict: bool = typer.Option(False, "--strict", help="exit 2 when any anomaly is found (warnings too)"),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+    source: str = typer.Option(None, "--source", help="pmsi, snds or omop (default: detected)"),
+    study: Path = typer.Option(None, "--study", help="a study file: also check end_of_data and the years it needs", dir_okay=False),
 ) -> None:
-    """Check input data: schema conformity and named anomalies with counts and example ids."""
+    """Check input data: schema conformity and named anomalies with counts and example ids (exit 2 on an ERROR)."""
     from cohortstat.data.checks import check_data
 
-    report = check_data(data, strict=False)
+    try:
+        loaded = None
+        if study is not None:
+            from cohortstat.spec import load_study
+
+            loaded = load_study(study)
+        if not as_json:  # the JSON report names its source
+            _echo_source(data, source, err=False)
+        report = check_data(data, strict=False, source=source, study=loaded)
+    except CohortstatError as exc:
+        _fail(exc)
     if as_json:
         typer.echo(report.to_json())
     else:
         typer.echo(report.to_text())
-    if report.has_schema_errors or (strict and not report.ok):
+    if report.has_schema_errors or report.errors or (strict and not report.ok):
         raise typer.Exit(2)
+
+
+def _echo_source(data, source: str | None, err: bool = True) -> None:
+    """Print the data layout: given with --source, or detected from the folder's contents."""
+    from cohortstat.sources import resolve_source
+
+    name = resolve_source(data, source)
+    typer.echo(f"data source: {name} ({'--source' if source else 'detected from the folder contents'})", err=err)
 
 
 # --- run commands (run, rerun) ----------------------------------------------------------------
@@ -214,6 +239,7 @@ def run_cmd(
     threads: int = typer.Option(None, "--threads", help="DuckDB threads / Spark cores (default: all).", min=1),
     memory_limit: str = typer.Option(None, "--memory-limit", help="DuckDB memory limit, e.g. 8GB."),
     site: str = typer.Option(None, "--site", help="Site name of a multi-site study: also write OUT/site_package."),
+    source: str = typer.Option(None, "--source", help="pmsi, snds or omop (default: detected)."),
 ) -> None:
     """Run a study end to end and write its report folder."""
     from cohortstat.run import run
@@ -227,8 +253,9 @@ def run_cmd(
 
             check_site_name(site)
         prof = _profile_options(profile, threads, memory_limit)
+        _echo_source(data, source)
         path = run(study, data, out, engine=engine, min_cell_count=min_cell_count, force=force, progress=cb,
-                   strict=strict, allow_small_cells=allow_small_cells, profile=prof, site=site)
+                   strict=strict, allow_small_cells=allow_small_cells, profile=prof, site=site, source=source)
     except CohortstatError as exc:
         stop()
         _fail(exc)
@@ -254,6 +281,7 @@ def rerun_cmd(
                                            help="Accept a minimum cell count below 10 (recorded in the outputs)."),
     profile: str = typer.Option(None, "--profile", help="Run profile YAML (threads, memory_limit)."),
     threads: int = typer.Option(None, "--threads", help="DuckDB threads / Spark cores (default: all).", min=1),
+    source: str = typer.Option(None, "--source", help="pmsi, snds or omop (default: the frozen run's)."),
 ) -> None:
     """Re-run a frozen study and verify every number: exit 0 identical, 1 differences, 2 refused."""
     from cohortstat.run import rerun
@@ -262,7 +290,8 @@ def rerun_cmd(
     try:
         prof = _profile_options(profile, threads, None)
         report = rerun(out, data, out2=out2, allow_data_change=allow_data_change, progress=cb, force=force,
-                       min_cell_count=min_cell_count, allow_small_cells=allow_small_cells, profile=prof)
+                       min_cell_count=min_cell_count, allow_small_cells=allow_small_cells, profile=prof,
+                       source=source)
     except CohortstatError as exc:
         stop()
         _fail(exc)

@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cohortstat import interrupts
-from cohortstat.errors import DataCheckError, DataSchemaError, ReportError, RerunMismatchError
+from cohortstat.errors import DataCheckError, ReportError, RerunMismatchError
 from cohortstat.outputs import Staging, check_min_cell_count, prepare
+from cohortstat.sources import resolve_source
 
 __all__ = ["RERUN_RTOL", "RerunReport", "compare_results", "data_fingerprint", "rerun", "run", "write_report"]
 
@@ -41,51 +42,17 @@ TABLES = ("patients", "stays", "diagnoses")
 _LOG = logging.getLogger("cohortstat.run")
 
 
-def _connect(threads: int | None = None, memory_limit: str | None = None):
-    import duckdb
-
-    config = {}
-    if threads:
-        config["threads"] = int(threads)
-    if memory_limit:
-        config["memory_limit"] = str(memory_limit)
-    return duckdb.connect(config=config)
-
-
-def data_fingerprint(data, *, threads: int | None = None, memory_limit: str | None = None) -> dict:
+def data_fingerprint(data, source: str | None = None) -> dict:
     """Per input table: row count and an order-independent content hash computed in DuckDB.
 
     The hash is the sum over rows of DuckDB's 64-bit ``hash`` of the whole row (as a struct), so it does
     not depend on row order or on how the rows are split across parquet files; it does depend on the
-    DuckDB version (recorded in the lock).
+    DuckDB version (recorded in the lock). Any layout (``source``; detected when None): see
+    :func:`cohortstat.sources.provenance.fingerprint`.
     """
-    import duckdb
+    from cohortstat.sources.provenance import fingerprint
 
-    root = Path(data)
-    out = {}
-    con = _connect(threads, memory_limit)
-    try:
-        for t in TABLES:
-            single = root / f"{t}.parquet"
-            folder = root / t
-            if single.is_file():
-                src = str(single)
-            elif folder.is_dir():
-                src = str(folder / "**" / "*.parquet")
-            else:
-                raise DataSchemaError(f"{root} has no {t}.parquet; point --data at the folder holding the input tables")
-            try:
-                n, h = con.execute(
-                    "SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0)::VARCHAR FROM read_parquet(?) t", [src]
-                ).fetchone()
-            except (duckdb.IOException, duckdb.InvalidInputException) as exc:
-                raise DataSchemaError(
-                    f"cannot read {src} as parquet ({str(exc).splitlines()[0][:200]}); check or re-export the file"
-                ) from None
-            out[t] = {"rows": int(n), "content_hash": str(h)}
-    finally:
-        con.close()
-    return out
+    return fingerprint(data, source)
 
 
 class _Log:
@@ -123,16 +90,11 @@ class _Log:
         self("done")
 
 
-def _identifiers(data, threads: int | None = None, memory_limit: str | None = None) -> list[str]:
+def _identifiers(data, source: str | None = None) -> list[str]:
     """The patient ids of the input data (strings), searched for in every output file."""
-    path = Path(data) / "patients.parquet"
-    if not path.is_file():
-        return []
-    con = _connect(threads, memory_limit)
-    try:
-        return [r[0] for r in con.execute("SELECT CAST(patient_id AS VARCHAR) FROM read_parquet(?)", [str(path)]).fetchall()]
-    finally:
-        con.close()
+    from cohortstat.sources.provenance import identifiers
+
+    return identifiers(data, source)
 
 
 def _checks_rows(report) -> list[dict]:
@@ -161,6 +123,7 @@ class _Run:
     check_rows: list = field(default_factory=list)
     check_note: str | None = None
     site: str | None = None
+    source: str | None = None
 
 
 def _settings(profile, engine, threads, min_cell_count, memory_limit):
@@ -199,7 +162,7 @@ def _data_checks(r: _Run) -> None:
         r.check_note = "data checks unavailable (cohortstat.data.checks not installed)"
         r.log.console(r.check_note)
         return
-    report = check_data(r.data, strict=False)
+    report = check_data(r.data, strict=False, source=r.source, study=r.study)
     r.check_rows = _checks_rows(report)
     found = [c for c in r.check_rows if c["count"] > 0]
     errors = [c for c in found if c["severity"] == "error"]
@@ -227,7 +190,7 @@ def _build(r: _Run):
 
     from cohortstat.cohort import build_cohort
 
-    kwargs = {"data": r.data, "engine": r.engine, "threads": r.threads}
+    kwargs = {"data": r.data, "engine": r.engine, "threads": r.threads, "source": r.source}
     if r.memory_limit is None or "memory_limit" in inspect.signature(build_cohort).parameters:
         if r.memory_limit is not None:
             kwargs["memory_limit"] = r.memory_limit
@@ -263,7 +226,7 @@ def _write(r: _Run, results, cohort) -> None:
 
     study, k, tmp = r.study, r.min_cell_count, r.staging.tmp
     versions = software_versions()
-    run_info = {"data_fingerprint": r.fingerprint, "engine": r.engine, "seed": study.analyses.confounding.seed,
+    run_info = {"data_fingerprint": r.fingerprint, "engine": r.engine, "source": r.source, "seed": study.analyses.confounding.seed,
                 "versions": versions, "min_cell_count": k}
     if r.small_cells_override:
         run_info["small_cells_override"] = True
@@ -276,7 +239,7 @@ def _write(r: _Run, results, cohort) -> None:
         json.dumps(lock, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
     )
     r.log("disclosure scan")
-    identifiers = _identifiers(r.data, r.threads, r.memory_limit)
+    identifiers = _identifiers(r.data, r.source)
     problems = scan_outputs(tmp, k, identifiers=identifiers)
     if problems:
         raise ReportError("the disclosure check failed; nothing was written:\n"
@@ -296,8 +259,8 @@ def _steps(r: _Run) -> None:
 
     if r.small_cells_override:
         r.log(f"small-cell override: min_cell_count {r.min_cell_count} (below 10) accepted with --allow-small-cells")
-    r.log("data fingerprint")
-    r.fingerprint = data_fingerprint(r.data, threads=r.threads, memory_limit=r.memory_limit)
+    r.log(f"data fingerprint ({r.source} layout)")
+    r.fingerprint = data_fingerprint(r.data, r.source)
     r.log("data checks")
     _data_checks(r)
     r.log("build cohort")
@@ -321,7 +284,7 @@ def _query_interrupted(exc: BaseException) -> int | None:
 def run(study_path, data, out, engine: str | None = None, min_cell_count: int | None = None, force: bool = False,
         progress: Callable[[str], None] | None = None, threads: int | None = None, study=None, *,
         strict: bool | None = None, allow_small_cells: bool = False, profile=None, memory_limit: str | None = None,
-        protected: tuple = (), site: str | None = None) -> Path:
+        protected: tuple = (), site: str | None = None, source: str | None = None) -> Path:
     """Run a study end to end and write its report folder.
 
     Parameters
@@ -357,6 +320,8 @@ def run(study_path, data, out, engine: str | None = None, min_cell_count: int | 
         Further folders ``out`` may not touch (``rerun`` protects the report it verifies).
     site : str, optional
         Site name of a multi-site study: also write ``site_package/`` (see :mod:`cohortstat.sites`).
+    source : {"pmsi", "snds", "omop"}, optional
+        The data layout; detected from the folder's contents when None (recorded in the lock).
 
     Returns
     -------
@@ -383,7 +348,7 @@ def run(study_path, data, out, engine: str | None = None, min_cell_count: int | 
             r = _Run(study=study, data=Path(data), engine=prof.engine, threads=prof.threads,
                      memory_limit=prof.memory_limit, min_cell_count=k, small_cells_override=k < 10,
                      strict=bool(study.data_checks.strict if strict is None else strict), log=log, staging=staging,
-                     site=site)
+                     site=site, source=resolve_source(data, source))
             _steps(r)
             staging.publish()
         except BaseException as exc:
@@ -476,7 +441,8 @@ def _frozen_min_cell_count(lock, results, where: Path) -> int:
 
 def rerun(out, data, out2=None, allow_data_change: bool = False, engine: str | None = None,
           progress: Callable[[str], None] | None = None, *, force: bool = False, min_cell_count: int | None = None,
-          allow_small_cells: bool = False, profile=None, threads: int | None = None) -> RerunReport:
+          allow_small_cells: bool = False, profile=None, threads: int | None = None,
+          source: str | None = None) -> RerunReport:
     """Re-run the frozen study of a report folder and compare every number of ``results.json``.
 
     The rerun is written to ``out2`` (default ``OUT.rerun`` beside ``out``) under the rules of
@@ -504,9 +470,11 @@ def rerun(out, data, out2=None, allow_data_change: bool = False, engine: str | N
     k = check_min_cell_count(frozen if min_cell_count is None else min_cell_count,
                              allow_small_cells=allow_small_cells, frozen=frozen)
     study = load_lock(lock_path)
-    fp = data_fingerprint(data)
+    source = source or lock.get("source")  # the frozen run's layout unless given
+    fp = data_fingerprint(data, source)
     if fp != lock.get("data_fingerprint") and not allow_data_change:
-        changed = [t for t in TABLES if fp.get(t) != (lock.get("data_fingerprint") or {}).get(t)]
+        frozen_fp = lock.get("data_fingerprint") or {}
+        changed = [t for t in sorted(set(fp) | set(frozen_fp)) if fp.get(t) != frozen_fp.get(t)]
         raise RerunMismatchError(
             f"the data differ from the frozen run (tables: {', '.join(changed)}); point --data at the data of the"
             " original run, or pass --allow-data-change to compare anyway"
@@ -514,6 +482,6 @@ def rerun(out, data, out2=None, allow_data_change: bool = False, engine: str | N
     target = Path(out2) if out2 is not None else out.with_name(out.name + ".rerun")
     run(None, data, target, engine=engine or lock.get("engine", "duckdb"), min_cell_count=k, force=force,
         progress=progress, study=study, allow_small_cells=allow_small_cells, profile=profile, threads=threads,
-        protected=(("the report folder being verified", out),))
+        protected=(("the report folder being verified", out),), source=source)
     new = _read_json(target / "results.json", "results")
     return RerunReport(target, compare_results(old, new))

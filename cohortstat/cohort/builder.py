@@ -6,6 +6,7 @@ materialising after each step and counting persons per group for the attrition t
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import warnings
 from collections.abc import Callable
@@ -19,7 +20,8 @@ import pandas as pd
 from cohortstat.cohort import charlson, pipeline
 from cohortstat.cohort.concepts import code_map, concept_frame, occurrences
 from cohortstat.cohort.engines import Engine
-from cohortstat.cohort.inputs import load_inputs
+from cohortstat.cohort.inputs import load_inputs, study_years
+from cohortstat.sources.deaths import credible_deaths, merge_deaths
 from cohortstat.errors import CohortError, CohortWarning, DataSchemaError
 
 _EPOCH = np.datetime64("1970-01-01", "D")
@@ -37,15 +39,23 @@ class Cohort:
         ``step, rule_id, description, n_<exposed>, n_<reference>, excluded_<exposed>,
         excluded_<reference>``.
     notes : tuple of str
-        What happened to the data (prevalent cases per outcome, groups without events, ...).
+        What happened to the data (the source's cleaning counts and deaths by source first, then
+        prevalent cases per outcome, groups without events, ...).
     engine : str
         The engine that built the table.
+    source : str
+        The data layout read (``pmsi``, ``snds``, ``omop``).
+    data_notes : tuple of str
+        What the source's cleaning rules removed, deaths by source (data-level counts, for the
+        report's data notes).
     """
 
     table: pd.DataFrame
     attrition: pd.DataFrame
     notes: tuple[str, ...]
     engine: str = "duckdb"
+    source: str = "pmsi"
+    data_notes: tuple[str, ...] = ()
 
     def to_parquet(self, path: str | Path) -> Path:
         """Write the analysis table to ``path`` (parquet; dates as date32). Returns the path."""
@@ -149,6 +159,8 @@ def build_cohort(
     threads: int | None = None,
     progress: bool | Callable[[int, int, str], None] | None = None,
     out: str | Path | None = None,
+    *,
+    source: str | None = None,
 ) -> Cohort:
     """Build the analysis table and attrition of ``study`` from the data folder ``data``.
 
@@ -166,6 +178,9 @@ def build_cohort(
         ``True``: a rich progress bar; a callable receives ``(step, total, message)`` per step.
     out : path, optional
         Also write the analysis table to this parquet file.
+    source : {"pmsi", "snds", "omop"}, optional
+        The data layout; detected from the folder's contents when omitted
+        (:func:`cohortstat.sources.detect_source`).
 
     Returns
     -------
@@ -185,7 +200,17 @@ def build_cohort(
     tick = _Progress(progress, n_steps)
     eng = Engine(engine, threads=threads)
     try:
-        inputs = load_inputs(eng, Path(data))
+        inputs = load_inputs(eng, Path(data), source=source, cleaning=_cleaning(study, source, data),
+                             years_needed=study_years(study))
+        if inputs.materialize:
+            inputs = dataclasses.replace(
+                inputs, stays=eng.materialize(inputs.stays, "stays"),
+                diagnoses=eng.materialize(inputs.diagnoses, "diagnoses"),
+                patients=eng.materialize(inputs.patients, "patients"))
+        _check_not_empty(eng, inputs, data)
+        bad_codes = _malformed_codes(eng, inputs.diagnoses, data)
+        patients = merge_deaths(inputs.patients, inputs.deaths, inputs.stays)
+        data_notes = _data_notes(eng, inputs)
         tick("inputs checked")
         roles_needed = _used_roles(study)
         present = set(eng.to_pandas(inputs.diagnoses.select("role").distinct())["role"].dropna())
@@ -205,7 +230,7 @@ def build_cohort(
         mode = study.comparison.in_both
         base = pipeline.mark_in_both(ibis.union(*idx), exposed, mode)
         base = eng.materialize(
-            pipeline.attach_patients(base, inputs.patients, inputs.stays, exposed), "index"
+            pipeline.attach_patients(base, patients, inputs.stays, exposed), "index"
         )
         tick("index stays found")
         anchor = study.follow_up.anchor
@@ -218,7 +243,7 @@ def build_cohort(
         checks.append("pass_follow_up")
         c = eng.materialize(pipeline.exit_step(c, checks, first_step=1), "steps")
         counts = eng.to_pandas(c.group_by("group", "exit_step").agg(n=c.count()))
-        rows = _attrition(study, counts)
+        rows = _attrition(study, counts, bad_codes)
         tick("inclusion rules and follow-up applied")
         c = c.filter(c.exit_step.isnull()).drop("exit_step")
         competing = "death" in tuple(study.competing_events)
@@ -236,13 +261,91 @@ def build_cohort(
         tick.close()
 
     table, notes = _finish(study, raw)
-    cohort = Cohort(table=table, attrition=pd.DataFrame(rows), notes=notes, engine=engine)
+    cohort = Cohort(table=table, attrition=pd.DataFrame(rows), notes=data_notes + notes, engine=engine,
+                    source=inputs.source, data_notes=data_notes)
     if out is not None:
         cohort.to_parquet(out)
     return cohort
 
 
-def _attrition(study, counts: pd.DataFrame) -> list[dict]:
+def _cleaning(study, source, data):
+    """The study's cleaning switches for the source of ``data`` (None: every rule on)."""
+    settings = getattr(study, "data_cleaning", None)
+    if settings is None:
+        return None
+    from cohortstat.sources import resolve_source
+
+    name = resolve_source(Path(data), source)
+    return getattr(settings, name, None)
+
+
+def _data_notes(eng: Engine, inputs) -> tuple[str, ...]:
+    """One line per cleaning rule (records removed) and deaths by source when a death file is linked."""
+    notes = []
+    for rule in inputs.cleaning:
+        if rule.enabled and rule.removed is not None:
+            n = int(eng.con.execute(rule.removed))
+            notes.append(f"{inputs.source} cleaning rule {rule.name}: {rule.description}; {rule.unit} "
+                         f"removed: {n}.")
+        elif not rule.enabled:
+            notes.append(f"{inputs.source} cleaning rule {rule.name} switched off in the study file.")
+    if inputs.deaths is not None:
+        notes.extend(_death_sources(eng, inputs))
+    return tuple(notes)
+
+
+def _death_sources(eng: Engine, inputs) -> list[str]:
+    ok, rejected = credible_deaths(inputs.deaths, inputs.stays)
+    own = inputs.patients.filter(inputs.patients.death_day.notnull()).select("patient_id")
+    stay_deaths = inputs.stays.filter(inputs.stays.discharge_mode == "death").select("patient_id")
+    hosp = ibis.union(own, stay_deaths).distinct().mutate(h=ibis.literal(1))
+    file_ = ok.select("patient_id").distinct().mutate(f=ibis.literal(1))
+    j = hosp.outer_join(file_, "patient_id")
+    agg = j.aggregate(hospital_only=(j.h.notnull() & j.f.isnull()).sum(),
+                      file_only=(j.h.isnull() & j.f.notnull()).sum(),
+                      both=(j.h.notnull() & j.f.notnull()).sum())
+    row = eng.to_pandas(agg).iloc[0].fillna(0).astype(int)
+    n_rej = int(eng.con.execute(rejected.count()))
+    notes = [f"deaths by source (patients of the data): recorded by the hospital data only "
+             f"{row['hospital_only']}, by the death file only {row['file_only']}, by both {row['both']}."]
+    if n_rej:
+        notes.append(f"death file: {n_rej} date(s) before a recorded stay of the same patient were left "
+                     "out as not credible (anomaly death_file_before_stay).")
+    return notes
+
+
+def _check_not_empty(eng: Engine, inputs, data) -> None:
+    """A located error when the patients, stays or diagnoses relation of the data is empty."""
+    for name in ("patients", "stays", "diagnoses"):
+        if int(eng.con.execute(getattr(inputs, name).count())) == 0:
+            raise DataSchemaError(
+                f"the {name} of the data in {data} ({inputs.source} layout) are empty: no cohort can be "
+                "built. Check that the export is complete (run `cohortstat check-data` on the folder)."
+            )
+
+
+def _malformed_codes(eng: Engine, diagnoses, data) -> tuple[str, ...]:
+    """Up to 3 distinct codes not written as PMSI stores them; an error when no code is well formed."""
+    from cohortstat.data.schema import ICD10_PATTERN
+
+    codes = diagnoses.select("icd10_code").distinct()
+    codes = codes.mutate(ok=codes.icd10_code.re_search(ICD10_PATTERN).fill_null(False))
+    counts = eng.to_pandas(codes.group_by("ok").agg(n=codes.count()))
+    n = dict(zip(counts["ok"].astype(bool), counts["n"].astype(int)))
+    if not n.get(False):
+        return ()
+    bad = codes.filter(~codes.ok).select("icd10_code").order_by("icd10_code").limit(3)
+    examples = tuple(str(v) for v in eng.to_pandas(bad)["icd10_code"])
+    if not n.get(True):
+        raise DataSchemaError(
+            f"no diagnosis code of the data in {data} is written as cohortstat matches codes (e.g. "
+            f"{', '.join(repr(e) for e in examples)}): codes must be upper case without dot, e.g. R572 "
+            "for R57.2. Fix the codes in the data (check-data lists them as malformed_icd10_code)."
+        )
+    return examples
+
+
+def _attrition(study, counts: pd.DataFrame, bad_codes: tuple[str, ...] = ()) -> list[dict]:
     """Attrition rows from the counts of (group, exit step); raise if a step empties a group."""
     exposed, reference = study.comparison.exposed, study.comparison.reference
     groups = (exposed, reference)
@@ -281,6 +384,8 @@ def _attrition(study, counts: pd.DataFrame) -> list[dict]:
                 "period of the study against the data (attrition so far: "
                 + "; ".join(f"{r['rule_id']}: " + ", ".join(f"{g}={r[f'n_{g}']}" for g in groups)
                             for r in rows) + ")"
+                + (f". The data also hold malformed diagnosis codes (e.g. {', '.join(map(repr, bad_codes))}) "
+                   "that match no concept set: codes must be upper case without dot" if bad_codes else "")
             )
     return rows
 

@@ -110,6 +110,20 @@ class Engine:
         self._temp.append(("view", name))
         return self.con.table(name)
 
+    def read_csv(self, path: Path, stem: str, sep: str = ";") -> ibis.Table:
+        """Register a CSV file with a header line as a table of strings (empty fields are null)."""
+        name = self._name(stem)
+        if self.name == "duckdb":
+            quoted = str(path).replace("'", "''")
+            self.con.con.execute(
+                f"CREATE VIEW \"{name}\" AS SELECT * FROM read_csv('{quoted}', delim = '{sep}', "
+                "header = true, all_varchar = true, quote = '\"')"
+            )
+        else:
+            self.session.read.option("header", True).option("sep", sep).csv(str(path)).createOrReplaceTempView(name)
+        self._temp.append(("view", name))
+        return self.con.table(name)
+
     def lookup(self, frame: pd.DataFrame, stem: str) -> ibis.Table:
         """Register a small pandas frame (a lookup table) as data, not as SQL text."""
         name = self._name(stem)

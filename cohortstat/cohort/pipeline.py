@@ -58,7 +58,8 @@ def mark_in_both(idx: ibis.Table, exposed: str, in_both: str) -> ibis.Table:
 
 
 def attach_patients(idx: ibis.Table, patients: ibis.Table, stays: ibis.Table, exposed: str):
-    """Join birth year, sex and the death day (earliest of death_date and a death discharge)."""
+    """Join birth year, sex, the per-person end of data and the death day (earliest of the patient's
+    death day - the source's own and a credible death-file date - and a death discharge)."""
     deaths = stays.filter(stays.discharge_mode == "death")
     deaths = deaths.group_by("patient_id").agg(death_stay=deaths.dis.min())
     p = patients.join(deaths, "patient_id", how="left")
@@ -66,6 +67,7 @@ def attach_patients(idx: ibis.Table, patients: ibis.Table, stays: ibis.Table, ex
         patient_id=p.patient_id,
         birth_year=p.birth_year,
         sex=p.sex,
+        end_day=p.end_day,
         death=ibis.least(
             p.death_day.fill_null(2**31), p.death_stay.fill_null(2**31)
         ),
@@ -83,6 +85,7 @@ def attach_patients(idx: ibis.Table, patients: ibis.Table, stays: ibis.Table, ex
         pass_in_both=idx.pass_in_both,
         birth_year=p.birth_year,
         sex=p.sex,
+        end_day=p.end_day,
         death=p.death,
     )
 
@@ -131,11 +134,15 @@ def rule_passes(c: ibis.Table, rule, occ: ibis.Table, anchor: str, col: str) -> 
 
 def follow_up(c: ibis.Table, fu) -> ibis.Table:
     """Add follow-up start, administrative end and ``pass_follow_up`` (alive and followed after
-    blanking: death and administrative end both after follow-up start)."""
+    blanking: death and administrative end both after follow-up start).
+
+    The administrative end is the study's ``end_of_data``, or the person's own end of data when the
+    source records one (OMOP ``observation_period``) and it is earlier.
+    """
     start = anchor_day(c, fu.anchor) + int(fu.offset_days) + int(fu.blanking_days)
     eod = day_number(fu.end_of_data)
     t = c.mutate(fu_start=start.cast(dtypes.int64))
-    admin_end = ibis.literal(eod, dtypes.int64)
+    admin_end = ibis.least(ibis.literal(eod, dtypes.int64), t.end_day.fill_null(eod))
     if fu.max_days is not None:
         admin_end = ibis.least(admin_end, t.fu_start + int(fu.max_days))
     t = t.mutate(admin_end=admin_end.cast(dtypes.int64))

@@ -24,7 +24,8 @@ MAX_EXAMPLES = 5
 
 #: name -> (table, severity, description)
 CHECKS: dict[str, tuple[str, str, str]] = {
-    "missing_table": ("*", "error", "the parquet file of a table is missing or unreadable"),
+    "missing_table": ("*", "error", "the parquet file of a table is missing"),
+    "unreadable_table": ("*", "error", "a table file cannot be read (corrupt or truncated parquet, bad CSV)"),
     "missing_column": ("*", "error", "a required column is missing"),
     "wrong_type": ("*", "error", "a column has a type that cannot stand for the declared one"),
     "empty_table": ("*", "error", "a table has no rows"),
@@ -43,6 +44,19 @@ CHECKS: dict[str, tuple[str, str, str]] = {
                              "icd10_code is null or not upper case without dot (letter, 2 digits, <= 3 more)"),
     "invalid_discharge_mode": ("stays", "warning", "discharge_mode is not home, transfer, death or other"),
 }
+#: checks run only with a study (``check_data(..., study=)``) or a linked death file
+CONTEXT_CHECKS: dict[str, tuple[str, str, str]] = {
+    "end_of_data_after_data": ("stays", "error",
+                               "the study's follow_up.end_of_data is after 31 December of the year of the data's "
+                               "last discharge (person-time past the data would be counted as event-free)"),
+    "missing_study_year": ("stays", "error", "a calendar year the study period and follow-up need has no stay"),
+    "death_file_before_stay": ("deaths", "warning",
+                               "a death-file date is before the admission of a recorded stay of the same patient "
+                               "(left out as not credible)"),
+    "death_file_unknown_patient": ("deaths", "warning", "a death-file patient_id is not a known patient"),
+}
+#: severity of the counts of a source's cleaning rules (not anomalies: what the rules removed)
+INFO = "info"
 
 #: accepted DuckDB types per declared arrow type
 _ACCEPT = {
@@ -71,11 +85,17 @@ class DataCheckReport:
 
     data_dir: str
     rows: tuple[CheckRow, ...]
+    source: str = "pmsi"
 
     @property
     def anomalies(self) -> tuple[CheckRow, ...]:
-        """Rows with at least one offending record."""
-        return tuple(r for r in self.rows if r.count > 0)
+        """Rows with at least one offending record (cleaning-rule counts, severity ``info``, excluded)."""
+        return tuple(r for r in self.rows if r.count > 0 and r.severity != INFO)
+
+    @property
+    def errors(self) -> tuple[CheckRow, ...]:
+        """Rows of severity ``error`` with at least one offending record."""
+        return tuple(r for r in self.rows if r.count > 0 and r.severity == "error")
 
     @property
     def ok(self) -> bool:
@@ -85,8 +105,8 @@ class DataCheckReport:
     @property
     def has_schema_errors(self) -> bool:
         """True when a table or column is missing, has the wrong type, or a table is empty."""
-        return any(r.name in ("missing_table", "missing_column", "wrong_type", "empty_table")
-                   for r in self.anomalies)
+        return any(r.name in ("missing_table", "unreadable_table", "missing_column", "wrong_type",
+                              "empty_table") for r in self.anomalies)
 
     def count(self, name: str, table: str | None = None) -> int:
         """Total count of check ``name`` (optionally for one table)."""
@@ -98,7 +118,8 @@ class DataCheckReport:
         return pd.DataFrame([[getattr(r, c) for c in cols] for r in self.rows], columns=cols)
 
     def to_dict(self) -> dict:
-        return {"data_dir": self.data_dir, "ok": self.ok,
+        return {"data_dir": self.data_dir, "source": self.source, "ok": self.ok,
+                "errors": len(self.errors),
                 "checks": [{**r.__dict__, "examples": list(r.examples)} for r in self.rows]}
 
     def to_json(self) -> str:
@@ -106,13 +127,16 @@ class DataCheckReport:
 
     def to_text(self) -> str:
         """A plain-text table: anomalies first, then the clean checks on one line."""
-        lines = [f"data checks of {self.data_dir}: " + ("no anomaly" if self.ok else
+        lines = [f"data checks of {self.data_dir} ({self.source} layout): " + ("no anomaly" if self.ok else
                                                          f"{len(self.anomalies)} anomal{'y' if len(self.anomalies) == 1 else 'ies'}")]
         for r in self.anomalies:
             ex = f" e.g. {', '.join(r.examples)}" if r.examples else ""
             lines.append(f"  {r.severity.upper():7} {r.name} [{r.table}]: {r.count}{ex} - {r.description}")
+        for r in self.rows:
+            if r.severity == INFO:
+                lines.append(f"  CLEANED {r.name} [{r.table}]: {r.count} - {r.description}")
         clean = [f"{r.name}[{r.table}]" if r.name in ("null_key", "empty_table") else r.name
-                 for r in self.rows if r.count == 0]
+                 for r in self.rows if r.count == 0 and r.severity != INFO]
         if clean:
             lines.append("  passed: " + ", ".join(clean))
         return "\n".join(lines)
@@ -121,20 +145,21 @@ class DataCheckReport:
         items = [f"  - {r.name} [{r.table}]: {r.count}" + (f" (e.g. {', '.join(r.examples)})" if r.examples else "")
                  for r in self.anomalies]
         return (f"data in {self.data_dir} failed {len(items)} check(s):\n" + "\n".join(items)
-                + "\nFix the data (see data_schemas/pmsi.md) or run check-data without --strict for the full report.")
+                + f"\nFix the data (see data_schemas/{self.source}.md) or run check-data without --strict for the full report.")
 
 
 def _row(name: str, table: str | None, count: int, examples=()) -> CheckRow:
-    t, sev, desc = CHECKS[name]
+    t, sev, desc = CHECKS[name] if name in CHECKS else CONTEXT_CHECKS[name]
     return CheckRow(name, table or t, int(count), tuple(str(e) for e in examples)[:MAX_EXAMPLES], sev, desc)
 
 
 class _Checker:
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, con=None):
         self.folder = folder
         # row order is never needed (counts; examples are ordered explicitly): dropping it makes the
         # large joins several times faster
-        self.con = duckdb.connect(config={"threads": 2, "preserve_insertion_order": False})
+        self.con = con if con is not None else duckdb.connect(
+            config={"threads": 2, "preserve_insertion_order": False})
         self.rows: list[CheckRow] = []
         self.usable: set[str] = set()  # tables present with every column of a usable type
 
@@ -151,8 +176,12 @@ class _Checker:
                 self.con.execute(f"CREATE VIEW {t} AS SELECT *, file_row_number AS _row "
                                  f"FROM read_parquet('{lit}', file_row_number = true)")
                 cols = {r[0]: r[1] for r in self.q(f"DESCRIBE {t}")}
-            except (FileNotFoundError, duckdb.Error):
+            except FileNotFoundError:
                 self.rows.append(_row("missing_table", t, 1, [schema.file_name(t)]))
+                continue
+            except duckdb.Error as exc:
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+                self.rows.append(_row("unreadable_table", t, 1, [f"{schema.file_name(t)}: {first}"]))
                 continue
             missing = [f.name for f in sch if f.name not in cols]
             wrong = [f"{f.name}: {cols[f.name]} (expected {f.type})" for f in sch
@@ -241,28 +270,48 @@ class _Checker:
         self._add(name, table, self.q(f"SELECT count(*) {sub}")[0][0], sub, key)
 
 
-def check_data(data_dir: str | Path, strict: bool = False) -> DataCheckReport:
-    """Check a data folder against the input schemas and for named anomalies.
+def check_data(data_dir: str | Path, strict: bool = False, *, source: str | None = None,
+               study=None) -> DataCheckReport:
+    """Check a data folder against its layout's schema and for named anomalies.
 
     Parameters
     ----------
-    data_dir : folder holding ``patients.parquet``, ``stays.parquet`` and ``diagnoses.parquet``.
+    data_dir : the data folder (any layout: pmsi, snds, omop).
     strict : raise one :class:`~cohortstat.errors.DataCheckError` listing every anomaly (the report
         is attached as ``.report``) instead of returning a report with anomalies.
+    source : ``"pmsi"``, ``"snds"`` or ``"omop"``; detected from the folder's contents when omitted.
+    study : a loaded study; adds the checks that need it (``end_of_data_after_data``,
+        ``missing_year``).
 
     Returns
     -------
     DataCheckReport : one row per check run (count 0 when clean). Content checks that need a
-        table with a missing column or a wrong type are skipped (the schema rows say why).
+        table with a missing column or a wrong type are skipped (the schema rows say why). The SNDS
+        and OMOP layouts are checked after mapping onto the builder's relations, plus their own
+        anomalies and the counts of their cleaning rules (severity ``info``).
+
+    Raises
+    ------
+    DataSchemaError : the folder holds no known layout, mixes layouts, or a table the layout needs
+        cannot be mapped (missing table or column, unknown date format).
     """
+    from cohortstat.data.checks_context import check_layout, context_rows
+    from cohortstat.sources import resolve_source
+
     folder = Path(data_dir)
-    c = _Checker(folder)
-    try:
-        c.schema()
-        c.content()
-    finally:
-        c.con.close()
-    report = DataCheckReport(str(folder), tuple(c.rows))
+    name = resolve_source(folder, source)
+    if name == "pmsi":
+        c = _Checker(folder)
+        try:
+            c.schema()
+            c.content()
+            c.rows.extend(context_rows(c, folder, study))
+        finally:
+            c.con.close()
+        rows = tuple(c.rows)
+    else:
+        rows = check_layout(folder, name, study, _Checker)
+    report = DataCheckReport(str(folder), rows, name)
     if strict and not report.ok:
         raise DataCheckError(report.error_message(), report=report)
     return report

@@ -183,8 +183,14 @@ def truth(n_patients: int, seed: int, counts: dict[str, int] | None = None) -> d
     }
 
 
-def generate(n_patients: int, seed: int, out_dir: str | Path) -> Path:
-    """Write synthetic PMSI-like data for ``n_patients`` patients into ``out_dir``.
+def generate(n_patients: int, seed: int, out_dir: str | Path, *, layout: str = "pmsi",
+             csv: bool = False) -> Path:
+    """Write synthetic hospital data for ``n_patients`` patients into ``out_dir``.
+
+    ``layout`` ``"snds"`` or ``"omop"`` writes the same population as the SNDS PMSI-MCO tables or an
+    OMOP CDM copy, with planted layout anomalies listed in ``truth.json`` under ``planted_layout``
+    (:mod:`cohortstat.data.synth_layouts`); ``csv`` writes ``;``-separated CSV files instead of parquet
+    (SNDS and OMOP layouts).
 
     Parameters
     ----------
@@ -201,7 +207,27 @@ def generate(n_patients: int, seed: int, out_dir: str | Path) -> Path:
         raise ValueError(f"n_patients must be a positive integer, got {n_patients!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    out = Path(out_dir)
+    from cohortstat.data.synth_layouts import LAYOUTS, write_layout
+
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+    final = Path(out_dir)
+    if layout != "pmsi":
+        final.mkdir(parents=True, exist_ok=True)
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix=".synth-pmsi-", dir=final) as tmp:
+            _generate_pmsi(n_patients, seed, Path(tmp))
+            planted = write_layout(tmp, final, layout, csv=csv)
+            doc = json.loads((Path(tmp) / "truth.json").read_text(encoding="utf-8"))
+        doc["layout"] = layout
+        doc["planted_layout"] = planted
+        (final / "truth.json").write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        return final
+    return _generate_pmsi(n_patients, seed, final)
+
+
+def _generate_pmsi(n_patients: int, seed: int, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     keys = _keys(seed)
     writers = {

@@ -315,6 +315,37 @@ class DataChecks(_Model):
     strict: Bool = run_setting(False, description="refuse to run when a data check reports an error")
 
 
+# --- data cleaning (source layer) ------------------------------------------------------------------
+# The cleaning rules of each data source that users may switch off (data_schemas/snds.md, omop.md).
+# Every rule is on by default; each changes which records enter the cohort, hence result fields.
+
+
+class SndsCleaning(_Model):
+    """Cleaning rules of the SNDS PMSI-MCO source (each on by default)."""
+
+    ghm_error: Bool = result(True, description="exclude stays in an error GHM (GRG_GHM 90...)")
+    return_codes: Bool = result(True, description="exclude stays with a chaining return code other than 0")
+    duplicate_finess: Bool = result(True, description="exclude the duplicated geographic FINESS of AP-HP, HCL, AP-HM")
+    duplicate_rsa: Bool = result(True, description="count an RSA present in several year files once")
+
+
+class OmopCleaning(_Model):
+    """Cleaning rules of the OMOP CDM source (each on by default)."""
+
+    icd10_dot: Bool = result(True, description="remove the dot of ICD-10 source values (A41.9 -> A419)")
+
+
+class DataCleaning(_Model):
+    """Per-source cleaning switches (``data_cleaning:`` in the study file)."""
+
+    snds: SndsCleaning = result(SndsCleaning())
+    omop: OmopCleaning = result(OmopCleaning())
+
+
+DATA_CLEANING_MODELS = (DataCleaning, SndsCleaning, OmopCleaning)
+# --- end of data cleaning ---------------------------------------------------------------------------
+
+
 def _unique_events(values: tuple[str, ...]) -> tuple[str, ...]:
     _unique(values, "competing event")
     return values
@@ -339,6 +370,7 @@ class Study(_Model):
     covariates: Covariates = result(Covariates())
     analyses: Analyses = result(Analyses())
     data_checks: DataChecks = run_setting(DataChecks())
+    data_cleaning: DataCleaning = result(DataCleaning())
 
     def __hash__(self) -> int:
         # Frozen pydantic models hash their fields, and dict fields are unhashable: hash the canonical
@@ -379,4 +411,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     PHTestSettings,
     Analyses,
     DataChecks,
+    *DATA_CLEANING_MODELS,
 )

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from pathlib import Path
+
+from cohortstat.cohort import build_cohort
+from cohortstat.data import synth
+from cohortstat.spec import load_study
 from tests.cohort import fixtures
+
+STUDY = Path(__file__).resolve().parents[2] / "studies" / "sepsis_cancer.yaml"
+#: the synthetic population written in every layout (every group has events of every outcome)
+N, SEED = 3000, 1
 
 
 def pytest_collection_modifyitems(items):  # noqa: D103 - tag spark-parametrised tests
@@ -58,3 +67,22 @@ def fu_data(tmp_path_factory):
     return fixtures.write_dataset(
         tmp_path_factory.mktemp("fu"), fixtures.FU_PATIENTS, fixtures.FU_STAYS
     )
+
+
+@pytest.fixture(scope="session")
+def layouts(tmp_path_factory):
+    """The same synthetic population in the three layouts (+ the SNDS layout as ';' CSV files)."""
+    root = tmp_path_factory.mktemp("layouts")
+    out = {lay: synth.generate(N, SEED, root / lay, layout=lay) for lay in ("pmsi", "snds", "omop")}
+    out["snds_csv"] = synth.generate(N, SEED, root / "snds_csv", layout="snds", csv=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def study():
+    return load_study(STUDY)
+
+
+@pytest.fixture(scope="session")
+def reference(layouts, study):
+    return build_cohort(study, data=layouts["pmsi"], engine="duckdb")

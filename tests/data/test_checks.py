@@ -48,8 +48,8 @@ def test_clean_data_passes_every_check(clean):
     rep = check_data(clean)
     assert rep.ok and not rep.anomalies and not rep.has_schema_errors
     names = set(rep.to_frame()["name"])
-    assert names == set(CHECKS) - {"missing_table", "missing_column", "wrong_type"}
-    assert "no anomaly" in rep.to_text()
+    assert names == set(CHECKS) - {"missing_table", "unreadable_table", "missing_column", "wrong_type"}
+    assert "no anomaly" in rep.to_text() and rep.errors == ()
     assert check_data(clean, strict=True).ok
 
 
@@ -127,7 +127,7 @@ def _corrupt(name, read, write):
     raise AssertionError(name)
 
 
-@pytest.mark.parametrize("name", sorted(set(CHECKS) - {"missing_table"}))
+@pytest.mark.parametrize("name", sorted(set(CHECKS) - {"missing_table", "unreadable_table"}))
 def test_each_anomaly_is_reported_by_name(data, name):
     folder, read, write = data
     table, expected, example = _corrupt(name, read, write)
@@ -170,8 +170,9 @@ def test_cli_exit_codes(clean, data):
     assert ok.exit_code == 0 and "no anomaly" in ok.output
     folder, read, write = data
     _corrupt("invalid_sex", read, write)
+    # an ERROR exits non-zero even without --strict
     lenient = runner.invoke(app, ["check-data", str(folder)])
-    assert lenient.exit_code == 0 and "invalid_sex" in lenient.output
+    assert lenient.exit_code == 2 and "ERROR   invalid_sex" in lenient.output
     strict = runner.invoke(app, ["check-data", str(folder), "--strict", "--json"])
     assert strict.exit_code == 2
     doc = json.loads(strict.output)
@@ -186,3 +187,56 @@ def test_duplicate_patient_does_not_multiply_stay_counts(data):
     rep = check_data(folder)
     assert rep.count("duplicate_patient_id") == 1
     assert rep.count("stay_after_death") == expected
+
+
+def test_warnings_alone_exit_zero_and_strict_refuses_them(data):
+    folder, read, write = data
+    _corrupt("invalid_discharge_mode", read, write)
+    rep = check_data(folder)
+    assert rep.anomalies and not rep.errors
+    runner = CliRunner()
+    assert runner.invoke(app, ["check-data", str(folder)]).exit_code == 0
+    assert runner.invoke(app, ["check-data", str(folder), "--strict"]).exit_code == 2
+
+
+@pytest.mark.parametrize("name, value", [("invalid_sex", 9), ("invalid_sex", None)])
+def test_issue_classes_are_errors(data, name, value):
+    folder, read, write = data
+    write("patients", _set(read("patients"), "sex", 0, value))
+    rep = check_data(folder)
+    assert [r.name for r in rep.errors] == [name] and rep.errors[0].severity == "error"
+
+
+def test_errors_property_lists_duplicates_and_malformed_codes(data):
+    folder, read, write = data
+    _corrupt("duplicate_patient_id", read, write)
+    d = read("diagnoses")
+    write("diagnoses", _set(_set(d, "icd10_code", 0, "R57.2"), "icd10_code", 1, "a419"))
+    rep = check_data(folder)
+    names = {r.name for r in rep.errors}
+    assert {"duplicate_patient_id", "malformed_icd10_code"} <= names
+    assert rep.count("malformed_icd10_code") == 2
+    assert all(r.count > 0 and r.severity == "error" for r in rep.errors)
+    assert list(rep.to_frame().columns) == ["name", "table", "count", "examples", "severity", "description"]
+
+
+def test_end_of_data_past_the_data_is_an_error(clean):
+    from cohortstat.spec import load_study
+    from tests.cohort.conftest import STUDY
+
+    text = STUDY.read_text()
+    ok = check_data(clean, study=load_study(text))
+    assert ok.count("end_of_data_after_data") == 0 and ok.count("missing_study_year") == 0
+    late = check_data(clean, study=load_study(text.replace("end_of_data: 2017-12-31", "end_of_data: 2021-12-31")))
+    assert late.count("end_of_data_after_data") == 1
+    assert late.count("missing_study_year") == 4  # 2018-2021 have no stay
+    assert {"end_of_data_after_data", "missing_study_year"} <= {r.name for r in late.errors}
+
+
+def test_unreadable_parquet_is_named(data):
+    folder, _, _ = data
+    raw = (folder / "patients.parquet").read_bytes()
+    (folder / "patients.parquet").write_bytes(raw[:40])
+    rep = check_data(folder)
+    assert rep.count("unreadable_table", "patients") == 1 and rep.has_schema_errors
+    assert "patients.parquet" in rep.errors[0].examples[0]

@@ -133,3 +133,23 @@ def test_cli_synth_writes_the_folder(tmp_path):
     res = CliRunner().invoke(app, ["synth", "--patients", "300", "--seed", "5", "--out", str(tmp_path / "d")])
     assert res.exit_code == 0, res.output
     assert _digest(tmp_path / "d") == _digest(synth.generate(300, 5, tmp_path / "e"))
+
+
+def test_cli_synth_writes_each_layout(tmp_path):
+    """`synth --layout` writes the layout's own tables and reports the planted anomalies."""
+    from typer.testing import CliRunner
+
+    from cohortstat.cli import app
+    from cohortstat.sources import detect_source
+
+    runner = CliRunner()
+    for layout, marker in (("snds", "IR_BEN_R.csv"), ("omop", "condition_occurrence.csv")):
+        out = tmp_path / layout
+        res = runner.invoke(app, ["synth", "--patients", "300", "--seed", "2", "--out", str(out),
+                                  "--layout", layout, "--csv"])
+        assert res.exit_code == 0, res.output
+        assert (out / marker).is_file() and detect_source(out) == layout
+        assert f"{layout} layout; planted anomalies:" in res.output
+        assert not list(out.glob(".synth-pmsi-*"))
+    bad = runner.invoke(app, ["synth", "--patients", "10", "--out", str(tmp_path / "x"), "--layout", "cdm"])
+    assert bad.exit_code == 2 and "--layout must be pmsi, snds or omop" in bad.output

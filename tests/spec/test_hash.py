@@ -24,7 +24,7 @@ from .conftest import ROOT, SHIPPED, rich_document
 
 #: Computed once from studies/sepsis_cancer.yaml and pinned: a different machine, Python or
 #: dependency version must give the same digest. Change it only with a deliberate change of the study.
-SHIPPED_HASH = "6c7a397df7d85514301efeebdd0e5deb5262d6b31f98df787d932bb02e1bf534"
+SHIPPED_HASH = "c2e326afc1f36367682414628276e36d9f4ada9287429bcceb233f22122cd53b"
 
 COSMETIC_FIELDS = {
     ("Study", "title"),

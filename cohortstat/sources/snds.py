@@ -1,0 +1,264 @@
+"""The ``snds`` source: the SNDS PMSI-MCO tables as the SNDS names them, and ``IR_BEN_R``.
+
+Per year ``aa``: ``T_MCOaaB`` (stay summary, one row per RSA), ``T_MCOaaC`` (chaining: patient key,
+dates, return codes), ``T_MCOaaD`` (associated diagnoses), ``T_MCOaaUM`` (medical units, their own
+DP/DR); and the beneficiary table ``IR_BEN_R``. Each as parquet, a folder of parquet parts, or a
+``;``-separated CSV. A stay is (``ETA_NUM``, ``RSA_NUM``) within its year; its ``stay_id`` is
+``ETA_NUM:RSA_NUM:aa``. The mapping, every column used and every cleaning rule are in
+data_schemas/snds.md.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import ibis
+import ibis.expr.datatypes as dt
+
+from cohortstat.errors import DataSchemaError
+from cohortstat.sources import snds_rules as R
+from cohortstat.sources.base import CleaningRule, Relations, SourceAnomaly
+from cohortstat.sources.deaths import read_deaths
+from cohortstat.sources.files import as_string, day, list_tables, parse_date, read_table, require, year_of_day
+
+_YEAR_TABLE = re.compile(r"T_MCO(\d{2})(B|C|D|UM)")
+_HINT = "See data_schemas/snds.md for the columns of each SNDS table."
+
+
+def years_found(tables) -> dict[int, dict[str, object]]:
+    """Year (4 digits) -> {kind: TableFile} of the T_MCOaa tables in a folder listing."""
+    years: dict[int, dict[str, object]] = {}
+    for name, tf in tables.items():
+        m = _YEAR_TABLE.fullmatch(name)
+        if m:
+            years.setdefault(2000 + int(m.group(1)), {})[m.group(2)] = tf
+    return dict(sorted(years.items()))
+
+
+def _pick(t: ibis.Table, names: tuple[str, ...]) -> str | None:
+    return next((n for n in names if n in t.columns), None)
+
+
+def _code(col: ibis.Column) -> ibis.Column:
+    """An ICD-10 code as stored, trailing '+' and spaces of some years trimmed; empty -> null."""
+    c = col.cast(dt.string).re_replace(r"[+\s]+$", "").strip()
+    return ibis.ifelse(c == "", ibis.null(dt.string), c)
+
+
+def _stay_key(t: ibis.Table, year: int) -> ibis.Column:
+    return as_string(t.ETA_NUM) + ":" + as_string(t.RSA_NUM) + f":{year % 100:02d}"
+
+
+def _dates(engine, c: ibis.Table, year: int, where: str):
+    """(admission date, discharge date, estimated flag) columns of the joined B + C table ``c``."""
+    for start, end in (("EXE_SOI_DTD", "EXE_SOI_DTF"), ("ENT_DAT", "SOR_DAT")):
+        if start in c.columns and end in c.columns:
+            return (parse_date(engine, c, start, where), parse_date(engine, c, end, where),
+                    ibis.literal(False))
+    if all(x in c.columns for x in ("SOR_ANN", "SOR_MOI", "SEJ_NBJ")):
+        # no day-level dates in this year's files: discharge on the 1st of the discharge month,
+        # admission SEJ_NBJ days before (documented; counted as estimated_dates by the data checks)
+        y = c.SOR_ANN.cast(dt.string).strip().cast(dt.int64)
+        m = c.SOR_MOI.cast(dt.string).strip().cast(dt.int64)
+        ok = y.between(1900, 2100) & m.between(1, 12)
+        dis = ibis.ifelse(ok, ibis.date(ibis.ifelse(ok, y, 1970), ibis.ifelse(ok, m, 1), 1), ibis.null(dt.date))
+        nbj = c.SEJ_NBJ.cast(dt.string).strip().cast(dt.int64).fill_null(0)
+        adm = ibis.ifelse(ok, (day(dis) - nbj), ibis.null(dt.int64))
+        return adm, dis, ibis.literal(True)
+    raise DataSchemaError(
+        f"{where}: no stay dates - expected EXE_SOI_DTD and EXE_SOI_DTF, or ENT_DAT and SOR_DAT "
+        f"(T_MCO{year % 100:02d}C), or SOR_ANN, SOR_MOI and SEJ_NBJ. {_HINT}"
+    )
+
+
+def _year_stays(engine, year: int, files: dict, cleaning) -> tuple[ibis.Table, list[ibis.Table]]:
+    """The stays of one year (B joined to C, with rule flags) and its diagnosis relations."""
+    aa = f"{year % 100:02d}"
+    for kind in ("B", "C"):
+        if kind not in files:
+            raise DataSchemaError(
+                f"year {year} has no table T_MCO{aa}{kind}: every year needs T_MCO{aa}B and T_MCO{aa}C "
+                f"(and usually T_MCO{aa}D, T_MCO{aa}UM). {_HINT}"
+            )
+    b = read_table(engine, files["B"], upper=True)
+    c = read_table(engine, files["C"], upper=True)
+    wb, wc = f"T_MCO{aa}B ({files['B'].path.name})", f"T_MCO{aa}C ({files['C'].path.name})"
+    require(b, ("ETA_NUM", "RSA_NUM", "DGN_PAL", "DGN_REL", "SOR_MOD", "GRG_GHM"), wb, _HINT)
+    require(c, ("ETA_NUM", "RSA_NUM"), wc, _HINT)
+    key = _pick(c, ("NIR_ANO_17", "NUM_ENQ"))
+    if key is None:
+        raise DataSchemaError(f"{wc} has no patient key: expected NIR_ANO_17 (or NUM_ENQ). {_HINT}")
+    if R.enabled(cleaning, "return_codes"):
+        require(c, R.RETURN_CODES, wc, _HINT + " Or switch the rule off: data_cleaning.snds.return_codes: false.")
+    cc = c.rename({"C_ETA": "ETA_NUM", "C_RSA": "RSA_NUM"})
+    j = b.join(cc, (b.ETA_NUM == cc.C_ETA) & (b.RSA_NUM == cc.C_RSA), how="inner", lname="", rname="{name}_c")
+    adm, dis, estimated = _dates(engine, j, year, f"{wc} / {wb}")
+    adm_day = adm if adm.type().is_integer() else day(adm)
+    ret = ibis.literal(False)
+    if R.enabled(cleaning, "return_codes"):
+        for col in R.RETURN_CODES:
+            v = j[col].cast(dt.string).strip()
+            ret = ret | (v.notnull() & (v != "0") & (v != ""))
+    ghm = j.GRG_GHM.cast(dt.string).strip()
+    mode = j.SOR_MOD.cast(dt.string).strip()
+    eta = as_string(j.ETA_NUM)
+    stays = j.select(
+        stay_id=_stay_key(j, year),
+        eta=eta,
+        rsa=as_string(j.RSA_NUM),
+        year=ibis.literal(year, dt.int64),
+        patient_id=as_string(j[key]),
+        adm=adm_day.cast(dt.int64),
+        dis=day(dis),
+        discharge_mode=ibis.cases(*[(mode == k, v) for k, v in R.SOR_MOD.items()], else_="other"),
+        estimated=estimated,
+        f_ghm=ghm.fill_null("").startswith("90"),
+        f_ret=ret,
+        f_finess=eta.isin(list(R.DUPLICATE_FINESS)) & (year <= R.DUPLICATE_FINESS_LAST_YEAR),
+    )
+    diags = [
+        b.select(stay_id=_stay_key(b, year), icd10_code=_code(b.DGN_PAL), role=ibis.literal("principal")),
+        b.select(stay_id=_stay_key(b, year), icd10_code=_code(b.DGN_REL), role=ibis.literal("related")),
+    ]
+    if "D" in files:
+        d = read_table(engine, files["D"], upper=True)
+        require(d, ("ETA_NUM", "RSA_NUM", "ASS_DGN"), f"T_MCO{aa}D ({files['D'].path.name})", _HINT)
+        diags.append(d.select(stay_id=_stay_key(d, year), icd10_code=_code(d.ASS_DGN),
+                              role=ibis.literal("associated")))
+    if "UM" in files:
+        u = read_table(engine, files["UM"], upper=True)
+        require(u, ("ETA_NUM", "RSA_NUM", "DGN_PAL", "DGN_REL"), f"T_MCO{aa}UM ({files['UM'].path.name})", _HINT)
+        diags.append(u.select(stay_id=_stay_key(u, year), icd10_code=_code(u.DGN_PAL),
+                              role=ibis.literal("principal")))
+        diags.append(u.select(stay_id=_stay_key(u, year), icd10_code=_code(u.DGN_REL),
+                              role=ibis.literal("related")))
+    return stays, diags
+
+
+def _patients(engine, tables, folder: Path) -> ibis.Table:
+    tf = tables.get("IR_BEN_R")
+    if tf is None:
+        raise DataSchemaError(
+            f"SNDS folder {folder} has no IR_BEN_R table (beneficiaries: birth year, sex, date of death): "
+            "add IR_BEN_R.parquet, an IR_BEN_R/ folder of parquet parts or IR_BEN_R.csv. " + _HINT
+        )
+    b = read_table(engine, tf, upper=True)
+    where = f"IR_BEN_R ({tf.path.name})"
+    key = _pick(b, ("BEN_NIR_PSA", "NUM_ENQ"))
+    if key is None:
+        raise DataSchemaError(f"{where} has no patient key: expected BEN_NIR_PSA (or NUM_ENQ). {_HINT}")
+    require(b, ("BEN_NAI_ANN", "BEN_SEX_COD"), where, _HINT)
+    birth = b.BEN_NAI_ANN.cast(dt.string).strip().cast(dt.int64)
+    sex = b.BEN_SEX_COD.cast(dt.string).strip().cast(dt.int64)
+    if "BEN_DCD_DTE" in b.columns:
+        dd = parse_date(engine, b, "BEN_DCD_DTE", where)
+        # the SNDS writes 1600-01-01 (and other far past dates) for "no death recorded"
+        death = ibis.ifelse(dd.year() >= 1900, day(dd), ibis.null(dt.int64))
+    else:
+        death = ibis.null(dt.int64)
+    return b.select(
+        patient_id=as_string(b[key]),
+        birth_year=ibis.ifelse(birth.between(1800, 2100), birth, ibis.null(dt.int64)),
+        sex=sex,
+        death_day=death,
+        end_day=ibis.null(dt.int64),
+    )
+
+
+def _rule_flags(engine, all_stays: ibis.Table, cleaning) -> tuple[ibis.Table, list[tuple[str, object]]]:
+    """Stays kept after the enabled rules, and (rule, removed) in the order they apply.
+
+    One materialised table carries the rule flags and the copy rank of every stay (computed once);
+    the kept stays and every count read it.
+    """
+    t = all_stays
+    checks = [(rule, t[flag]) for rule, flag in (("ghm_error", "f_ghm"), ("return_codes", "f_ret"),
+                                                  ("duplicate_finess", "f_finess"))
+              if R.enabled(cleaning, rule)]
+    keep = ibis.literal(True)
+    first_fail = []
+    for rule, flag in checks:
+        first_fail.append((rule, keep & flag))
+        keep = keep & ~flag
+    marks = {f"r_{rule}": cond for rule, cond in first_fail}
+    marked = t.mutate(_keep=keep, **marks)
+    if R.enabled(cleaning, "duplicate_rsa"):
+        # copies of one RSA among the stays the other rules keep: the earliest year's is kept
+        w = ibis.window(group_by=[marked._keep, marked.eta, marked.rsa, marked.patient_id, marked.adm,
+                                  marked.dis], order_by=[marked.year])
+        marked = marked.mutate(_copy=ibis.row_number().over(w))
+    else:
+        marked = marked.mutate(_copy=ibis.literal(0, dt.int64))
+    marked = engine.materialize(marked, "snds_rules")
+    removed = [(rule, marked[f"r_{rule}"].cast(dt.int64).sum().fill_null(0)) for rule, _ in first_fail]
+    if R.enabled(cleaning, "duplicate_rsa"):
+        removed.append(("duplicate_rsa", (marked._keep & (marked._copy > 0)).cast(dt.int64).sum().fill_null(0)))
+    kept = marked.filter(marked._keep & (marked._copy == 0))
+    return kept, removed
+
+
+def relations(engine, folder: Path, cleaning=None, years_needed=None) -> Relations:
+    """The builder's relations from an SNDS folder.
+
+    Parameters
+    ----------
+    engine : the :class:`~cohortstat.cohort.engines.Engine` to register the tables on.
+    folder : the folder holding T_MCOaaB/C/D/UM and IR_BEN_R.
+    cleaning : the study's ``data_cleaning.snds`` settings (None: every rule on).
+    years_needed : years the study needs (an error names those without T_MCOaa tables).
+    """
+    folder = Path(folder)
+    tables = list_tables(folder)
+    years = years_found(tables)
+    if not years:
+        raise DataSchemaError(f"SNDS folder {folder} has no T_MCOaaB / T_MCOaaC table. {_HINT}")
+    if years_needed:
+        missing = sorted(set(years_needed) - set(years))
+        if missing:
+            raise DataSchemaError(
+                f"SNDS folder {folder} lacks the PMSI-MCO year(s) {', '.join(map(str, missing))} that the "
+                f"study period and follow-up need (found: {', '.join(map(str, years))}); add "
+                + ", ".join(f"T_MCO{y % 100:02d}B/C/D/UM" for y in missing) + " or shorten the study period"
+            )
+    patients = _patients(engine, tables, folder)
+    parts = [_year_stays(engine, y, files, cleaning) for y, files in years.items()]
+    all_stays = ibis.union(*[p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
+    kept, removed = _rule_flags(engine, all_stays, cleaning)
+    stays = kept.select("stay_id", "patient_id", "adm", "dis",
+                        adm_year=year_of_day(kept.adm), discharge_mode=kept.discharge_mode)
+    diag_parts = [d for p in parts for d in p[1]]
+    diags = ibis.union(*diag_parts, distinct=False)
+    diags = engine.materialize(diags.filter(diags.icd10_code.notnull()), "snds_diagnoses")
+    diagnoses = diags.semi_join(stays.select("stay_id"), "stay_id").distinct()
+    rules = tuple(
+        CleaningRule(name, *R.RULES[name], removed=dict(removed).get(name), enabled=R.enabled(cleaning, name))
+        for name in R.RULES
+    )
+    anomalies = _anomalies(kept, patients, years)
+    return Relations(patients=patients, stays=stays, diagnoses=diagnoses,
+                     deaths=read_deaths(engine, folder, tables), source="snds",
+                     cleaning=rules, anomalies=anomalies, materialize=True)
+
+
+def _anomalies(kept, patients, years) -> tuple[SourceAnomaly, ...]:
+    found = sorted(years)
+    gaps = [y for y in range(found[0], found[-1] + 1) if y not in years]
+    no_d = [y for y, f in years.items() if "D" not in f]
+    unknown = kept.anti_join(patients.select("patient_id"), "patient_id")
+    est = kept.filter(kept.estimated)
+    out = [
+        SourceAnomaly("missing_year", "T_MCOaa", "error",
+                      "a year between the first and last PMSI-MCO year found has no T_MCOaa tables",
+                      ibis.literal(len(gaps)), tuple(str(y) for y in gaps)),
+        SourceAnomaly("missing_d_table", "T_MCOaaD", "warning",
+                      "a year has no T_MCOaaD table (associated diagnoses of that year are missing)",
+                      ibis.literal(len(no_d)), tuple(str(y) for y in no_d)),
+        SourceAnomaly("unknown_patient_key", "T_MCOaaC", "warning",
+                      "a stay's NIR_ANO_17 (or NUM_ENQ) is not in IR_BEN_R (no birth year, sex, death)",
+                      unknown.count(), unknown.patient_id),
+        SourceAnomaly("estimated_dates", "T_MCOaaC", "warning",
+                      "stay dates estimated from SOR_ANN/SOR_MOI and SEJ_NBJ (no EXE_SOI_DTD or ENT_DAT)",
+                      est.count(), est.stay_id),
+    ]
+    return tuple(out)
