@@ -50,7 +50,7 @@ class Note:
         out, last = [], 0
         for start, end, key in self.spans:
             out.append(self.text[last:start])
-            out.append(f"{ledger.show(key):,}" if isinstance(ledger.show(key), int) else str(ledger.show(key)))
+            out.append(str(ledger.show(key)))
             last = end
         out.append(self.text[last:])
         return "".join(out)
