@@ -262,16 +262,35 @@ class Ledger:
         for c in cols:
             for r in self._rows.get(c, ()):
                 cands.update(k for k in self.relations[r] if not self._unknown(k))
+        if not near:  # and the counts that would tie a first one back (a second ring)
+            for c in list(cands):
+                for r in self._rows.get(c, ()):
+                    cands.update(k for k in self.relations[r] if not self._unknown(k))
         return sorted(cands, key=lambda k: (self.vars[k].cost, self.vars[k].value == 0, self.vars[k].value,
                                              self.vars[k].order))
 
+    def _helps(self, f: Mapping[Hashable, float], keys) -> bool:
+        self.hidden.update(keys)
+        ok = not self._determined(f)
+        self.hidden.difference_update(keys)
+        return ok
+
     def _protect(self, f: Mapping[Hashable, float]) -> bool:
         cands = self._candidates(f)
-        for c in cands:
-            self.hidden.add(c)
-            if not self._determined(f):
+        cost = {c: self.vars[c].cost for c in cands}
+        single = next((c for c in cands if self._helps(f, [c])), None)
+        # two cheap counts may protect it where one count alone would be an expensive total
+        limit = cost[single] if single is not None else float("inf")
+        cheap = [c for c in cands if cost[c] < limit][:15]
+        pairs = sorted(((cost[a] + cost[b], i, j) for i, a in enumerate(cheap) for j, b in enumerate(cheap)
+                        if i < j and cost[a] + cost[b] < limit))
+        for _, i, j in pairs:
+            if self._helps(f, [cheap[i], cheap[j]]):
+                self.hidden.update([cheap[i], cheap[j]])
                 return True
-            self.hidden.discard(c)
+        if single is not None:
+            self.hidden.add(single)
+            return True
         # no single count undoes it: hide the cheapest count sharing a relation with it and go on
         near = self._candidates(f, near=True) or cands
         if near:
