@@ -93,10 +93,9 @@ class Context:
         if key in self.ledger.vars:
             return key
         self.own(key, value)
-        if True:
-            parts = [("competing", outcome, g) for g in self.groups]
-            if all(p in self.ledger.vars for p in parts):
-                self.ledger.total(key, parts, "other_causes")
+        parts = [("competing", outcome, g) for g in self.groups]
+        if all(p in self.ledger.vars for p in parts):
+            self.ledger.total(key, parts, "other_causes")
         return key
 
     def cohort_total(self, group: str, value: int):

@@ -1,4 +1,9 @@
-"""Small-cell suppression and the disclosure scan of a report folder.
+"""Small-cell suppression helpers and the disclosure scan of a report folder.
+
+The suppression of a whole report is solved in one ledger (:mod:`cohortstat.report.disclosure`,
+declared by :mod:`cohortstat.report.protect`); the helpers below are the single-table rules it
+generalises, kept for scripts that suppress one table. :func:`scan_outputs` is the independent check
+that reads the written files back.
 
 Rule (SNDS / CNIL publication rules, as OHDSI's results model applies ``minCellCount``): a count of
 persons or events between 1 and ``min_cell_count - 1`` is never shown; it is written ``"<{k}"``
@@ -28,11 +33,13 @@ import csv
 import html.parser
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from cohortstat.report.disclosure import SECONDARY, suppressed_label
 
 __all__ = [
     "COUNT_FIELD",
@@ -47,8 +54,6 @@ __all__ = [
     "SECONDARY",
 ]
 
-#: Text of a cell hidden by secondary suppression (its value is not small; it would reveal one that is).
-SECONDARY = "*"
 
 #: Field names that hold counts of persons or events (the results data model).
 COUNT_FIELD = re.compile(
@@ -76,11 +81,6 @@ _NOT_COUNT = frozenset({"n_levels"})
 def is_count_field(name: str) -> bool:
     """True when a column / key of this name holds a count that falls under the minimum cell count."""
     return name not in _NOT_COUNT and bool(COUNT_FIELD.match(str(name)))
-
-
-def suppressed_label(min_cell_count: int) -> str:
-    """The text shown in place of a small count: ``"<10"`` for the default."""
-    return f"<{int(min_cell_count)}"
 
 
 def _is_small(value, k: int) -> bool:

@@ -1,5 +1,8 @@
 """``write_report(results, out=...)``: suppressed tables, results.json, figures and report.html.
 
+Every number comes from :func:`cohortstat.report.published.publish_data` (one disclosure ledger for
+all outputs); text cells of the CSV files are neutralised against spreadsheet formulas.
+
 Everything is first written to a temporary folder beside ``out``; the disclosure scan
 (:func:`cohortstat.report.suppression.scan_outputs`) reads every file back, and only a clean folder is
 renamed to ``out``. An existing ``out`` is replaced only with ``force=True``.
@@ -8,14 +11,11 @@ renamed to ``out``. An existing ``out`` is replaced only with ``force=True``.
 from __future__ import annotations
 
 import json
-import math
 import os
-import re
 import shutil
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from cohortstat.errors import ReportError

@@ -422,3 +422,37 @@ def test_non_counts_are_never_suppressed(study, request):
         for g in pub["groups"]:
             if row["kind"] == "categorical" and isinstance(row[f"n_{g}"], int):
                 assert row[f"pct_{g}"] is not None, row
+
+
+def test_the_attacker_recovers_cells_from_a_leaky_report(unmatched):
+    """The attack is not vacuous: put back what the protection removed and it recovers the cells."""
+    a = _attack(unmatched)
+    res = unmatched["results"]
+    t1 = res.table_one
+    leaks = 0
+    for i, row in enumerate(a.pub["table_one"]):  # the SMD of a two-level variable with a hidden cell
+        if row["kind"] == "categorical" and row["smd"] is None and row["level"] == "yes":
+            row["smd"] = float(t1.at[i, "smd"])
+            leaks += 1
+    for name, o in a.pub["outcomes"].items():  # a rate whose events are hidden
+        true = next(x for x in res.outcomes if x.name == name).rates
+        for r, t in zip(o["rates"], true.to_dict("records")):
+            if _is_hidden(r["events"]) and t["events"] > 0:
+                r["rate"] = t["rate"]
+                leaks += 1
+    assert leaks
+    recovered = a.attack()
+    assert any("SMD inversion" in r for r in recovered)
+    assert any("rate x person-years" in r for r in recovered)
+
+
+@pytest.mark.parametrize("study", ["unmatched", "matched"])
+def test_every_note_of_a_run_is_a_known_template(study, request):
+    """Counts in notes are structured fields: a new note format must be declared, not scanned as text."""
+    from cohortstat.report.notes import NOTE_TEMPLATES
+
+    res = request.getfixturevalue(study)["results"]
+    notes = list(res.notes) + [n for o in res.outcomes for n in o.notes]
+    assert notes
+    for n in notes:
+        assert any(t.pattern.match(n) for t in NOTE_TEMPLATES), n
