@@ -12,7 +12,7 @@ import pandas as pd
 from cohortstat.report.protect import Protected, coarsen_cif, declare
 from cohortstat.report.safe_text import clean_tree
 
-__all__ = ["publish_data", "shown_cif", "shown_preference"]
+__all__ = ["public_fingerprint", "publish_data", "shown_cif", "shown_preference"]
 
 DAYS_PER_YEAR = 365.25
 _BALANCE_T1 = {"female": "Sex", "calendar_year": "Calendar year of index"}
@@ -183,6 +183,21 @@ def _provenance(p: Protected, provenance: dict) -> dict:
             t: ({**fp, "rows": p.show(("input_rows", t))} if ("input_rows", t) in p.ledger.vars else fp)
             for t, fp in fps.items()
         }
+    return out
+
+
+def public_fingerprint(fingerprint: dict, min_cell_count: int) -> dict:
+    """A data fingerprint fit to publish (``study.lock.json``): a table of 1..k-1 rows shows ``"<k"``.
+
+    The content hash still identifies the data exactly, so a rerun compares the public forms of both
+    fingerprints.
+    """
+    k = int(min_cell_count)
+    out = {}
+    for t, fp in fingerprint.items():
+        rows = fp.get("rows") if isinstance(fp, dict) else None
+        small = isinstance(rows, (int, np.integer)) and 0 < int(rows) < k
+        out[t] = {**fp, "rows": f"<{k}"} if small else fp
     return out
 
 
