@@ -111,11 +111,18 @@ class Ledger:
         self.hidden: set[Hashable] = set()
         self.unresolved: list[Hashable] = []
         self._rows: dict = defaultdict(list)
+        self.missing: set[Hashable] = set()
         self._latent_id = 0
 
     # ------------------------------------------------------------------------------- declaring counts
     def count(self, key: Hashable, value, *, cost: int = 1) -> Hashable:
-        """Declare a published count (idempotent: a second view of the same key adds nothing)."""
+        """Declare a published count (idempotent: a second view of the same key adds nothing).
+
+        A missing value (None, NaN) is published as missing and takes part in no relation.
+        """
+        if value is None or not np.isfinite(float(value)):
+            self.missing.add(key)
+            value = 0
         if key not in self.vars:
             self.vars[key] = _Var(int(round(float(value))), True, int(cost), len(self.vars))
         else:
@@ -134,6 +141,8 @@ class Ledger:
     def relate(self, terms: Mapping[Hashable, float], name: str = "rel") -> None:
         """Declare ``sum(coef * count) == 0``; an imbalance becomes a latent count (added with +1)."""
         terms = {k: float(c) for k, c in terms.items() if c}
+        if any(k in self.missing for k in terms):
+            return
         gap = -sum(c * self.vars[k].value for k, c in terms.items())
         if abs(gap) > 0.5:
             self._latent_id += 1
@@ -183,6 +192,8 @@ class Ledger:
     def show(self, key: Hashable):
         """The published form of a count: its value, ``"<k"`` or ``"*"``."""
         v = self.vars[key].value
+        if key in self.missing:
+            return None
         if key not in self.hidden:
             return v
         return suppressed_label(self.k) if 0 < v < self.k else SECONDARY

@@ -132,3 +132,13 @@ def test_public_fingerprint_hides_small_input_row_counts():
     pub = public_fingerprint(fp, 10)
     assert pub["patients"] == {"rows": "<10", "content_hash": "1"}
     assert pub["stays"]["rows"] == 0 and pub["diagnoses"]["rows"] == 40
+
+
+def test_a_missing_count_is_published_as_missing_and_relates_to_nothing():
+    led = Ledger(10)
+    total = led.count("total", 100)
+    gone = led.count("gone", float("nan"))
+    part = led.count("part", 97)
+    led.total(total, [gone, part])
+    led.solve()
+    assert led.show(gone) is None and led.show(part) == 97 and led.show(total) == 100
