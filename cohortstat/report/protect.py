@@ -138,6 +138,11 @@ def _declare_attrition(ctx: Context, att: pd.DataFrame) -> None:
         ctx.total[g] = ("att", builder_last, g)
         if "matching" in set(rows["rule_id"]):
             ctx.matched[g] = ("att", int(np.flatnonzero(rows["rule_id"].to_numpy() == "matching")[-1]), g)
+    ratio = getattr(getattr(getattr(getattr(ctx.results, "study", None), "analyses", None), "confounding", None),
+                    "ratio", None)
+    if len(ctx.matched) == 2 and ratio:
+        # 1:k matching: k controls per matched exposed patient (a shortfall is a latent count)
+        led.relate({ctx.matched[ctx.groups[1]]: 1, ctx.matched[ctx.groups[0]]: -int(ratio)}, "matching ratio")
 
 
 def _declare_table_one(ctx: Context, t1: pd.DataFrame) -> dict:

@@ -108,6 +108,9 @@ class Attack:
                     self.eq({("att", i - 1, g): 1, ("att", i, g): -1, ("exc", i, g): -1})
         self.final = {g: ("att", builder_last, g) for g in self.groups}
         self.match_row = {g: ("att", len(att) - 1, g) for g in self.groups} if att["rule_id"].iloc[-1] == "matching" else None
+        if self.match_row:  # 1:k matching: k controls per matched exposed patient
+            ratio = res.study.analyses.confounding.ratio
+            self.eq({self.match_row[self.groups[1]]: 1, self.match_row[self.groups[0]]: -ratio})
         t1 = res.table_one
         for i, row in enumerate(self.pub["table_one"]):
             for g in self.groups:
