@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from cohortstat.report.safe_text import mpl
+
 __all__ = ["attrition_flow", "cif_plot", "forest_plot", "inline_svg"]
 
 _RC = {
@@ -67,21 +69,21 @@ def cif_plot(cif: pd.DataFrame, at_risk: pd.DataFrame, *, groups, labels: dict, 
             c = c.loc[c["n_risk"] >= min_cell_count]
             x = np.concatenate([[0.0], c["time"].to_numpy(float) / 365.25])
             y = np.concatenate([[0.0], c["estimate"].to_numpy(float)]) * 100
-            ax.step(x, y, where="post", color=COLORS[i % 2], lw=1.6, label=labels.get(g, g),
+            ax.step(x, y, where="post", color=COLORS[i % 2], lw=1.6, label=mpl(labels.get(g, g)),
                     ls="-" if i == 0 else "--")
         ax.set_xlim(0, max(years) if years else 1)
         ax.set_xticks(years)
         ax.set_ylim(bottom=0)
         ax.set_xlabel("Years since start of follow-up")
         ax.set_ylabel("Cumulative incidence (%)")
-        ax.set_title(title, loc="left", fontsize=10)
+        ax.set_title(mpl(title), loc="left", fontsize=10)
         ax.legend(frameon=False, loc="upper left")
         ax.grid(axis="y", color="#dddddd", lw=0.6)
         fig.text(0.01, 0.22, "Number at risk", fontsize=8, weight="bold")
         x0, x1 = ax.get_xlim()
         for i, g in enumerate(groups):
             yfig = 0.15 - 0.07 * i
-            fig.text(0.01, yfig, labels.get(g, g)[:22], fontsize=7.5, color=COLORS[i % 2])
+            fig.text(0.01, yfig, mpl(str(labels.get(g, g))[:22]), fontsize=7.5, color=COLORS[i % 2])
             part = at_risk.loc[at_risk["group"] == g].set_index("year")["n_risk"]
             for yr in years:
                 xf = 0.12 + 0.84 * (yr - x0) / (x1 - x0)
@@ -112,11 +114,11 @@ def forest_plot(models: pd.DataFrame, *, outcome_labels: dict, model_labels: dic
             if len(ys):
                 ax.errorbar(hr, ys, xerr=[hr - lo, hi - hr], fmt=markers[j % len(markers)], ms=4, capsize=2,
                             lw=1, color=("#1f5fa8", "#c2571a", "#3a7d2c", "#7b3294", "#555555", "#b8860b")[j % 6],
-                            label=model_labels[m])
+                            label=mpl(model_labels[m]))
         ax.axvline(1.0, color="#444444", lw=0.8)
         ax.set_xscale("log")
         ax.set_yticks(range(len(outs)))
-        ax.set_yticklabels([outcome_labels.get(o, o) for o in reversed(outs)])
+        ax.set_yticklabels([mpl(outcome_labels.get(o, o)) for o in reversed(outs)])
         ax.set_ylim(-0.6, len(outs) - 0.4)
         ax.set_xlabel("Hazard ratio (95% CI), log scale")
         ax.legend(frameon=False, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3)
@@ -137,13 +139,13 @@ def attrition_flow(attrition: pd.DataFrame, *, groups, labels: dict) -> str:
         exc = {"boxstyle": "round,pad=0.3", "fc": "#ffffff", "ec": "#999999", "lw": 0.6}
         for gi, g in enumerate(groups):
             xc = 0.25 + 0.5 * gi
-            ax.text(xc - 0.08, n + 0.05, labels.get(g, g), ha="center", weight="bold", fontsize=9)
+            ax.text(xc - 0.08, n + 0.05, mpl(labels.get(g, g)), ha="center", weight="bold", fontsize=9)
             for i, row in enumerate(attrition.to_dict("records")):
                 y = n - 0.45 - i
                 desc = str(row.get("description") or row.get("rule_id"))
                 if len(desc) > 38:
                     desc = desc[:36] + "..."
-                ax.text(xc - 0.08, y, f"{desc}\n ", ha="center", va="center", fontsize=7.5, bbox=box)
+                ax.text(xc - 0.08, y, f"{mpl(desc)}\n ", ha="center", va="center", fontsize=7.5, bbox=box)
                 ax.text(xc - 0.08, y - 0.13, f"n = {_fmt(row[f'n_{g}'])}", ha="center", va="center", fontsize=7.5,
                         gid=f"count-flow-{gi}-{i}")
                 if i > 0:

@@ -17,6 +17,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from cohortstat.errors import ReportError
+from cohortstat.report.safe_text import mpl
 
 __all__ = ["love_plot", "preference_plot", "write_svg"]
 
@@ -72,16 +73,16 @@ def love_plot(balance: pd.DataFrame, *, title: str = "Covariate balance", after_
         ax.scatter(before, y, marker="o", facecolors="none", edgecolors="#555555", label="before", zorder=3)
         ok = np.isfinite(after)
         if ok.any():
-            ax.scatter(after[ok], y[ok], marker="o", color=_GROUP_COLORS[0], label=after_label, zorder=4)
+            ax.scatter(after[ok], y[ok], marker="o", color=_GROUP_COLORS[0], label=mpl(after_label), zorder=4)
             for yy, b, a in zip(y[ok], before[ok], after[ok]):
                 ax.plot([b, a], [yy, yy], color="#bbbbbb", linewidth=0.8, zorder=2)
         ax.axvline(_THRESHOLD, color="#aa0000", linestyle="--", linewidth=0.8)
         ax.set_yticks(y)
-        ax.set_yticklabels([str(c) for c in balance["covariate"]])
+        ax.set_yticklabels([mpl(c) for c in balance["covariate"]])
         top = np.nanmax(np.concatenate([before, after, [_THRESHOLD]]))
         ax.set_xlim(0, top * 1.08 + 1e-9)
         ax.set_xlabel("absolute standardized difference (dashed: 0.1)")
-        ax.set_title(title)
+        ax.set_title(mpl(title))
         ax.legend(loc="lower right", frameon=False)
         return _svg(fig)
 
@@ -120,11 +121,11 @@ def preference_plot(preference: pd.DataFrame, *, title: str = "Preference score"
                 edges = np.append(g["bin_lower"].to_numpy(float), g["bin_upper"].to_numpy(float)[-1])
                 heights = pd.to_numeric(g["proportion"], errors="coerce").to_numpy(float)
                 color = _GROUP_COLORS[k % len(_GROUP_COLORS)]
-                ax.stairs(heights, edges, color=color, linewidth=1.2, label=str(group))
+                ax.stairs(heights, edges, color=color, linewidth=1.2, label=mpl(group))
                 ax.stairs(np.nan_to_num(heights), edges, fill=True, color=color, alpha=0.15)
             ax.set_xlim(0, 1)
             ax.set_xlabel("preference score")
-            ax.set_title(f"{title} ({sample})")
+            ax.set_title(mpl(f"{title} ({sample})"))
         axes[0].set_ylabel("proportion of group")
         axes[0].legend(loc="upper center", frameon=False)
         return _svg(fig)

@@ -13,6 +13,8 @@ from importlib import metadata
 import jinja2
 from markupsafe import Markup
 
+from cohortstat.report.safe_text import plain
+
 __all__ = ["methods_text", "render_html", "software_versions"]
 
 _PACKAGES = ("cohortstat", "numpy", "pandas", "scipy", "statsmodels", "duckdb", "ibis-framework", "matplotlib",
@@ -122,11 +124,21 @@ def _p(v) -> str:
     return "<0.001" if v < 0.001 else f"{v:.3f}"
 
 
+def _finalize(value):
+    """Every value printed by the template, without control characters (then HTML-escaped)."""
+    if isinstance(value, Markup):
+        return Markup(plain(str(value)))
+    if isinstance(value, str):
+        return plain(value)
+    return value
+
+
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("cohortstat.report", "templates"),
     autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
     undefined=jinja2.StrictUndefined,
     keep_trailing_newline=True,
+    finalize=_finalize,
 )
 _ENV.filters["num"] = _num
 _ENV.filters["p"] = _p

@@ -1,4 +1,9 @@
-"""Small-cell suppression and the disclosure scan of a report folder.
+"""Small-cell suppression helpers and the disclosure scan of a report folder.
+
+The suppression of a whole report is solved in one ledger (:mod:`cohortstat.report.disclosure`,
+declared by :mod:`cohortstat.report.protect`); the helpers below are the single-table rules it
+generalises, kept for scripts that suppress one table. :func:`scan_outputs` is the independent check
+that reads the written files back.
 
 Rule (SNDS / CNIL publication rules, as OHDSI's results model applies ``minCellCount``): a count of
 persons or events between 1 and ``min_cell_count - 1`` is never shown; it is written ``"<{k}"``
@@ -28,11 +33,13 @@ import csv
 import html.parser
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from cohortstat.report.disclosure import SECONDARY, suppressed_label
 
 __all__ = [
     "COUNT_FIELD",
@@ -47,11 +54,11 @@ __all__ = [
     "SECONDARY",
 ]
 
-#: Text of a cell hidden by secondary suppression (its value is not small; it would reveal one that is).
-SECONDARY = "*"
 
 #: Field names that hold counts of persons or events (the results data model).
-COUNT_FIELD = re.compile(r"^(n|n_.+|excluded(_.+)?|events|.+_events|events_.+|n_risk|n_at_risk|count|at_risk(_.+)?)$")
+COUNT_FIELD = re.compile(
+    r"^(n|n_.+|excluded(_.+)?|events|.+_events|events_.+|n_risk|n_at_risk|count|at_risk(_.+)?|rows)$"
+)
 #: Column / key names that would be patient-level data; never in an output.
 PATIENT_FIELDS = frozenset(
     {
@@ -74,11 +81,6 @@ _NOT_COUNT = frozenset({"n_levels"})
 def is_count_field(name: str) -> bool:
     """True when a column / key of this name holds a count that falls under the minimum cell count."""
     return name not in _NOT_COUNT and bool(COUNT_FIELD.match(str(name)))
-
-
-def suppressed_label(min_cell_count: int) -> str:
-    """The text shown in place of a small count: ``"<10"`` for the default."""
-    return f"<{int(min_cell_count)}"
 
 
 def _is_small(value, k: int) -> bool:
@@ -318,8 +320,57 @@ def _scan_markup(text: str, name: str, k: int, problems: list, identifiers: froz
         problems.append(DisclosureProblem(f"{name}: active or external content <{parser.bad[0]}>"))
 
 
+def _tokens(text: str) -> set[str]:
+    # numeric surrogate keys cannot be told apart from counts in text: only non-numeric tokens of at
+    # least 6 characters are compared with the identifiers (patient_id of the input data is such a string)
+    return {t for t in re.findall(r"[A-Za-z0-9_-]{6,}", text) if not t.isdigit()}
+
+
+def _identifiers_found(tokens: set[str], identifiers) -> set[str]:
+    """The tokens that are patient identifiers.
+
+    ``identifiers`` is an iterable of strings, or the path of a parquet file (or folder of parquet
+    files) with a ``patient_id`` column: then the few thousand tokens of the outputs are joined with the
+    identifiers inside DuckDB, and no identifier is ever loaded into Python.
+    """
+    if not tokens:
+        return set()
+    if isinstance(identifiers, (str, Path)):
+        import duckdb
+
+        src = Path(identifiers)
+        pattern = str(src / "**" / "*.parquet") if src.is_dir() else str(src)
+        con = duckdb.connect()
+        try:
+            con.execute("CREATE TEMP TABLE tokens(t VARCHAR)")
+            con.executemany("INSERT INTO tokens VALUES (?)", [[t] for t in sorted(tokens)])
+            rows = con.execute(
+                "SELECT DISTINCT t FROM tokens SEMI JOIN (SELECT CAST(patient_id AS VARCHAR) AS id "
+                "FROM read_parquet(?)) p ON tokens.t = p.id", [pattern]
+            ).fetchall()
+        finally:
+            con.close()
+        return {r[0] for r in rows}
+    if isinstance(identifiers, (set, frozenset)):
+        return {t for t in tokens if t in identifiers}
+    ids = {s for s in map(str, identifiers) if len(s) >= 6 and not s.isdigit()}
+    return tokens & ids
+
+
+def _scan_lock(text: str, name: str, k: int, problems: list) -> None:
+    """The lock is not a table of results, but its input row counts are counts."""
+    try:
+        lock = json.loads(text)
+    except ValueError:
+        return
+    fps = lock.get("data_fingerprint") if isinstance(lock, dict) else None
+    for table, fp in (fps or {}).items():
+        if isinstance(fp, dict):
+            _check_value(f"{name}: data_fingerprint.{table}", "rows", fp.get("rows"), k, problems)
+
+
 def scan_outputs(
-    out_dir, min_cell_count: int = 10, *, identifiers: Iterable[str] = ()
+    out_dir, min_cell_count: int = 10, *, identifiers=()
 ) -> list[DisclosureProblem]:
     """Check every file of a report folder for disclosure of small counts or patients.
 
@@ -328,9 +379,10 @@ def scan_outputs(
     out_dir : path
         The folder (``report.html``, ``results.json``, ``*.csv``, ``figures/*.svg``, ...).
     min_cell_count : int
-    identifiers : iterable of str, optional
-        Patient identifiers (e.g. the data's patient_id) that must appear in no file; purely numeric
-        identifiers are ignored (indistinguishable from counts).
+    identifiers : iterable of str, or path, optional
+        Patient identifiers (e.g. the data's patient_id) that must appear in no file: strings, or the
+        path of the input ``patients.parquet`` (compared inside DuckDB: cheap for millions of patients).
+        Purely numeric identifiers are ignored (indistinguishable from counts).
 
     Returns
     -------
@@ -339,10 +391,8 @@ def scan_outputs(
     """
     k = int(min_cell_count)
     root = Path(out_dir)
-    # numeric surrogate keys cannot be told apart from counts in text: only non-numeric identifiers of at
-    # least 6 characters are searched for (patient_id of the input data is such a string)
-    ids = frozenset(s for s in map(str, identifiers) if len(s) >= 6 and not s.isdigit())
     problems: list[DisclosureProblem] = []
+    tokens_of: dict[str, set[str]] = {}
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         name = str(path.relative_to(root))
         try:
@@ -352,11 +402,16 @@ def scan_outputs(
             continue
         if path.suffix == ".csv":
             _scan_csv(path, name, k, problems)
-        elif path.suffix == ".json" and path.name != "study.lock.json":
+        elif path.name == "study.lock.json":
+            _scan_lock(text, name, k, problems)
+        elif path.suffix == ".json":
             _scan_json(json.loads(text), name, k, problems)
         elif path.suffix in (".html", ".svg"):
-            _scan_markup(text, name, k, problems, ids)
-        if ids:
-            for token in set(re.findall(r"[A-Za-z0-9_-]{6,}", text)) & ids:
+            _scan_markup(text, name, k, problems, frozenset())
+        tokens_of[name] = _tokens(text)
+    if identifiers is not None:
+        found = _identifiers_found(set().union(*tokens_of.values()) if tokens_of else set(), identifiers)
+        for name, tokens in tokens_of.items():
+            for token in sorted(tokens & found):
                 problems.append(DisclosureProblem(f"{name}: contains patient identifier {token!r}"))
     return problems

@@ -111,3 +111,22 @@ def test_scan_respects_another_minimum(tmp_path):
     pd.DataFrame({"events": [12]}).to_csv(tmp_path / "t.csv", index=False)
     assert scan_outputs(tmp_path, 10) == []
     assert len(scan_outputs(tmp_path, 20)) == 1
+
+
+def test_scan_joins_identifiers_from_the_patients_file_inside_duckdb(tmp_path):
+    ids = pd.DataFrame({"patient_id": [f"P{i:010d}" for i in range(50_000)]})
+    ids.to_parquet(tmp_path / "patients.parquet", index=False)
+    out = tmp_path / "out"
+    _write_safe(out)
+    assert scan_outputs(out, 10, identifiers=tmp_path / "patients.parquet") == []
+    (out / "leak.json").write_text(json.dumps({"note": "see P0000012345 and P0000049999"}))
+    problems = scan_outputs(out, 10, identifiers=tmp_path / "patients.parquet")
+    assert sorted(problems) == sorted(scan_outputs(out, 10, identifiers=ids["patient_id"]))
+    assert len(problems) == 2 and all("leak.json" in p for p in problems)
+
+
+def test_scan_reads_the_input_row_counts_of_the_lock(tmp_path):
+    lock = {"data_fingerprint": {"patients": {"rows": 6, "content_hash": "1"}, "stays": {"rows": 40, "content_hash": "2"}}}
+    (tmp_path / "study.lock.json").write_text(json.dumps(lock))
+    problems = scan_outputs(tmp_path, 10)
+    assert len(problems) == 1 and "patients" in problems[0]
