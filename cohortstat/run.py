@@ -259,7 +259,7 @@ def _steps(r: _Run) -> None:
 
     if r.small_cells_override:
         r.log(f"small-cell override: min_cell_count {r.min_cell_count} (below 10) accepted with --allow-small-cells")
-    r.log(f"data fingerprint ({r.source} layout)")
+    r.log(f"data fingerprint: {r.source} layout")
     r.fingerprint = data_fingerprint(r.data, r.source)
     r.log("data checks")
     _data_checks(r)

@@ -117,7 +117,7 @@ NOTE_TEMPLATES: tuple[NoteTemplate, ...] = (
                       rf"non-integer case weights[^\d]*|.*\(monotone likelihood: .*|"
                       rf"Fine-Gray (?:\(robust\) )?fit did not converge(?: in \d+ iterations)?[^\d]*)$"),
     _t("ps_model",
-       rf"^propensity score: logistic regression on \d+ terms, (?P<rows>{_INT}) rows, (?P<treated>{_INT}) treated$",
+       rf"^propensity score: logistic regression on \d+ terms, (?P<rows>{_INT}) rows, (?P<treated>{_INT}) exposed$",
        ("rows", "treated"), _ps_model),
     _t("caliper", r"^caliper [\d.eE+-]+ SD of the score = [\d.eE+-]+$"),
     _t("short_sets", rf"^(?P<n>{_INT}) matched sets have fewer than \d+ controls \(variable ratio\)$", ("n",),

@@ -42,11 +42,11 @@ DERIVED_FROM = {
     "rate_lower": ("events",),
     "rate_upper": ("events",),
     "cif": ("events", "n_risk"),
-    "mean_treated_before": ("Table 1 cells",),
-    "mean_control_before": ("Table 1 cells",),
+    "mean_exposed_before": ("Table 1 cells",),
+    "mean_reference_before": ("Table 1 cells",),
     "smd_before": ("Table 1 cells",),
-    "mean_treated_after": ("matched counts",),
-    "mean_control_after": ("matched counts",),
+    "mean_exposed_after": ("matched counts",),
+    "mean_reference_after": ("matched counts",),
     "smd_after": ("matched counts",),
     "proportion": ("bin count", "total"),
 }
@@ -213,7 +213,7 @@ def _declare_balance(ctx: Context, balance: pd.DataFrame | None) -> dict:
         if r.get("kind") != "binary":
             continue
         cells = []
-        for g, col in zip(ctx.groups, ("mean_treated_after", "mean_control_after")):
+        for g, col in zip(ctx.groups, ("mean_exposed_after", "mean_reference_after")):
             m = led.value(ctx.matched[g])
             c = float(r.get(col, math.nan)) * m
             if not math.isfinite(c) or abs(c - round(c)) > 1e-6:

@@ -87,10 +87,10 @@ def _balance(p: Protected, results) -> list[dict]:
             idx = t1.index[t1["variable"] == var]
             cells = [p.t1_keys[(i, g)] for i in idx for g in results.groups if (i, g) in p.t1_keys]
             if p.hidden(*cells, *p.t1_keys["totals"].values()):
-                r.update(mean_treated_before=None, mean_control_before=None, smd_before=None)
+                r.update(mean_exposed_before=None, mean_reference_before=None, smd_before=None)
         after = p.balance_keys.get(r["covariate"])
         if after and p.hidden(*after):
-            r.update(mean_treated_after=None, mean_control_after=None, smd_after=None)
+            r.update(mean_exposed_after=None, mean_reference_after=None, smd_after=None)
         out.append(r)
     return out
 

@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 from markupsafe import escape
 
-from cohortstat.report.tables import smd_binary
+from cohortstat.analysis.balance import smd_proportions
 
 ROOT = Path(__file__).resolve().parents[2]
 STUDY = ROOT / "studies" / "sepsis_cancer.yaml"
@@ -174,7 +174,7 @@ class Attack:
                 self.eq({("mb", m.group(g)): 1, self.final[m.group(g)]: -1})
             self.cell(("sets",), m.group("s"), t.group("s"))
             self.eq({("sets",): 1, ("ma", self.groups[0]): -1})
-        ps = r"^propensity score: logistic regression on \d+ terms, (?P<r>" + NUM + r") rows, (?P<t>" + NUM + r") treated$"
+        ps = r"^propensity score: logistic regression on \d+ terms, (?P<r>" + NUM + r") rows, (?P<t>" + NUM + r") exposed$"
         for m, t in self._pairs(pub, raw, ps):
             self.cell(("psr",), m.group("r"), t.group("r"))
             self.cell(("pst",), m.group("t"), t.group("t"))
@@ -284,7 +284,7 @@ class Attack:
             return range(0, int(tot[g]) + 1)
 
         hits = [(a, b) for a in options(g0) for b in options(g1)
-                if abs(smd_binary(a / tot[g0], b / tot[g1]) - smd) < 1e-9]
+                if abs(smd_proportions(a / tot[g0], b / tot[g1], tot[g0], tot[g1]) - smd) < 1e-9]
         if len(hits) == 1:
             a, b = hits[0]
             self.recover(("t1", idx[0], g0), a, "SMD inversion")
@@ -315,12 +315,12 @@ class Attack:
                 continue
             var, level = names[r["covariate"]]
             i = int(t1.index[(t1["variable"] == var) & (t1["level"] == level)][0])
-            for g, col in zip(self.groups, ("mean_treated_before", "mean_control_before")):
+            for g, col in zip(self.groups, ("mean_exposed_before", "mean_reference_before")):
                 tot = known.get(self.t1_total[g])
                 if r[col] is not None and tot and _is_hidden(self.shown[("t1", i, g)]):
                     self.recover(("t1", i, g), r[col] * tot, "balance mean x total")
             if self.match_row:
-                for g, col in zip(self.groups, ("mean_treated_after", "mean_control_after")):
+                for g, col in zip(self.groups, ("mean_exposed_after", "mean_reference_after")):
                     m = known.get(self.match_row[g])
                     if r[col] is not None and m:
                         c = r[col] * m
