@@ -15,7 +15,7 @@ one <- function(d, covs, name, strat = NULL, clus = NULL) {
     "Pr(>|Chi|)" = c(NA, pchisq(2 * (f1$loglik[2] - f0$loglik[2]), 2, lower.tail = FALSE)))
   b <- coef(f1)[grep(":x$|^x:", names(coef(f1)))]; V <- vcov(f1)[names(b), names(b)]
   C <- cbind(-1, diag(length(b) - 1)); w <- drop(t(C %*% b) %*% solve(C %*% V %*% t(C)) %*% (C %*% b))
-  list(name = name, input = paste0("input_", name, ".csv"), covariates = covs, strata = if (is.null(strat)) NA else strat,
+  list(name = name, input = paste0("input_", sub("cluster$", "", name), ".csv"), covariates = covs, strata = if (is.null(strat)) NA else strat,
        cluster = if (is.null(clus)) NA else clus,
        call_common = paste(deparse(f0$call, width.cutoff = 500), collapse = " "),
        call_by_level = paste(deparse(f1$call, width.cutoff = 500), collapse = " "),
@@ -37,8 +37,7 @@ hr <- c("18-49" = 1.0, "50-69" = 1.4, "70+" = 2.0)[as.character(sim$agegrp)]
 tt <- rexp(n, 0.05 * hr^sim$x * exp(0.3 * sim$z)); cc <- runif(n, 1, 15)
 sim$time <- round(pmin(tt, cc), 2); sim$status <- as.integer(tt <= cc)
 write.csv(sim, file.path(here, "input_sim.csv"), row.names = FALSE)
-simc <- sim; simc$pair <- rep(1:(n / 2), each = 2)  # pairs (matched sets): robust variance clustered on pair
-write.csv(simc, file.path(here, "input_simcluster.csv"), row.names = FALSE)
+simc <- sim; simc$pair <- rep(1:(n / 2), each = 2)  # pairs (matched sets) of consecutive rows of input_sim.csv
 out <- list(generated_by = "run.R", R_version = R.version.string,
             survival_version = as.character(packageVersion("survival")),
             tolerance = list(coef = 1e-6, se = 1e-6, loglik = 1e-9, test = 1e-6),
