@@ -32,3 +32,17 @@ def test_a_fit_writes_no_compiled_file_into_the_package(tmp_path):
     assert written, "the compiled kernels were not cached in the user cache folder"
     package = pathlib.Path(cohortstat.__file__).resolve().parent
     assert all(package not in p.resolve().parents for p in written)
+
+
+def test_every_compiled_kernel_lives_under_models_kernels():
+    import pathlib
+
+    import cohortstat.models as models
+
+    root = pathlib.Path(models.__file__).parent
+    outside = [p.name for p in root.glob("*.py") if "njit" in p.read_text() or "import numba" in p.read_text()]
+    assert outside == []
+    inside = [p.name for p in (root / "_kernels").glob("*.py") if "njit" in p.read_text()]
+    assert {"cox_loops.py", "fg_loops.py", "matching_kernels.py"} <= set(inside)
+    for name in inside:  # every kernel module takes numba from _jit (per-user cache folder)
+        assert "from cohortstat.models._kernels._jit import numba" in (root / "_kernels" / name).read_text()
