@@ -219,6 +219,7 @@ def _spark_memory(limit: str) -> str:
 def _write(r: _Run, results, cohort) -> None:
     """Every output file into the temporary folder, the lock, the disclosure scan, run.log."""
     from cohortstat.report.html import software_versions
+    from cohortstat.report.published import public_fingerprint
     from cohortstat.report.suppression import scan_outputs
     from cohortstat.report.writer import build_outputs
     from cohortstat.spec import spec_hash
@@ -226,19 +227,21 @@ def _write(r: _Run, results, cohort) -> None:
 
     study, k, tmp = r.study, r.min_cell_count, r.staging.tmp
     versions = software_versions()
-    run_info = {"data_fingerprint": r.fingerprint, "engine": r.engine, "source": r.source, "seed": study.analyses.confounding.seed,
-                "versions": versions, "min_cell_count": k}
+    run_info = {"data_fingerprint": r.fingerprint, "engine": r.engine, "source": r.source,
+                "seed": study.analyses.confounding.seed, "versions": versions, "min_cell_count": k}
     if r.small_cells_override:
         run_info["small_cells_override"] = True
     provenance = {"spec_hash": spec_hash(study), **run_info}
     if r.check_note:
         provenance["note"] = r.check_note
     build_outputs(results, tmp, k, provenance, r.check_rows)
-    lock = lock_data(study, run_info)
+    # the lock is published too: a table of 1..k-1 rows shows "<k" (its content hash still identifies it)
+    lock = lock_data(study, {**run_info, "data_fingerprint": public_fingerprint(r.fingerprint, k)})
     (tmp / "study.lock.json").write_text(
         json.dumps(lock, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
     )
     r.log("disclosure scan")
+    _write_log(r)  # before the scan, so that run.log is scanned like every other output
     identifiers = _identifiers(r.data, r.source)
     problems = scan_outputs(tmp, k, identifiers=identifiers)
     if problems:
@@ -248,9 +251,13 @@ def _write(r: _Run, results, cohort) -> None:
         from cohortstat.sites.package import add_site_outputs
 
         add_site_outputs(tmp, r.site, study, cohort, k, identifiers=identifiers)
+
+
+def _write_log(r: _Run) -> None:
+    """run.log: every step with its start time, then the time each finished step took."""
     r.log.close()
-    timing = "\n".join(f"step {k}: {v:.2f}s" for k, v in r.log.timings.items())
-    (tmp / "run.log").write_text("\n".join(r.log.lines) + "\n" + timing + "\n", encoding="utf-8")
+    timing = "\n".join(f"step {name}: {v:.2f}s" for name, v in r.log.timings.items())
+    (r.staging.tmp / "run.log").write_text("\n".join(r.log.lines) + "\n" + timing + "\n", encoding="utf-8")
 
 
 def _steps(r: _Run) -> None:
@@ -471,7 +478,10 @@ def rerun(out, data, out2=None, allow_data_change: bool = False, engine: str | N
                              allow_small_cells=allow_small_cells, frozen=frozen)
     study = load_lock(lock_path)
     source = source or lock.get("source")  # the frozen run's layout unless given
-    fp = data_fingerprint(data, source)
+    from cohortstat.report.published import public_fingerprint
+
+    # the lock holds the public form of the fingerprint (small row counts shown as "<k")
+    fp = public_fingerprint(data_fingerprint(data, source), int(lock.get("min_cell_count", k)))
     if fp != lock.get("data_fingerprint") and not allow_data_change:
         frozen_fp = lock.get("data_fingerprint") or {}
         changed = [t for t in sorted(set(fp) | set(frozen_fp)) if fp.get(t) != frozen_fp.get(t)]

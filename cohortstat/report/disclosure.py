@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["COUNT", "DERIVED", "MIN_CELL_COUNT", "NEITHER", "SECONDARY", "Ledger", "min_cell_count_for",
+__all__ = ["COUNT", "DERIVED", "MIN_CELL_COUNT", "NEITHER", "SECONDARY", "Ledger",
            "suppressed_label"]
 
 #: The publication threshold of the SNDS rules; a lower one needs an explicit, logged override.
@@ -55,37 +55,6 @@ _TOL = 1e-8
 def suppressed_label(min_cell_count: int) -> str:
     """The text shown in place of a small count: ``"<10"`` for the default."""
     return f"<{int(min_cell_count)}"
-
-
-def min_cell_count_for(requested: int | None, frozen: int | None = None, *, allow_below_default: bool = False) -> int:
-    """The minimum cell count a run may use: a lock or command line may raise it, never lower it.
-
-    Parameters
-    ----------
-    requested : int or None
-        The value asked for (command line, API); None keeps the frozen one (else the default 10).
-    frozen : int or None
-        The value of the study's lock (``study.lock.json``), when re-running a frozen study.
-    allow_below_default : bool
-        Explicit override of the default 10 (e.g. for a site whose rules allow less); the caller logs it.
-
-    Raises
-    ------
-    ReportError
-        When ``requested`` is below the frozen value, below 1, or below 10 without the override.
-    """
-    from cohortstat.errors import ReportError
-
-    k = int(requested) if requested is not None else int(frozen if frozen is not None else MIN_CELL_COUNT)
-    if k < 1:
-        raise ReportError(f"the minimum cell count must be >= 1, got {k}")
-    if frozen is not None and k < int(frozen):
-        raise ReportError(f"the minimum cell count {k} is below the frozen one ({int(frozen)}) of the study's lock;"
-                          f" a rerun may raise it, never lower it: pass --min-cell-count {int(frozen)} or more")
-    if k < MIN_CELL_COUNT and not allow_below_default:
-        raise ReportError(f"a minimum cell count of {k} is below the publication threshold {MIN_CELL_COUNT}; pass"
-                          " the explicit override if your data provider's rules allow it (it is logged)")
-    return k
 
 
 @dataclass

@@ -107,23 +107,6 @@ def test_coarsened_cumulative_incidence_steps_hold_at_least_k_events():
     assert coarsen_cif(cif.iloc[:3], 10).empty  # fewer than k events: no step at all
 
 
-def test_minimum_cell_count_may_be_raised_never_lowered():
-    import pytest
-
-    from cohortstat.errors import ReportError
-    from cohortstat.report.disclosure import min_cell_count_for
-
-    assert min_cell_count_for(None) == 10 and min_cell_count_for(None, 12) == 12
-    assert min_cell_count_for(20, 10) == 20
-    with pytest.raises(ReportError, match="below the frozen one"):
-        min_cell_count_for(1, 10)
-    with pytest.raises(ReportError, match="publication threshold"):
-        min_cell_count_for(5)
-    assert min_cell_count_for(5, allow_below_default=True) == 5
-    with pytest.raises(ReportError, match=">= 1"):
-        min_cell_count_for(0, allow_below_default=True)
-
-
 def test_public_fingerprint_hides_small_input_row_counts():
     from cohortstat.report.published import public_fingerprint
 
