@@ -26,7 +26,7 @@ FIXED_COLUMNS: frozenset[str] = frozenset(
         "patient_id", "stay_id", "pid", "grp", "hit", "day", "iadm", "idis", "adm", "dis", "adm_year",
         "birth_year", "death", "death_day", "death_date", "death_stay", "discharge_mode", "fu_start",
         "admin_end", "exit_step", "rn", "n_groups", "rank", "concept_set", "role", "icd10_code",
-        "code_head", "admission_date", "discharge_date",
+        "code_head", "admission_date", "discharge_date", "end_day",
         # added by the analyses
         "female", "ps", "logit_ps", "weight", "matched_set", "age_band", "time", "event", "status",
     }

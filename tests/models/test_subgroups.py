@@ -67,7 +67,7 @@ def test_errors():
         subgroup_hazard_ratios(d.assign(g=np.where(d.x == 1, "a", "b")), "time", "status", "x", "g")
     with pytest.raises(ModelInputError, match="missing"):
         subgroup_hazard_ratios(d.assign(g=np.where(d.z > 0, "a", None)), "time", "status", "x", "g")
-    with pytest.raises(ModelInputError, match="unknown subgroup"):
+    with pytest.raises(ModelInputError, match="not found in the data"):
         subgroup_hazard_ratios(d, "time", "status", "x", "nope")
 
 
