@@ -186,7 +186,7 @@ def _run_progress():
         return cb, status.stop
 
     def line(message: str) -> None:
-        if message.startswith("data check"):  # a finding for the person running the study, not a step
+        if message.startswith(("data check ", "data checks:")):  # a finding for the person running the study, not a step
             typer.echo(f"cohortstat: {message}", err=True)
         else:
             typer.echo(f"cohortstat: step={message!r}", err=True)

@@ -40,6 +40,9 @@ from cohortstat.report.writer import write_report  # noqa: E402  (public re-expo
 RERUN_RTOL = 1e-9
 TABLES = ("patients", "stays", "diagnoses")
 _LOG = logging.getLogger("cohortstat.run")
+# a library logs through handlers its user installs; without one, nothing falls back to stderr (the
+# progress callback already shows every message once)
+logging.getLogger("cohortstat").addHandler(logging.NullHandler())
 
 
 def data_fingerprint(data, source: str | None = None) -> dict:
@@ -167,7 +170,7 @@ def _data_checks(r: _Run) -> None:
     found = [c for c in r.check_rows if c["count"] > 0]
     errors = [c for c in found if c["severity"] == "error"]
     for c in found:
-        level = logging.ERROR if c["severity"] == "error" else logging.WARNING
+        level = {"error": logging.ERROR, "warning": logging.WARNING}.get(c["severity"], logging.INFO)
         r.log.console(f"data check {c['severity'].upper()}: {c['name']} [{c['table']}]: {c['count']} - "
                       f"{c['description']}", level)
     if errors and r.strict:
