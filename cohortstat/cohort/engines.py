@@ -172,7 +172,7 @@ class DuckDBEngine(Engine):
 
     def __init__(self, threads: int | None = None, memory_limit: str | None = None, verbose: bool = False):
         super().__init__()
-        limit = _memory_limit("duckdb", memory_limit)
+        limit = _memory_limit(self.name, memory_limit)
         self.con = ibis.duckdb.connect()
         raw = self.con.con
         if threads:
@@ -231,8 +231,7 @@ class SparkEngine(Engine):
 
     def __init__(self, threads: int | None = None, memory_limit: str | None = None, verbose: bool = False):
         super().__init__()
-        self.session, self._owned_session = _spark_session(
-            threads, spark_memory(_memory_limit("spark", memory_limit)), verbose)
+        self.session, self._owned_session = _spark_session(threads, memory_limit, verbose)
         self._frames: dict[str, object] = {}
         self.con = ibis.pyspark.connect(self.session)
 
@@ -300,13 +299,13 @@ def _verbose(verbose: bool | None) -> bool:
     return os.environ.get(VERBOSE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _spark_session(threads: int | None, memory: str = "4g", verbose: bool | None = None):
+def _spark_session(threads: int | None, memory_limit: str | None = None, verbose: bool | None = None):
     """The active Spark session (not owned), or a new local one (owned): ``(session, owned)``.
 
-    A new session gets ``memory`` as its driver memory. Unless ``verbose`` (or
-    ``COHORTSTAT_SPARK_VERBOSE=1``), Spark's JVM logs only errors (a log4j2 file passed through
-    ``spark.driver.extraJavaOptions`` silences the start-up lines, ``setLogLevel("ERROR")`` the rest)
-    and the ``py4j`` Python logger only warnings.
+    A new session gets ``memory_limit`` (``8GB``; default as in :meth:`Engine.create`) as its driver
+    memory. Unless ``verbose`` (or ``COHORTSTAT_SPARK_VERBOSE=1``), Spark's JVM logs only errors (a
+    log4j2 file passed through ``spark.driver.extraJavaOptions`` silences the start-up lines,
+    ``setLogLevel("ERROR")`` the rest) and the ``py4j`` Python logger only warnings.
     """
     try:
         from pyspark.sql import SparkSession
@@ -314,6 +313,7 @@ def _spark_session(threads: int | None, memory: str = "4g", verbose: bool | None
         raise EngineError(
             "engine='spark' needs pyspark: install the extra with `pip install cohortstat[spark]`"
         ) from exc
+    memory = spark_memory(_memory_limit("spark", memory_limit))
     loud = _verbose(verbose)
     if not loud:
         logging.getLogger("py4j").setLevel(logging.WARNING)
