@@ -3,6 +3,7 @@ the engine (not an environment variable), Spark's log output quiet unless asked 
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
@@ -114,3 +115,27 @@ def test_spark_is_quiet_unless_verbose(verbose):
     log4j = [line for line in done.stderr.splitlines()
              if " WARN " in line or " INFO " in line or "log level" in line or "log4j" in line]
     assert bool(log4j) is verbose, done.stderr
+
+
+@pytest.mark.parametrize("flag", [[], ["--verbose"]])
+def test_cli_verbose_switches_spark_logging_on(flag, layouts, tmp_path, monkeypatch):
+    """``cohortstat run --verbose`` sets the switch the Spark engine reads; without it nothing is set."""
+    from typer.testing import CliRunner
+
+    from cohortstat.cli import app
+
+    run_module = importlib.import_module("cohortstat.run")  # the package re-exports run() under this name
+
+    monkeypatch.delenv("COHORTSTAT_SPARK_VERBOSE", raising=False)
+    seen = {}
+
+    def spy(study, data, out, **kwargs):
+        seen["switch"] = os.environ.get("COHORTSTAT_SPARK_VERBOSE")
+        seen["memory_limit"] = kwargs["profile"].memory_limit
+        return Path(out)
+
+    monkeypatch.setattr(run_module, "run", spy)
+    done = CliRunner().invoke(app, ["run", str(STUDY), "--data", str(layouts["pmsi"]), "--out",
+                                    str(tmp_path / "out"), "--memory-limit", "2GB", *flag])
+    assert done.exit_code == 0, done.output
+    assert seen == {"switch": "1" if flag else None, "memory_limit": "2GB"}
