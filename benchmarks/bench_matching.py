@@ -30,7 +30,8 @@ import pandas as pd
 
 from cohortstat.confounding import adjust_for_confounding
 from cohortstat.models.matching import match
-from cohortstat.models.weighting import propensity_score, standardized_differences
+from cohortstat.analysis.balance import balance_table
+from cohortstat.models.weighting import propensity_score
 
 
 def peak_rss_gib() -> float:
@@ -181,8 +182,8 @@ def main() -> None:
         df, treatment="exposure", score="lps", exact=("female", "age_band", "calendar_year")))
     m4 = step("cohortstat match 1:3 closest-first, caliper 0.2 SD", lambda: match(
         df, treatment="exposure", score="lps", ratio=3))
-    bal = step("cohortstat standardized_differences (matched 1:1)", lambda: standardized_differences(
-        df[m1.matched], treatment="exposure", covariates=covs))
+    bal = step("cohortstat balance_table (matched 1:1)", lambda: balance_table(
+        df[m1.matched], exposure="exposure", covariates=covs))
     table = study_table(df)
     study = bench_study(covs)
     conf = step("cohortstat adjust_for_confounding (whole study step, 1:1)", lambda: adjust_for_confounding(
@@ -200,7 +201,7 @@ def main() -> None:
         c = m.counts()
         print(f"{label:<20} matched treated {c.n_matched[0]:>9,} / {c.n_total[0]:,}; matched controls "
               f"{c.n_matched[1]:>9,}")
-    smd_before = standardized_differences(df, treatment="exposure", covariates=covs)["smd"].abs().max()
+    smd_before = balance_table(df, exposure="exposure", covariates=covs)["smd"].abs().max()
     print(f"max |SMD| before {smd_before:.3f}, after closest 1:1 {bal['smd'].abs().max():.3f}")
 
     # peer: R MatchIt on a subsample, same scores and absolute caliper, largest-first

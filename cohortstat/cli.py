@@ -8,6 +8,7 @@ output folder), 130 interrupted by SIGINT (Ctrl-C), 143 stopped by SIGTERM. Erro
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -237,12 +238,17 @@ def run_cmd(
     profile: str = typer.Option(None, "--profile", help="Run profile YAML (engine, threads, memory_limit,"
                                                         " min_cell_count)."),
     threads: int = typer.Option(None, "--threads", help="DuckDB threads / Spark cores (default: all).", min=1),
-    memory_limit: str = typer.Option(None, "--memory-limit", help="DuckDB memory limit, e.g. 8GB."),
+    memory_limit: str = typer.Option(None, "--memory-limit",
+                                     help="DuckDB memory limit / Spark driver memory, e.g. 8GB."),
     site: str = typer.Option(None, "--site", help="Site name of a multi-site study: also write OUT/site_package."),
     source: str = typer.Option(None, "--source", help="pmsi, snds or omop (default: detected)."),
+    verbose: bool = typer.Option(False, "--verbose", help="Show Spark's own log output (default: errors only)."),
 ) -> None:
     """Run a study end to end and write its report folder."""
     from cohortstat.run import run
+
+    if verbose:  # read by the Spark engine (cohortstat.cohort.engines.VERBOSE_ENV)
+        os.environ["COHORTSTAT_SPARK_VERBOSE"] = "1"
 
     if engine is not None and engine not in ("duckdb", "spark"):
         _fail(ValueError(f"--engine must be duckdb or spark, got {engine!r}"))

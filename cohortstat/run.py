@@ -187,36 +187,11 @@ def _data_checks(r: _Run) -> None:
 
 
 def _build(r: _Run):
-    """The cohort, with the profile's threads and memory limit."""
-    import inspect
-    import os
-
+    """The cohort, with the profile's threads and memory limit passed to the engine."""
     from cohortstat.cohort import build_cohort
 
-    kwargs = {"data": r.data, "engine": r.engine, "threads": r.threads, "source": r.source}
-    if r.memory_limit is None or "memory_limit" in inspect.signature(build_cohort).parameters:
-        if r.memory_limit is not None:
-            kwargs["memory_limit"] = r.memory_limit
-        return build_cohort(r.study, **kwargs)
-    # the engine reads its memory limit from the environment only: set it for the duration of the build
-    names = {"duckdb": "COHORTSTAT_DUCKDB_MEMORY_LIMIT", "spark": "COHORTSTAT_SPARK_DRIVER_MEMORY"}
-    name = names[r.engine]
-    value = r.memory_limit if r.engine == "duckdb" else _spark_memory(r.memory_limit)
-    before = os.environ.get(name)
-    os.environ[name] = value
-    try:
-        return build_cohort(r.study, **kwargs)
-    finally:
-        if before is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = before
-
-
-def _spark_memory(limit: str) -> str:
-    """``8GB`` / ``512MiB`` as Spark writes it (``8g``, ``512m``)."""
-    number = "".join(ch for ch in limit if ch.isdigit())
-    return number + limit[len(number)].lower()
+    return build_cohort(r.study, data=r.data, engine=r.engine, threads=r.threads, source=r.source,
+                        memory_limit=r.memory_limit)
 
 
 def _write(r: _Run, results, cohort) -> None:

@@ -10,13 +10,18 @@ import inspect
 from pathlib import Path
 
 import cohortstat
+import cohortstat.analysis
 import cohortstat.models
 import cohortstat.models.formula
+import cohortstat.models.meta
 
 HERE = Path(__file__).resolve().parent
 SECTIONS = (
     ("Running a study", cohortstat, cohortstat.__all__),
+    ("Analysis layer: balance, Table 1, rates, E-values, estimates", cohortstat.analysis,
+     cohortstat.analysis.__all__),
     ("Models", cohortstat.models, cohortstat.models.__all__),
+    ("Meta-analysis", cohortstat.models.meta, cohortstat.models.meta.__all__),
 )
 SKIP = {"__version__"}
 
@@ -52,7 +57,8 @@ def _first_paragraph(text: str) -> str:
 
 def render_object(name: str, obj) -> list[str]:
     kind = "class" if inspect.isclass(obj) else "function"
-    lines = [f"### `{name}` ({kind})", "", "```python", _signature(name, obj), "```", "", _doc(obj), ""]
+    where = getattr(obj, "__module__", "")
+    lines = [f"### `{name}` ({kind}, `{where}`)", "", "```python", _signature(name, obj), "```", "", _doc(obj), ""]
     if inspect.isclass(obj):
         methods = _methods(obj)
         if methods:

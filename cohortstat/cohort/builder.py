@@ -161,6 +161,8 @@ def build_cohort(
     out: str | Path | None = None,
     *,
     source: str | None = None,
+    memory_limit: str | None = None,
+    verbose: bool = False,
 ) -> Cohort:
     """Build the analysis table and attrition of ``study`` from the data folder ``data``.
 
@@ -181,6 +183,12 @@ def build_cohort(
     source : {"pmsi", "snds", "omop"}, optional
         The data layout; detected from the folder's contents when omitted
         (:func:`cohortstat.sources.detect_source`).
+    memory_limit : str, optional
+        ``8GB``, ``512MiB``: DuckDB's memory limit (it spills to disk beyond it) or Spark's driver
+        memory (a new session only). Default: ``COHORTSTAT_DUCKDB_MEMORY_LIMIT`` /
+        ``COHORTSTAT_SPARK_DRIVER_MEMORY`` when set, else 4 GB (docs/engines.md).
+    verbose : bool
+        Spark: show Spark's own log output on stderr (default: errors only).
 
     Returns
     -------
@@ -198,7 +206,7 @@ def build_cohort(
     groups = (exposed, reference)
     n_steps = 6
     tick = _Progress(progress, n_steps)
-    eng = Engine(engine, threads=threads)
+    eng = Engine.create(engine, threads=threads, memory_limit=memory_limit, verbose=verbose)
     try:
         inputs = load_inputs(eng, Path(data), source=source, cleaning=_cleaning(study, source, data),
                              years_needed=study_years(study))

@@ -2,12 +2,14 @@
 
 The cohort logic is written once as Ibis expressions (:mod:`cohortstat.cohort.pipeline`). An
 :class:`Engine` gives it input tables, small lookup tables (concept prefixes, Charlson coding) and
-materialisation of intermediate results, on either backend:
+materialisation of intermediate results. One subclass per backend, made by :meth:`Engine.create`:
 
-- ``duckdb`` (default): an in-process DuckDB database; parquet files are read in place.
-- ``spark``: ``ibis.pyspark`` over a local ``SparkSession`` (``local[threads]``); an active session is
-  reused when there is one (tests share one session), otherwise one is created with a
-  memory-conscious configuration.
+- :class:`DuckDBEngine` (``"duckdb"``, default): an in-process DuckDB database; parquet files are read
+  in place; ``memory_limit`` becomes DuckDB's ``SET memory_limit`` (it spills to disk beyond it).
+- :class:`SparkEngine` (``"spark"``): ``ibis.pyspark`` over a local ``SparkSession``
+  (``local[threads]``); an active session is reused when there is one (tests share one session),
+  otherwise one is created with ``memory_limit`` as the driver memory and Spark's own log output
+  reduced to errors (``verbose=True`` or ``COHORTSTAT_SPARK_VERBOSE=1`` shows it).
 
 Materialisation does not go through ``Table.cache()``: with sqlglot 30 the DROP statements Ibis 12
 emits lose their table name (see docs/engines.md), so the engine creates and drops its own temporary
@@ -17,7 +19,9 @@ tables. Lookup tables hold ICD-10 prefixes as data, never as SQL text.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
+import re
 from pathlib import Path
 
 import ibis
@@ -26,16 +30,293 @@ import pandas as pd
 from cohortstat.errors import EngineError
 
 ENGINES = ("duckdb", "spark")
+#: the memory limits used when the run profile gives none
+DEFAULT_MEMORY = {"duckdb": "4GB", "spark": "4GB"}
+#: documented fallbacks, read only when no ``memory_limit`` is passed (library use without a profile)
+MEMORY_ENV = {"duckdb": "COHORTSTAT_DUCKDB_MEMORY_LIMIT", "spark": "COHORTSTAT_SPARK_DRIVER_MEMORY"}
+#: set to 1 to see Spark's own log output (JVM start, warnings) on stderr
+VERBOSE_ENV = "COHORTSTAT_SPARK_VERBOSE"
+_MEMORY_RE = re.compile(r"([1-9][0-9]*)\s*([KMGT])(i?B)?", re.IGNORECASE)
 _counter = itertools.count()
 
 
-def _spark_session(threads: int | None):
+def _memory_limit(engine: str, given: str | None) -> str:
+    """The memory limit to apply: the argument, else the documented variable, else the default."""
+    value = given or os.environ.get(MEMORY_ENV[engine]) or DEFAULT_MEMORY[engine]
+    if not _MEMORY_RE.fullmatch(value.strip()):
+        raise EngineError(f"invalid memory limit {value[:30]!r}: write a number and a unit, e.g. 8GB or 512MiB")
+    return value.strip()
+
+
+def spark_memory(limit: str) -> str:
+    """A memory limit as Spark writes it: ``8GB`` -> ``8g``, ``512MiB`` -> ``512m`` (``4g`` unchanged)."""
+    match = _MEMORY_RE.fullmatch(limit.strip())
+    if match is None:
+        raise EngineError(f"invalid memory limit {limit[:30]!r}: write a number and a unit, e.g. 8GB or 512MiB")
+    return match.group(1) + match.group(2).lower()
+
+
+class Engine:
+    """A backend connection plus the temporary tables made on it (base class).
+
+    Make one with :meth:`Engine.create`; the public methods are shared, each subclass supplies the
+    backend statements (``_register_*``, ``_store``, ``_drop``, ``_shutdown``).
+
+    Attributes
+    ----------
+    name : str
+        ``"duckdb"`` or ``"spark"``.
+    con : ibis backend
+        The Ibis connection the cohort expressions run on.
+    """
+
+    name: str = ""
+
+    def __init__(self) -> None:
+        self._temp: list[tuple[str, str]] = []
+
+    @staticmethod
+    def create(name: str = "duckdb", threads: int | None = None, memory_limit: str | None = None,
+               verbose: bool = False) -> Engine:
+        """The engine called ``name``.
+
+        Parameters
+        ----------
+        name : {"duckdb", "spark"}
+            The engine.
+        threads : int, optional
+            DuckDB threads / Spark local cores. ``None``: all cores.
+        memory_limit : str, optional
+            ``8GB``, ``512MiB``: DuckDB's memory limit / Spark's driver memory. ``None``: the
+            environment variable of :data:`MEMORY_ENV` if set, else 4 GB.
+        verbose : bool
+            Spark only: keep Spark's own log output on stderr (default: errors only).
+        """
+        kinds = {"duckdb": DuckDBEngine, "spark": SparkEngine}
+        if name not in kinds:
+            raise EngineError(f"unknown engine {name!r}: use one of {', '.join(ENGINES)}")
+        return kinds[name](threads=threads, memory_limit=memory_limit, verbose=verbose)
+
+    # -- tables -----------------------------------------------------------------------------
+    def _name(self, stem: str) -> str:
+        return f"cohortstat_{stem}_{os.getpid()}_{next(_counter)}"
+
+    def read_parquet(self, path: Path, stem: str) -> ibis.Table:
+        """Register a parquet file (or folder) as a table, read in place."""
+        name = self._name(stem)
+        self._temp.append((self._register_parquet(Path(path), name), name))
+        return self.con.table(name)
+
+    def read_csv(self, path: Path, stem: str, sep: str = ";") -> ibis.Table:
+        """Register a CSV file with a header line as a table of strings (empty fields are null)."""
+        name = self._name(stem)
+        self._temp.append((self._register_csv(Path(path), name, sep), name))
+        return self.con.table(name)
+
+    def lookup(self, frame: pd.DataFrame, stem: str) -> ibis.Table:
+        """Register a small pandas frame (a lookup table) as data, not as SQL text."""
+        name = self._name(stem)
+        self._temp.append((self._register_frame(frame, name), name))
+        return self.con.table(name)
+
+    def materialize(self, expr: ibis.Table, stem: str) -> ibis.Table:
+        """Compute ``expr`` once and return a table that reads the stored result."""
+        name = self._name(stem)
+        self._temp.append((self._store(self.con.compile(expr), name), name))
+        return self.con.table(name)
+
+    def to_pandas(self, expr) -> pd.DataFrame:
+        """Execute an expression and return a pandas DataFrame."""
+        return expr.to_pandas()
+
+    def close(self) -> None:
+        """Drop every temporary table, then close the connection (see ``_shutdown``)."""
+        for kind, name in reversed(self._temp):
+            try:
+                self._drop(kind, name)
+            except Exception:  # noqa: BLE001 - best effort cleanup
+                pass
+        self._temp.clear()
+        self._shutdown()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- backend statements (subclasses) --------------------------------------------------------
+    def _register_parquet(self, path: Path, name: str) -> str:
+        raise NotImplementedError
+
+    def _register_csv(self, path: Path, name: str, sep: str) -> str:
+        raise NotImplementedError
+
+    def _register_frame(self, frame: pd.DataFrame, name: str) -> str:
+        raise NotImplementedError
+
+    def _store(self, sql: str, name: str) -> str:
+        raise NotImplementedError
+
+    def _drop(self, kind: str, name: str) -> None:
+        raise NotImplementedError
+
+    def _shutdown(self) -> None:
+        raise NotImplementedError
+
+
+class DuckDBEngine(Engine):
+    """An in-process DuckDB database (see :meth:`Engine.create` for the parameters)."""
+
+    name = "duckdb"
+
+    def __init__(self, threads: int | None = None, memory_limit: str | None = None, verbose: bool = False):
+        super().__init__()
+        limit = _memory_limit(self.name, memory_limit)
+        self.con = ibis.duckdb.connect()
+        raw = self.con.con
+        if threads:
+            raw.execute(f"SET threads = {int(threads)}")
+        raw.execute("SET preserve_insertion_order = false")
+        # bounded memory: DuckDB spills to a temporary folder beyond this
+        raw.execute(f"SET memory_limit = '{limit}'")
+
+    def _register_parquet(self, path: Path, name: str) -> str:
+        target = f"{path}/*.parquet" if path.is_dir() else str(path)
+        quoted = target.replace("'", "''")
+        self.con.con.execute(f"CREATE VIEW \"{name}\" AS SELECT * FROM read_parquet('{quoted}')")
+        return "view"
+
+    def _register_csv(self, path: Path, name: str, sep: str) -> str:
+        quoted = str(path).replace("'", "''")
+        self.con.con.execute(
+            f"CREATE VIEW \"{name}\" AS SELECT * FROM read_csv('{quoted}', delim = '{sep}', "
+            "header = true, all_varchar = true, quote = '\"')"
+        )
+        return "view"
+
+    def _register_frame(self, frame: pd.DataFrame, name: str) -> str:
+        self.con.con.register(name, frame)
+        return "registered"
+
+    def _store(self, sql: str, name: str) -> str:
+        self.con.con.execute(f'CREATE TEMP TABLE "{name}" AS {sql}')
+        return "table"
+
+    def to_pandas(self, expr) -> pd.DataFrame:
+        """Execute an expression and return a pandas DataFrame.
+
+        The Arrow result is converted column by column and released as it goes, which keeps the peak
+        memory of a large analysis table near one copy.
+        """
+        arrow = self.con.con.sql(self.con.compile(expr)).to_arrow_table()
+        return arrow.to_pandas(self_destruct=True, split_blocks=True, date_as_object=False)
+
+    def _drop(self, kind: str, name: str) -> None:
+        if kind == "registered":
+            self.con.con.unregister(name)
+        elif kind == "view":
+            self.con.con.execute(f'DROP VIEW IF EXISTS "{name}"')
+        else:
+            self.con.con.execute(f'DROP TABLE IF EXISTS "{name}"')
+
+    def _shutdown(self) -> None:
+        self.con.disconnect()
+
+
+class SparkEngine(Engine):
+    """``ibis.pyspark`` over a local Spark session (see :meth:`Engine.create` for the parameters)."""
+
+    name = "spark"
+
+    def __init__(self, threads: int | None = None, memory_limit: str | None = None, verbose: bool = False):
+        super().__init__()
+        self.session, self._owned_session = _spark_session(threads, memory_limit, verbose)
+        self._frames: dict[str, object] = {}
+        self.con = ibis.pyspark.connect(self.session)
+
+    def _register_parquet(self, path: Path, name: str) -> str:
+        self.session.read.parquet(str(path)).createOrReplaceTempView(name)
+        return "view"
+
+    def _register_csv(self, path: Path, name: str, sep: str) -> str:
+        self.session.read.option("header", True).option("sep", sep).csv(str(path)).createOrReplaceTempView(name)
+        return "view"
+
+    def _register_frame(self, frame: pd.DataFrame, name: str) -> str:
+        self.session.createDataFrame(frame).createOrReplaceTempView(name)
+        return "view"
+
+    def _store(self, sql: str, name: str) -> str:
+        # persisted lazily: the first query that reads the view fills the cache
+        frame = self.session.sql(sql).persist()
+        frame.createOrReplaceTempView(name)
+        self._frames[name] = frame
+        return "persisted"
+
+    def _drop(self, kind: str, name: str) -> None:
+        if kind == "persisted":
+            self._frames.pop(name).unpersist()
+        self.session.catalog.dropTempView(name)
+
+    def _shutdown(self) -> None:
+        if self._owned_session:
+            self.session.stop()
+
+
+_QUIET_LOG4J = """\
+# cohortstat: Spark's log output reduced to errors (COHORTSTAT_SPARK_VERBOSE=1 shows it)
+rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex
+# Spark's loggers configured explicitly at the root level: no "Setting default log level" banner
+logger.spark.name = org.apache.spark
+logger.spark.level = error
+"""
+
+
+def _quiet_log4j() -> Path:
+    """A log4j2 configuration with the root level at ERROR, in the per-user cache folder."""
+    import platformdirs
+
+    folder = Path(platformdirs.user_cache_dir("cohortstat"))
+    path = folder / "log4j2-quiet.properties"
+    if not path.is_file() or path.read_text(encoding="utf-8") != _QUIET_LOG4J:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".log4j2-quiet.{os.getpid()}.tmp"
+        tmp.write_text(_QUIET_LOG4J, encoding="utf-8")
+        tmp.replace(path)
+    return path
+
+
+def _verbose(verbose: bool | None) -> bool:
+    if verbose:
+        return True
+    return os.environ.get(VERBOSE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _spark_session(threads: int | None, memory_limit: str | None = None, verbose: bool | None = None):
+    """The active Spark session (not owned), or a new local one (owned): ``(session, owned)``.
+
+    A new session gets ``memory_limit`` (``8GB``; default as in :meth:`Engine.create`) as its driver
+    memory. Unless ``verbose`` (or ``COHORTSTAT_SPARK_VERBOSE=1``), Spark's JVM logs only errors (a
+    log4j2 file passed through ``spark.driver.extraJavaOptions`` silences the start-up lines,
+    ``setLogLevel("ERROR")`` the rest) and the ``py4j`` Python logger only warnings.
+    """
     try:
         from pyspark.sql import SparkSession
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise EngineError(
             "engine='spark' needs pyspark: install the extra with `pip install cohortstat[spark]`"
         ) from exc
+    memory = spark_memory(_memory_limit("spark", memory_limit))
+    loud = _verbose(verbose)
+    if not loud:
+        logging.getLogger("py4j").setLevel(logging.WARNING)
     active = SparkSession.getActiveSession()
     if active is not None:
         return active, False
@@ -47,145 +328,18 @@ def _spark_session(threads: int | None):
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", str(max(2, 2 * cores)))
-        .config("spark.driver.memory", os.environ.get("COHORTSTAT_SPARK_DRIVER_MEMORY", "4g"))
+        .config("spark.driver.memory", memory)
         # adaptive execution re-plans every small stage of the many short cohort steps: several
         # times slower here (docs/engines.md)
         .config("spark.sql.adaptive.enabled", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
     )
+    if not loud:
+        builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={_quiet_log4j()}")
     try:
         session = builder.getOrCreate()
     except Exception as exc:  # pragma: no cover - JVM start failures
         raise EngineError(f"could not start a local Spark session (is Java 17 installed?): {exc}") from exc
-    session.sparkContext.setLogLevel("ERROR")
+    if not loud:
+        session.sparkContext.setLogLevel("ERROR")
     return session, True
-
-
-class Engine:
-    """A backend connection plus the temporary tables made on it.
-
-    Parameters
-    ----------
-    name : {"duckdb", "spark"}
-        The engine.
-    threads : int, optional
-        DuckDB threads / Spark local cores. ``None``: all cores.
-    """
-
-    def __init__(self, name: str = "duckdb", threads: int | None = None):
-        if name not in ENGINES:
-            raise EngineError(f"unknown engine {name!r}: use one of {', '.join(ENGINES)}")
-        self.name = name
-        self._temp: list[tuple[str, str]] = []
-        self._frames: dict[str, object] = {}
-        self._owned_session = False
-        if name == "duckdb":
-            self.con = ibis.duckdb.connect()
-            raw = self.con.con
-            if threads:
-                raw.execute(f"SET threads = {int(threads)}")
-            raw.execute("SET preserve_insertion_order = false")
-            # bounded memory: DuckDB spills to a temporary folder beyond this (default 4 GB)
-            limit = os.environ.get("COHORTSTAT_DUCKDB_MEMORY_LIMIT", "4GB")
-            raw.execute(f"SET memory_limit = '{limit}'")
-        else:
-            session, owned = _spark_session(threads)
-            self._owned_session = owned
-            self.session = session
-            self.con = ibis.pyspark.connect(session)
-
-    # -- tables -----------------------------------------------------------------------------
-    def _name(self, stem: str) -> str:
-        return f"cohortstat_{stem}_{os.getpid()}_{next(_counter)}"
-
-    def read_parquet(self, path: Path, stem: str) -> ibis.Table:
-        """Register a parquet file (or folder) as a table, read in place."""
-        name = self._name(stem)
-        if self.name == "duckdb":
-            target = f"{path}/*.parquet" if Path(path).is_dir() else str(path)
-            quoted = target.replace("'", "''")
-            self.con.con.execute(f"CREATE VIEW \"{name}\" AS SELECT * FROM read_parquet('{quoted}')")
-        else:
-            self.session.read.parquet(str(path)).createOrReplaceTempView(name)
-        self._temp.append(("view", name))
-        return self.con.table(name)
-
-    def read_csv(self, path: Path, stem: str, sep: str = ";") -> ibis.Table:
-        """Register a CSV file with a header line as a table of strings (empty fields are null)."""
-        name = self._name(stem)
-        if self.name == "duckdb":
-            quoted = str(path).replace("'", "''")
-            self.con.con.execute(
-                f"CREATE VIEW \"{name}\" AS SELECT * FROM read_csv('{quoted}', delim = '{sep}', "
-                "header = true, all_varchar = true, quote = '\"')"
-            )
-        else:
-            self.session.read.option("header", True).option("sep", sep).csv(str(path)).createOrReplaceTempView(name)
-        self._temp.append(("view", name))
-        return self.con.table(name)
-
-    def lookup(self, frame: pd.DataFrame, stem: str) -> ibis.Table:
-        """Register a small pandas frame (a lookup table) as data, not as SQL text."""
-        name = self._name(stem)
-        if self.name == "duckdb":
-            self.con.con.register(name, frame)
-            self._temp.append(("registered", name))
-        else:
-            self.session.createDataFrame(frame).createOrReplaceTempView(name)
-            self._temp.append(("view", name))
-        return self.con.table(name)
-
-    def materialize(self, expr: ibis.Table, stem: str) -> ibis.Table:
-        """Compute ``expr`` once and return a table that reads the stored result."""
-        name = self._name(stem)
-        sql = self.con.compile(expr)
-        if self.name == "duckdb":
-            self.con.con.execute(f'CREATE TEMP TABLE "{name}" AS {sql}')
-            self._temp.append(("table", name))
-        else:
-            # persisted lazily: the first query that reads the view fills the cache
-            frame = self.session.sql(sql).persist()
-            frame.createOrReplaceTempView(name)
-            self._frames[name] = frame
-            self._temp.append(("persisted", name))
-        return self.con.table(name)
-
-    def to_pandas(self, expr) -> pd.DataFrame:
-        """Execute an expression and return a pandas DataFrame.
-
-        On DuckDB the Arrow result is converted column by column and released as it goes, which
-        keeps the peak memory of a large analysis table near one copy.
-        """
-        if self.name == "duckdb":
-            arrow = self.con.con.sql(self.con.compile(expr)).to_arrow_table()
-            return arrow.to_pandas(self_destruct=True, split_blocks=True, date_as_object=False)
-        return expr.to_pandas()
-
-    def close(self) -> None:
-        """Drop every temporary table; stop the Spark session if this engine started it."""
-        for kind, name in reversed(self._temp):
-            try:
-                if self.name == "duckdb":
-                    if kind == "registered":
-                        self.con.con.unregister(name)
-                    elif kind == "view":
-                        self.con.con.execute(f'DROP VIEW IF EXISTS "{name}"')
-                    else:
-                        self.con.con.execute(f'DROP TABLE IF EXISTS "{name}"')
-                else:
-                    if kind == "persisted":
-                        self._frames.pop(name).unpersist()
-                    self.session.catalog.dropTempView(name)
-            except Exception:  # noqa: BLE001 - best effort cleanup
-                pass
-        self._temp.clear()
-        if self.name == "duckdb":
-            self.con.disconnect()
-        elif self._owned_session:
-            self.session.stop()
-
-    def __enter__(self) -> Engine:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

@@ -65,7 +65,7 @@ def context_rows(checker, folder: Path, study) -> list[CheckRow]:
         from cohortstat.cohort.engines import Engine
         from cohortstat.sources import get_source
 
-        with Engine("duckdb", threads=2) as eng:
+        with Engine.create("duckdb", threads=2) as eng:
             rows += _death_rows(eng, get_source("pmsi").relations(eng, folder))
     return rows
 
@@ -94,7 +94,7 @@ def check_layout(folder: Path, name: str, study, checker_class) -> tuple[CheckRo
     from cohortstat.sources import get_source
 
     cleaning = getattr(getattr(study, "data_cleaning", None), name, None)
-    with Engine("duckdb", threads=2) as eng:
+    with Engine.create("duckdb", threads=2) as eng:
         rel = get_source(name).relations(eng, folder, cleaning=cleaning)
         raw = eng.con.con
         checker = checker_class(folder, con=raw)

@@ -38,7 +38,6 @@ from cohortstat.models.weighting import (
     iptw_weights,
     overlap_weights,
     propensity_score,
-    standardized_differences,
 )
 __all__ = [
     "CifSumCheck",
@@ -88,7 +87,6 @@ __all__ = [
     "preference_score",
     "propensity_score",
     "split_periods",
-    "standardized_differences",
     "standardized_incidence_ratio",
     "subgroup_hazard_ratios",
 ]

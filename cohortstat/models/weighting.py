@@ -1,9 +1,10 @@
-"""Propensity score, inverse-probability and overlap weights, standardized differences.
+"""Propensity score, inverse-probability and overlap weights.
 
 The propensity score is a logistic regression (statsmodels ``Logit``) of the treatment indicator on the
 covariates. Weights are computed from it: inverse-probability-of-treatment weights for the average
-treatment effect (ATE), optionally stabilized, and overlap weights. Covariate balance is measured by the
-standardized difference of means of Austin (2009), unweighted or weighted.
+treatment effect (ATE), optionally stabilized, and overlap weights. Covariate balance (standardized
+differences, unweighted or weighted) is measured in the analysis layer:
+:func:`cohortstat.analysis.balance.balance_table`.
 
 Semantic choices (see docs/methods-confounding.md):
 
@@ -11,11 +12,6 @@ Semantic choices (see docs/methods-confounding.md):
   (the same terms and reference levels as CoxPH and FineGray on the same frame).
 - The preference score is that of Walker et al. (2013): the propensity score with the log-odds of the
   treated proportion removed, so that 0.5 means "no preference" whatever the size of each group.
-- The standardized difference uses the pooled standard deviation ``sqrt((s1^2 + s0^2) / 2)`` of the
-  sample being described (before: the full cohort; after: the matched or weighted cohort). A covariate
-  whose values are all 0/1 is binary and its variance is ``p (1 - p)``; otherwise the sample variance
-  (with the weighted "reliability weights" correction when weights are given, which reduces to the
-  usual ``n - 1`` denominator when every weight is 1).
 """
 
 from __future__ import annotations
@@ -34,7 +30,6 @@ __all__ = [
     "propensity_score",
     "iptw_weights",
     "overlap_weights",
-    "standardized_differences",
     "design_matrix",
 ]
 
@@ -361,102 +356,3 @@ def overlap_weights(ps, treatment) -> np.ndarray:
     """
     p, t = _ps_and_treatment(ps, treatment)
     return np.where(t == 1, 1.0 - p, p)
-
-
-def _is_binary(x: np.ndarray) -> bool:
-    return bool(np.isin(x, (0.0, 1.0)).all())
-
-
-def _weighted_mean_var(x: np.ndarray, w: np.ndarray, binary: bool) -> tuple[float, float]:
-    sw = w.sum()
-    if sw <= 0:
-        return np.nan, np.nan
-    m = float((w * x).sum() / sw)
-    if binary:
-        return m, m * (1.0 - m)
-    denom = sw * sw - (w * w).sum()
-    if denom <= 0:
-        return m, np.nan
-    return m, float(sw / denom * (w * (x - m) ** 2).sum())
-
-
-def standardized_differences(
-    df: pd.DataFrame, *, treatment: str, covariates, weights=None
-) -> pd.DataFrame:
-    """Standardized differences of means between treated and reference rows.
-
-    ``smd = (mean_treated - mean_control) / sqrt((var_treated + var_control) / 2)``; a covariate
-    whose values are all 0 or 1 is binary with ``var = p (1 - p)``. With ``weights`` (a column name
-    or an array), means and variances are weighted; the weighted variance is
-    ``sum(w) / (sum(w)^2 - sum(w^2)) * sum(w (x - mean)^2)``, which equals the sample variance when
-    all weights are 1. Categorical columns are expanded to one indicator per level.
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-    treatment : str
-        Column coded 1 / 0.
-    covariates : sequence of str
-    weights : str or array_like, optional
-        Non-negative weights (e.g. IPTW, overlap or matching weights).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``covariate, kind, mean_treated, mean_control, smd`` (``kind``: binary or continuous).
-        The SMD is 0 when both groups are constant at the same value, and NaN when a group is empty or
-        both groups are constant at different values.
-
-    References
-    ----------
-    Austin PC. Balance diagnostics for comparing the distribution of baseline covariates between
-    treatment groups in propensity-score matched samples. Stat Med 2009;28(25):3083-107.
-
-    Austin PC, Stuart EA. Stat Med 2015;34(28):3661-79 (weighted versions).
-    """
-    t = _treatment_array(_column(df, treatment).to_numpy(), treatment)
-    if weights is None:
-        w = np.ones(t.size)
-    elif isinstance(weights, str):
-        w = pd.to_numeric(_column(df, weights), errors="coerce").to_numpy(dtype=float)
-    else:
-        w = np.asarray(weights, dtype=float)
-    if w.shape != t.shape:
-        raise ModelInputError(f"weights have {w.size} values for {t.size} rows; pass one weight per row")
-    if not np.isfinite(w).all() or (w < 0).any():
-        raise ModelInputError("weights must be finite and non-negative")
-    rows = []
-    is_t = t == 1
-    for name in covariates:
-        col = _column(df, name)
-        if isinstance(col.dtype, pd.CategoricalDtype) or col.dtype == object or pd.api.types.is_string_dtype(
-            col.dtype
-        ):
-            values = col.astype(str).to_numpy()
-            items = [(f"{name}[{lv}]", (values == lv).astype(float)) for lv in sorted(pd.unique(values))]
-        else:
-            x = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
-            if not np.isfinite(x).all():
-                raise ModelInputError(f"covariate {name!r} has missing values; impute or drop those rows")
-            items = [(str(name), x)]
-        for label, x in items:
-            binary = _is_binary(x)
-            m1, v1 = _weighted_mean_var(x[is_t], w[is_t], binary)
-            m0, v0 = _weighted_mean_var(x[~is_t], w[~is_t], binary)
-            sd = np.sqrt((v1 + v0) / 2.0)
-            if np.isnan(m1) or np.isnan(m0):
-                smd = np.nan
-            elif sd > 0:
-                smd = (m1 - m0) / sd
-            else:
-                smd = 0.0 if m1 == m0 else np.nan
-            rows.append(
-                {
-                    "covariate": label,
-                    "kind": "binary" if binary else "continuous",
-                    "mean_treated": m1,
-                    "mean_control": m0,
-                    "smd": float(smd),
-                }
-            )
-    return pd.DataFrame(rows, columns=["covariate", "kind", "mean_treated", "mean_control", "smd"])

@@ -83,7 +83,7 @@ def test_detection_names_the_layout(layouts):
 
 @pytest.fixture
 def scalpel_relations(engine):
-    with Engine(engine) as eng:
+    with Engine.create(engine) as eng:
         rel = load_inputs(eng, SCALPEL)
         frames = {t: eng.to_pandas(getattr(rel, t)) for t in ("patients", "stays", "diagnoses")}
         removed = {r.name: int(eng.con.execute(r.removed)) for r in rel.cleaning}

@@ -1,4 +1,5 @@
-"""Propensity score, IPTW and overlap weights, standardized differences: hand-checked values."""
+"""Propensity score, IPTW and overlap weights, and the balance of the weights they give (the one SMD of
+the analysis layer, ``cohortstat.analysis.balance.balance_table``): hand-checked values."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cohortstat.analysis.balance import balance_table
 from cohortstat.errors import ConvergenceWarning, ModelInputError
 from cohortstat.models.weighting import (
     iptw_weights,
     overlap_weights,
     propensity_score,
-    standardized_differences,
 )
 
 
@@ -49,9 +50,9 @@ def test_smd_hand():
             "b": [1, 1, 0, 1, 0, 0],
         }
     )
-    out = standardized_differences(df, treatment="t", covariates=["x", "b"]).set_index("covariate")
+    out = balance_table(df, exposure="t", covariates=["x", "b"]).set_index("covariate")
     # continuous: means 2 and 4, sample variances 1 and 4 -> -2 / sqrt(2.5)
-    assert out.loc["x", "mean_treated"] == 2.0 and out.loc["x", "mean_control"] == 4.0
+    assert out.loc["x", "mean_exposed"] == 2.0 and out.loc["x", "mean_reference"] == 4.0
     assert out.loc["x", "smd"] == pytest.approx(-2 / math.sqrt(2.5), rel=1e-14)
     assert out.loc["x", "kind"] == "continuous"
     # binary: p = 2/3 and 1/3, variances p(1-p) = 2/9 each -> (1/3) / sqrt(2/9)
@@ -61,19 +62,19 @@ def test_smd_hand():
 
 def test_smd_weighted_hand():
     df = pd.DataFrame({"t": [1, 1, 1, 0, 0, 0], "x": [1.0, 2.0, 3.0, 2.0, 4.0, 6.0], "w": [1, 1, 2, 1, 1, 1]})
-    out = standardized_differences(df, treatment="t", covariates=["x"], weights="w").iloc[0]
-    # treated: mean (1+2+6)/4 = 2.25; var = 4/(16-6) * (1.5625 + 0.0625 + 2*0.5625) = 1.1
-    assert out["mean_treated"] == pytest.approx(2.25)
+    out = balance_table(df, exposure="t", covariates=["x"], weights="w").iloc[0]
+    # exposed: mean (1+2+6)/4 = 2.25; var = 4/(16-6) * (1.5625 + 0.0625 + 2*0.5625) = 1.1
+    assert out["mean_exposed"] == pytest.approx(2.25)
     assert out["smd"] == pytest.approx(-1.75 / math.sqrt((1.1 + 4.0) / 2), rel=1e-14)
     # unit weights give the unweighted value
-    a = standardized_differences(df, treatment="t", covariates=["x"], weights=np.ones(6))
-    b = standardized_differences(df, treatment="t", covariates=["x"])
+    a = balance_table(df, exposure="t", covariates=["x"], weights=np.ones(6))
+    b = balance_table(df, exposure="t", covariates=["x"])
     assert a["smd"].iloc[0] == pytest.approx(b["smd"].iloc[0], rel=1e-14)
 
 
 def test_smd_categorical_and_constant():
     df = pd.DataFrame({"t": [1, 1, 0, 0], "c": ["a", "b", "a", "a"], "k": [5, 5, 5, 5]})
-    out = standardized_differences(df, treatment="t", covariates=["c", "k"]).set_index("covariate")
+    out = balance_table(df, exposure="t", covariates=["c", "k"]).set_index("covariate")
     assert list(out.index) == ["c[a]", "c[b]", "k"]
     # c[a]: p = 1/2 vs 1 -> -0.5 / sqrt((1/4 + 0)/2)
     assert out.loc["c[a]", "smd"] == pytest.approx(-0.5 / math.sqrt(0.125))

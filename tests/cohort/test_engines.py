@@ -1,0 +1,141 @@
+"""Engines: one subclass per backend made by ``Engine.create``, the run profile's memory limit reaching
+the engine (not an environment variable), Spark's log output quiet unless asked for."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from cohortstat.cohort.engines import DuckDBEngine, Engine, SparkEngine, spark_memory
+from cohortstat.errors import EngineError, ReportError
+from tests.cohort.conftest import STUDY
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _setting(con, name: str) -> str:
+    return con.execute(f"SELECT current_setting('{name}')").fetchall()[0][0]
+
+
+def _duckdb_shows(limit: str) -> str:
+    """How a fresh DuckDB connection reports ``limit`` once set."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"SET memory_limit = '{limit}'")
+        return _setting(con, "memory_limit")
+    finally:
+        con.close()
+
+
+def test_create_makes_the_subclass_of_the_engine():
+    with Engine.create("duckdb", threads=1) as eng:
+        assert type(eng) is DuckDBEngine and eng.name == "duckdb"
+        assert _setting(eng.con.con, "threads") == 1
+        table = eng.lookup(pd.DataFrame({"a": [3, 1, 2]}), "x")
+        assert eng.to_pandas(table.order_by("a"))["a"].tolist() == [1, 2, 3]
+    assert issubclass(SparkEngine, Engine) and SparkEngine.name == "spark"
+    with pytest.raises(EngineError, match="unknown engine 'sqlite': use one of duckdb, spark"):
+        Engine.create("sqlite")
+
+
+def test_memory_limit_argument_reaches_duckdb(monkeypatch):
+    monkeypatch.delenv("COHORTSTAT_DUCKDB_MEMORY_LIMIT", raising=False)
+    with Engine.create("duckdb", memory_limit="1GiB") as eng:
+        assert _setting(eng.con.con, "memory_limit") == _duckdb_shows("1GiB")
+    with Engine.create("duckdb") as eng:  # the default
+        assert _setting(eng.con.con, "memory_limit") == _duckdb_shows("4GB")
+    assert _duckdb_shows("1GiB") != _duckdb_shows("4GB")
+
+
+def test_environment_variable_is_only_a_fallback(monkeypatch):
+    monkeypatch.setenv("COHORTSTAT_DUCKDB_MEMORY_LIMIT", "2GiB")
+    with Engine.create("duckdb") as eng:
+        assert _setting(eng.con.con, "memory_limit") == _duckdb_shows("2GiB")
+    with Engine.create("duckdb", memory_limit="1GiB") as eng:
+        assert _setting(eng.con.con, "memory_limit") == _duckdb_shows("1GiB")
+    monkeypatch.setenv("COHORTSTAT_DUCKDB_MEMORY_LIMIT", "lots")
+    with pytest.raises(EngineError, match="invalid memory limit 'lots'"):
+        Engine.create("duckdb")
+
+
+@pytest.mark.parametrize("given, spark", [("8GB", "8g"), ("512MiB", "512m"), ("16TB", "16t"), ("4g", "4g")])
+def test_spark_memory_spelling(given, spark):
+    assert spark_memory(given) == spark
+
+
+def test_profile_memory_limit_reaches_duckdb_through_run(layouts, tmp_path, monkeypatch):
+    """run(profile=...) -> build_cohort(memory_limit=) -> DuckDB's setting; the variable does not win."""
+    from cohortstat.run import run
+
+    monkeypatch.setenv("COHORTSTAT_DUCKDB_MEMORY_LIMIT", "3GiB")
+    seen = []
+    original = DuckDBEngine.__init__
+
+    def spy(self, threads=None, memory_limit=None, verbose=False):
+        original(self, threads=threads, memory_limit=memory_limit, verbose=verbose)
+        seen.append((threads, memory_limit, _setting(self.con.con, "memory_limit")))
+        if memory_limit is not None:  # the cohort build: stop here
+            self.close()
+            raise ReportError("stopped at the cohort build")
+
+    monkeypatch.setattr(DuckDBEngine, "__init__", spy)
+    with pytest.raises(ReportError, match="stopped at the cohort build"):
+        run(STUDY, layouts["pmsi"], tmp_path / "out", profile={"threads": 1, "memory_limit": "1GiB"})
+    assert seen[-1] == (1, "1GiB", _duckdb_shows("1GiB"))
+    assert not (tmp_path / "out").exists()
+
+
+_PROBE = """
+import pandas as pd
+from cohortstat.cohort.engines import Engine
+with Engine.create("spark", threads=1, memory_limit="1GB") as eng:
+    print("driver memory", eng.session.conf.get("spark.driver.memory"))
+    print("rows", eng.to_pandas(eng.lookup(pd.DataFrame({"a": [1, 2]}), "x"))["a"].sum())
+"""
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize("verbose", [False, True])
+def test_spark_is_quiet_unless_verbose(verbose):
+    """A new Spark session: the profile's memory as driver memory; stderr without log4j lines by default."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("COHORTSTAT_SPARK_VERBOSE", None)
+    if verbose:
+        env["COHORTSTAT_SPARK_VERBOSE"] = "1"
+    done = subprocess.run([sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "driver memory 1g" in done.stdout and "rows 3" in done.stdout
+    log4j = [line for line in done.stderr.splitlines()
+             if " WARN " in line or " INFO " in line or "log level" in line or "log4j" in line]
+    assert bool(log4j) is verbose, done.stderr
+
+
+@pytest.mark.parametrize("flag", [[], ["--verbose"]])
+def test_cli_verbose_switches_spark_logging_on(flag, layouts, tmp_path, monkeypatch):
+    """``cohortstat run --verbose`` sets the switch the Spark engine reads; without it nothing is set."""
+    from typer.testing import CliRunner
+
+    from cohortstat.cli import app
+
+    run_module = importlib.import_module("cohortstat.run")  # the package re-exports run() under this name
+
+    monkeypatch.delenv("COHORTSTAT_SPARK_VERBOSE", raising=False)
+    seen = {}
+
+    def spy(study, data, out, **kwargs):
+        seen["switch"] = os.environ.get("COHORTSTAT_SPARK_VERBOSE")
+        seen["memory_limit"] = kwargs["profile"].memory_limit
+        return Path(out)
+
+    monkeypatch.setattr(run_module, "run", spy)
+    done = CliRunner().invoke(app, ["run", str(STUDY), "--data", str(layouts["pmsi"]), "--out",
+                                    str(tmp_path / "out"), "--memory-limit", "2GB", *flag])
+    assert done.exit_code == 0, done.output
+    assert seen == {"switch": "1" if flag else None, "memory_limit": "2GB"}
