@@ -45,7 +45,7 @@ from cohortstat.spec import load_study
 study = load_study(open(sys.argv[1]).read())
 steps = []
 if sys.argv[3] == "spark":
-    from cohortstat.cohort.engines import _spark_session
+    from cohortstat.engines import _spark_session
     session, _ = _spark_session(int(sys.argv[4]) or None)  # kept alive to read the JVM's peak
 t0 = time.perf_counter()
 c = build_cohort(study, data=sys.argv[2], engine=sys.argv[3],

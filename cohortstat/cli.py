@@ -247,7 +247,7 @@ def run_cmd(
     """Run a study end to end and write its report folder."""
     from cohortstat.run import run
 
-    if verbose:  # read by the Spark engine (cohortstat.cohort.engines.VERBOSE_ENV)
+    if verbose:  # read by the Spark engine (cohortstat.engines.VERBOSE_ENV)
         os.environ["COHORTSTAT_SPARK_VERBOSE"] = "1"
 
     if engine is not None and engine not in ("duckdb", "spark"):

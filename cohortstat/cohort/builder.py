@@ -19,7 +19,7 @@ import pandas as pd
 
 from cohortstat.cohort import charlson, pipeline
 from cohortstat.cohort.concepts import code_map, concept_frame, occurrences
-from cohortstat.cohort.engines import Engine
+from cohortstat.engines import Engine
 from cohortstat.cohort.inputs import load_inputs, study_years
 from cohortstat.sources.deaths import credible_deaths, merge_deaths
 from cohortstat.errors import CohortError, CohortWarning, DataSchemaError

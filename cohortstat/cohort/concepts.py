@@ -13,7 +13,7 @@ import ibis
 import pandas as pd
 
 from cohortstat.cohort import charlson
-from cohortstat.cohort.engines import Engine
+from cohortstat.engines import Engine
 
 
 def concept_frame(study, names: set[str], with_charlson: bool) -> pd.DataFrame:

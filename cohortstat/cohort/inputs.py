@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from cohortstat.cohort.engines import Engine
+from cohortstat.engines import Engine
 from cohortstat.errors import DataSchemaError
 from cohortstat.sources import Relations, get_source, resolve_source
 from cohortstat.sources.base import study_years

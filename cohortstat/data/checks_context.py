@@ -62,7 +62,7 @@ def context_rows(checker, folder: Path, study) -> list[CheckRow]:
     from cohortstat.sources.files import list_tables
 
     if "DEATHS" in list_tables(folder) and {"patients", "stays"} <= checker.usable:
-        from cohortstat.cohort.engines import Engine
+        from cohortstat.engines import Engine
         from cohortstat.sources import get_source
 
         with Engine.create("duckdb", threads=2) as eng:
@@ -90,7 +90,7 @@ def _examples(eng, col) -> list[str]:
 
 def check_layout(folder: Path, name: str, study, checker_class) -> tuple[CheckRow, ...]:
     """Every check of an SNDS or OMOP folder (see the module docstring)."""
-    from cohortstat.cohort.engines import Engine
+    from cohortstat.engines import Engine
     from cohortstat.sources import get_source
 
     cleaning = getattr(getattr(study, "data_cleaning", None), name, None)

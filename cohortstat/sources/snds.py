@@ -203,7 +203,7 @@ def relations(engine, folder: Path, cleaning=None, years_needed=None) -> Relatio
 
     Parameters
     ----------
-    engine : the :class:`~cohortstat.cohort.engines.Engine` to register the tables on.
+    engine : the :class:`~cohortstat.engines.Engine` to register the tables on.
     folder : the folder holding T_MCOaaB/C/D/UM and IR_BEN_R.
     cleaning : the study's ``data_cleaning.snds`` settings (None: every rule on).
     years_needed : years the study needs (an error names those without T_MCOaa tables).

@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from cohortstat.cohort.engines import DuckDBEngine, Engine, SparkEngine, spark_memory
+from cohortstat.engines import DuckDBEngine, Engine, SparkEngine, spark_memory
 from cohortstat.errors import EngineError, ReportError
 from tests.cohort.conftest import STUDY
 
@@ -94,7 +94,7 @@ def test_profile_memory_limit_reaches_duckdb_through_run(layouts, tmp_path, monk
 
 _PROBE = """
 import pandas as pd
-from cohortstat.cohort.engines import Engine
+from cohortstat.engines import Engine
 with Engine.create("spark", threads=1, memory_limit="1GB") as eng:
     print("driver memory", eng.session.conf.get("spark.driver.memory"))
     print("rows", eng.to_pandas(eng.lookup(pd.DataFrame({"a": [1, 2]}), "x"))["a"].sum())

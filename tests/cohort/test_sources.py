@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from cohortstat.cohort import build_cohort
-from cohortstat.cohort.engines import Engine
+from cohortstat.engines import Engine
 from cohortstat.cohort.inputs import load_inputs
 from cohortstat.data.checks import check_data
 from cohortstat.sources import detect_source

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from cohortstat.cohort import build_cohort
-from cohortstat.cohort.engines import Engine
+from cohortstat.engines import Engine
 from cohortstat.errors import SpecError
 from cohortstat.spec import load_study
 from cohortstat.spec.checks import FIXED_COLUMNS, RESERVED_PREFIXES
