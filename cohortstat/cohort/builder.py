@@ -7,7 +7,6 @@ materialising after each step and counting persons per group for the attrition t
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -202,65 +201,20 @@ def build_cohort(
     CohortError
         A step left a group without patients (the message names the step).
     """
-    exposed, reference = study.comparison.exposed, study.comparison.reference
-    groups = (exposed, reference)
-    n_steps = 6
-    tick = _Progress(progress, n_steps)
+    tick = _Progress(progress, 6)
     eng = Engine.create(engine, threads=threads, memory_limit=memory_limit, verbose=verbose)
     try:
-        inputs = load_inputs(eng, Path(data), source=source, cleaning=_cleaning(study, source, data),
-                             years_needed=study_years(study))
-        if inputs.materialize:
-            inputs = dataclasses.replace(
-                inputs, stays=eng.materialize(inputs.stays, "stays"),
-                diagnoses=eng.materialize(inputs.diagnoses, "diagnoses"),
-                patients=eng.materialize(inputs.patients, "patients"))
-        _check_not_empty(eng, inputs, data)
-        bad_codes = _malformed_codes(eng, inputs.diagnoses, data)
-        patients = merge_deaths(inputs.patients, inputs.deaths, inputs.stays)
-        data_notes = _data_notes(eng, inputs)
+        inputs, patients, bad_codes, data_notes = _prepared_inputs(eng, study, Path(data), source)
         tick("inputs checked")
-        roles_needed = _used_roles(study)
-        present = set(eng.to_pandas(inputs.diagnoses.select("role").distinct())["role"].dropna())
-        for role, where in roles_needed.items():
-            if role not in present:
-                raise DataSchemaError(
-                    f"the data have no diagnosis with role {role!r}, used at {where}; roles in the "
-                    f"data: {', '.join(sorted(present)) or 'none'}. Fix the study roles or the data."
-                )
+        _check_roles(eng, study, inputs.diagnoses)
         frame = concept_frame(study, _used_concepts(study), bool(study.covariates.charlson))
         occ = occurrences(eng, inputs, code_map(eng, inputs.diagnoses, frame))
         tick("diagnoses matched to concept sets")
-
-        period = study.study_period
-        idx = [pipeline.entry_events(occ, inputs.stays, g, study.cohorts[g].entry, period)
-               for g in groups]
-        mode = study.comparison.in_both
-        base = pipeline.mark_in_both(ibis.union(*idx), exposed, mode)
-        base = eng.materialize(
-            pipeline.attach_patients(base, patients, inputs.stays, exposed), "index"
-        )
+        base = eng.materialize(_index_stays(study, occ, inputs.stays, patients), "index")
         tick("index stays found")
-        anchor = study.follow_up.anchor
-        checks = ["pass_in_both"]
-        c = base
-        for i, rule in enumerate(study.inclusion):
-            checks.append(f"pass_rule_{i}")
-            c = pipeline.rule_passes(c, rule, occ, anchor, checks[-1])
-        c = pipeline.follow_up(c, study.follow_up)
-        checks.append("pass_follow_up")
-        c = eng.materialize(pipeline.exit_step(c, checks, first_step=1), "steps")
-        counts = eng.to_pandas(c.group_by("group", "exit_step").agg(n=c.count()))
-        rows = _attrition(study, counts, bad_codes)
+        c, rows = _included(eng, study, base, occ, bad_codes)
         tick("inclusion rules and follow-up applied")
-        c = c.filter(c.exit_step.isnull()).drop("exit_step")
-        competing = "death" in tuple(study.competing_events)
-        c = pipeline.outcome_columns(c, occ, dict(study.outcomes), competing)
-        c = pipeline.covariate_columns(c, occ, study.covariates)
-        # person_key: a study-local integer in row order; patient_id is dropped in the engine
-        order = ibis.row_number().over(order_by=[ibis.desc(c.exposure), c.adm, c.patient_id])
-        c = c.mutate(person_key=(order + 1).cast("int64")).drop("patient_id")
-        c = eng.materialize(c, "analysis")
+        c = eng.materialize(_analysis_columns(study, c, occ), "analysis")
         tick("outcomes and covariates")
         raw = eng.to_pandas(c.order_by("person_key"))
         tick("analysis table collected")
@@ -274,6 +228,65 @@ def build_cohort(
     if out is not None:
         cohort.to_parquet(out)
     return cohort
+
+
+def _prepared_inputs(eng: Engine, study, data: Path, source):
+    """The source's relations (materialised when the source asks), checked; patients with linked deaths."""
+    inputs = load_inputs(eng, data, source=source, cleaning=_cleaning(study, source, data),
+                         years_needed=study_years(study))
+    if inputs.materialize:
+        inputs = dataclasses.replace(
+            inputs, stays=eng.materialize(inputs.stays, "stays"),
+            diagnoses=eng.materialize(inputs.diagnoses, "diagnoses"),
+            patients=eng.materialize(inputs.patients, "patients"))
+    _check_not_empty(eng, inputs, data)
+    bad_codes = _malformed_codes(eng, inputs.diagnoses, data)
+    patients = merge_deaths(inputs.patients, inputs.deaths, inputs.stays)
+    return inputs, patients, bad_codes, _data_notes(eng, inputs)
+
+
+def _check_roles(eng: Engine, study, diagnoses: ibis.Table) -> None:
+    """Every diagnosis role the study uses is present in the data."""
+    present = set(eng.to_pandas(diagnoses.select("role").distinct())["role"].dropna())
+    for role, where in _used_roles(study).items():
+        if role not in present:
+            raise DataSchemaError(
+                f"the data have no diagnosis with role {role!r}, used at {where}; roles in the "
+                f"data: {', '.join(sorted(present)) or 'none'}. Fix the study roles or the data."
+            )
+
+
+def _index_stays(study, occ: ibis.Table, stays: ibis.Table, patients: ibis.Table) -> ibis.Table:
+    """Each group's first qualifying stay, patients in both groups marked, patient data attached."""
+    exposed = study.comparison.exposed
+    groups = (exposed, study.comparison.reference)
+    idx = [pipeline.entry_events(occ, stays, g, study.cohorts[g].entry, study.study_period) for g in groups]
+    base = pipeline.mark_in_both(ibis.union(*idx), exposed, study.comparison.in_both)
+    return pipeline.attach_patients(base, patients, stays, exposed)
+
+
+def _included(eng: Engine, study, base: ibis.Table, occ: ibis.Table, bad_codes) -> tuple[ibis.Table, list]:
+    """The inclusion rules and follow-up in order: the persons kept and the attrition rows."""
+    checks = ["pass_in_both"]
+    c = base
+    for i, rule in enumerate(study.inclusion):
+        checks.append(f"pass_rule_{i}")
+        c = pipeline.rule_passes(c, rule, occ, study.follow_up.anchor, checks[-1])
+    c = pipeline.follow_up(c, study.follow_up)
+    checks.append("pass_follow_up")
+    c = eng.materialize(pipeline.exit_step(c, checks, first_step=1), "steps")
+    counts = eng.to_pandas(c.group_by("group", "exit_step").agg(n=c.count()))
+    rows = _attrition(study, counts, bad_codes)
+    return c.filter(c.exit_step.isnull()).drop("exit_step"), rows
+
+
+def _analysis_columns(study, c: ibis.Table, occ: ibis.Table) -> ibis.Table:
+    """Outcome and covariate columns; person_key, a study-local integer in row order, replaces patient_id."""
+    competing = "death" in tuple(study.competing_events)
+    c = pipeline.outcome_columns(c, occ, dict(study.outcomes), competing)
+    c = pipeline.covariate_columns(c, occ, study.covariates)
+    order = ibis.row_number().over(order_by=[ibis.desc(c.exposure), c.adm, c.patient_id])
+    return c.mutate(person_key=(order + 1).cast("int64")).drop("patient_id")
 
 
 def _cleaning(study, source, data):
