@@ -14,7 +14,9 @@ Columns (:data:`cohortstat.constants.ESTIMATE_COLUMNS`):
   negative controls (NaN when the study has none);
 - ``events_exposed``, ``events_reference``: outcome events per group in the sample the model was fitted
   on. They are counts of persons: the report suppresses them below the minimum cell count
-  (:data:`cohortstat.constants.ESTIMATE_COUNT_COLUMNS`).
+  (:data:`cohortstat.constants.ESTIMATE_COUNT_COLUMNS`);
+- ``infinite``: True when the fit flagged the term's estimate as possibly infinite (monotone likelihood,
+  e.g. no event in one group): its HR and CI are where the iterations stopped, not an estimate.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ def _events(outcome, model: str) -> tuple[object, object]:
 
 def _rows(outcome, confounding_method: str, analysis: str) -> list[dict]:
     rows = []
+    infinite = set(getattr(outcome, "infinite", ()))
     for r in outcome.models.to_dict("records"):
         kind, adjustment, estimate_type = model_kind(r["model"], confounding_method)
         e1, e0 = _events(outcome, r["model"])
@@ -68,6 +71,7 @@ def _rows(outcome, confounding_method: str, analysis: str) -> list[dict]:
             "estimate": float(r["hr"]), "ci_lower": float(r["ci_lower"]), "ci_upper": float(r["ci_upper"]),
             "p": float(r["p"]), "calibrated_ci_lower": math.nan, "calibrated_ci_upper": math.nan,
             "calibrated_p": math.nan, "events_exposed": e1, "events_reference": e0,
+            "infinite": (r["model"], r["term"]) in infinite,
         })
     return rows
 

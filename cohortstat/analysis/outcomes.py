@@ -139,4 +139,5 @@ def analyze_outcome(study, name: str, outcome, table: pd.DataFrame, adjusted_tab
         at_risk=at_risk_table(sub, t, groups), gray=dict(gray), models=models, ph=ph, ph_violated=violated,
         notes=tuple(notes), model_events=pd.DataFrame(ctx.events, columns=["model", "events_exposed",
                                                                           "events_reference"]),
+        infinite=tuple(ctx.infinite),
     )

@@ -49,6 +49,9 @@ class OutcomeResults:
     model_events : pandas.DataFrame or None
         ``model, events_exposed, events_reference``: outcome events per group in the sample each model
         was fitted on (counts of persons: suppress them like every count before showing them).
+    infinite : tuple of (str, str)
+        ``(model, term)`` of every estimate that may be infinite (monotone likelihood: the fit flagged
+        the term; its finite HR and CI are only the point where the iterations stopped).
     """
 
     name: str
@@ -62,6 +65,7 @@ class OutcomeResults:
     ph_violated: bool = False
     notes: tuple[str, ...] = ()
     model_events: pd.DataFrame | None = field(default=None, repr=False)
+    infinite: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, eq=False)

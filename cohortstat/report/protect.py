@@ -66,6 +66,7 @@ class Context:
         self.matched: dict[str, object] = {}  # matched cohort size per group
         self.at_risk: dict[tuple, object] = {}  # (outcome, group, year) -> key
         self.model_keys: dict[tuple, tuple] = {}  # (outcome, model) -> (n key, events key)
+        self.group_events: dict[tuple, tuple] = {}  # (outcome, model) -> (events key, keys per group)
 
     def own(self, key, value: int, cost: int = 1):
         return self.ledger.count(key, value, cost=cost)
@@ -201,6 +202,33 @@ def _declare_outcome(ctx: Context, o) -> None:
             led.total(ev, [("events", o.name, g) for g in ctx.groups], "model events")
         elif ctx.matched:
             led.relate({**{ctx.matched[g]: 1 for g in ctx.groups}, n: -1}, "ps model n")
+    _declare_group_events(ctx, o)
+
+
+def _declare_group_events(ctx: Context, o) -> None:
+    """Events per group of each model's sample (estimates table): they partition the model's events.
+
+    On the whole outcome sample they are the outcome's events of the group (one count); on a matched
+    or weighted sample they are counts of their own, summing to that model's event count.
+    """
+    ev = getattr(o, "model_events", None)
+    if ev is None or not len(ev):
+        return
+    led = ctx.ledger
+    for r in ev.to_dict("records"):
+        if (o.name, r["model"]) not in ctx.model_keys:
+            continue
+        total = ctx.model_keys[(o.name, r["model"])][1]
+        kind = "ps" if r["model"].endswith("_ps") else "cohort"
+        keys = []
+        for g, col in zip(ctx.groups, ("events_exposed", "events_reference")):
+            own = ("model_group_events", o.name, kind, g, int(r[col]))
+            rates = ("events", o.name, g)
+            keys.append(own if own in led.vars else ctx.same_as(rates if rates in led.vars else None, r[col], own))
+        seen = (total, tuple(keys)) in ctx.group_events.values()
+        ctx.group_events[(o.name, r["model"])] = (total, tuple(keys))
+        if not seen:
+            led.total(total, keys, "model events by group")
 
 
 def _declare_balance(ctx: Context, balance: pd.DataFrame | None) -> dict:
