@@ -183,8 +183,8 @@ def _data_checks(r: _Run) -> None:
                       " the report's limitations. Pass --strict to refuse such data.")
 
 
-def _build(r: _Run):
-    """The cohort, with the profile's threads and memory limit."""
+def _build(r: _Run, study=None):
+    """The cohort of ``study`` (default: the run's), with the profile's threads and memory limit."""
     import inspect
     import os
 
@@ -194,7 +194,7 @@ def _build(r: _Run):
     if r.memory_limit is None or "memory_limit" in inspect.signature(build_cohort).parameters:
         if r.memory_limit is not None:
             kwargs["memory_limit"] = r.memory_limit
-        return build_cohort(r.study, **kwargs)
+        return build_cohort(study or r.study, **kwargs)
     # the engine reads its memory limit from the environment only: set it for the duration of the build
     names = {"duckdb": "COHORTSTAT_DUCKDB_MEMORY_LIMIT", "spark": "COHORTSTAT_SPARK_DRIVER_MEMORY"}
     name = names[r.engine]
@@ -202,7 +202,7 @@ def _build(r: _Run):
     before = os.environ.get(name)
     os.environ[name] = value
     try:
-        return build_cohort(r.study, **kwargs)
+        return build_cohort(study or r.study, **kwargs)
     finally:
         if before is None:
             os.environ.pop(name, None)
@@ -267,6 +267,10 @@ def _steps(r: _Run) -> None:
     cohort = _build(r)
     r.log("analyses")
     results = analyze(r.study, cohort, progress=r.log)
+    if r.study.sensitivity:  # sensitivity variants: the main cohort reused when only analyses differ
+        from cohortstat.analysis import analyze_variants
+
+        results = analyze_variants(r.study, results, cohort, build=lambda s: _build(r, s), progress=r.log)
     r.log("write report")
     _write(r, results, cohort)
 

@@ -89,6 +89,8 @@ class StudyResults:
     confounding_method : str
     notes : tuple of str
     engine : str
+    variants : tuple of (str, StudyResults)
+        Results of each sensitivity variant (:mod:`cohortstat.analysis.variants`), in study order.
     """
 
     study: object = field(repr=False)
@@ -103,14 +105,20 @@ class StudyResults:
     confounding_method: str = "none"
     notes: tuple[str, ...] = ()
     engine: str = "duckdb"
+    variants: tuple[tuple[str, StudyResults], ...] = field(default=(), repr=False)
 
     def estimates(self) -> pd.DataFrame:
         """One tidy row per model term: the estimates table (``tables/estimates.csv``).
 
-        See :func:`cohortstat.analysis.estimates.estimates_table` for the columns. Counts
-        (``events_exposed``, ``events_reference``) are not suppressed here.
+        Rows of the main analysis (``analysis == "main"``) first, then those of each sensitivity
+        variant (``analysis`` = its name). See :func:`cohortstat.analysis.estimates.estimates_table`
+        for the columns. Counts (``events_exposed``, ``events_reference``) are not suppressed here.
         """
-        return estimates_table(self)
+        tables = [estimates_table(self)] + [estimates_table(r, analysis=n) for n, r in self.variants]
+        full = [t for t in tables if len(t)]
+        if len(full) <= 1:
+            return full[0] if full else tables[0]
+        return pd.concat(full, ignore_index=True)
 
     def table(self) -> pd.DataFrame:
         """Every number of the results in long form: ``outcome, analysis, group, term, statistic, value``.

@@ -66,7 +66,7 @@ class Context:
         self.matched: dict[str, object] = {}  # matched cohort size per group
         self.at_risk: dict[tuple, object] = {}  # (outcome, group, year) -> key
         self.model_keys: dict[tuple, tuple] = {}  # (outcome, model) -> (n key, events key)
-        self.group_events: dict[tuple, tuple] = {}  # (outcome, model) -> (events key, keys per group)
+        self.group_events: dict[tuple, tuple] = {}  # (analysis, outcome, model) -> (events key, group keys)
 
     def own(self, key, value: int, cost: int = 1):
         return self.ledger.count(key, value, cost=cost)
@@ -205,29 +205,32 @@ def _declare_outcome(ctx: Context, o) -> None:
     _declare_group_events(ctx, o)
 
 
-def _declare_group_events(ctx: Context, o) -> None:
+def _declare_group_events(ctx: Context, o, analysis: str = "main") -> None:
     """Events per group of each model's sample (estimates table): they partition the model's events.
 
     On the whole outcome sample they are the outcome's events of the group (one count); on a matched
-    or weighted sample they are counts of their own, summing to that model's event count.
+    or weighted sample, or in a sensitivity variant (``analysis``), they are counts of their own, tied
+    to the main outcome's events of the group by their (latent) difference, so that neither a small
+    count nor a small difference between analyses is shown.
     """
     ev = getattr(o, "model_events", None)
     if ev is None or not len(ev):
         return
     led = ctx.ledger
     for r in ev.to_dict("records"):
-        if (o.name, r["model"]) not in ctx.model_keys:
+        main = analysis == "main"
+        if main and (o.name, r["model"]) not in ctx.model_keys:
             continue
-        total = ctx.model_keys[(o.name, r["model"])][1]
+        total = ctx.model_keys[(o.name, r["model"])][1] if main else None
         kind = "ps" if r["model"].endswith("_ps") else "cohort"
         keys = []
         for g, col in zip(ctx.groups, ("events_exposed", "events_reference")):
-            own = ("model_group_events", o.name, kind, g, int(r[col]))
+            own = ("model_group_events", analysis, o.name, kind, g, int(r[col]))
             rates = ("events", o.name, g)
             keys.append(own if own in led.vars else ctx.same_as(rates if rates in led.vars else None, r[col], own))
         seen = (total, tuple(keys)) in ctx.group_events.values()
-        ctx.group_events[(o.name, r["model"])] = (total, tuple(keys))
-        if not seen:
+        ctx.group_events[(analysis, o.name, r["model"])] = (total, tuple(keys))
+        if total is not None and not seen:
             led.total(total, keys, "model events by group")
 
 
@@ -289,6 +292,9 @@ def declare(results, k: int, *, provenance: dict | None = None, data_checks: lis
     t1_keys = _declare_table_one(ctx, results.table_one)
     for o in results.outcomes:
         _declare_outcome(ctx, o)
+    for name, variant in getattr(results, "variants", ()):
+        for o in variant.outcomes:
+            _declare_group_events(ctx, o, name)
     balance_keys = _declare_balance(ctx, results.balance)
     _declare_preference(ctx, results.preference)
     notes = [parse_note(n, ctx) for n in results.notes]

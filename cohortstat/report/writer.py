@@ -63,14 +63,15 @@ def published_estimates(results, protected) -> list[dict]:
     from cohortstat.analysis.estimates import model_kind
 
     names = {}
-    for o in results.outcomes:
-        for m in dict.fromkeys(o.models["model"]) if len(o.models) else ():
-            kind, adjustment, _ = model_kind(m, results.confounding_method)
-            names[(o.name, kind, adjustment)] = m
+    for analysis, res in (("main", results), *getattr(results, "variants", ())):
+        for o in res.outcomes:
+            for m in dict.fromkeys(o.models["model"]) if len(o.models) else ():
+                kind, adjustment, _ = model_kind(m, res.confounding_method)
+                names[(analysis, o.name, kind, adjustment)] = m
     rows = []
     for r in results.estimates().to_dict("records"):
-        m = names.get((r["outcome"], r["model"], r["adjustment"]))
-        keys = protected.ctx.group_events.get((r["outcome"], m))
+        m = names.get((r["analysis"], r["outcome"], r["model"], r["adjustment"]))
+        keys = protected.ctx.group_events.get((r["analysis"], r["outcome"], m))
         row = {c: _json_value(v) for c, v in r.items()}
         for c, key in zip(("events_exposed", "events_reference"), keys[1] if keys else (None, None)):
             row[c] = protected.show(key) if key is not None else None

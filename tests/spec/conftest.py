@@ -40,6 +40,10 @@ def rich_document() -> dict:
         "stabilized": True,
         "seed": 7,
     }
+    doc["sensitivity"] = {
+        "blanking_2y": {"description": "two years of blanking", "follow_up": {"blanking_days": 730}},
+        "iptw": {"analyses": {"confounding": {"method": "iptw"}}},
+    }
     return doc
 
 

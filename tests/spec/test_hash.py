@@ -36,6 +36,7 @@ COSMETIC_FIELDS = {
     ("NoPriorConcept", "description"),
     ("AliveAtDischarge", "description"),
     ("AliveAtLandmark", "description"),
+    ("Variant", "description"),
 }
 
 
@@ -114,7 +115,11 @@ def leaves(model: BaseModel, path: tuple = ()) -> list[tuple[tuple, str, Any]]:
         kind = field_class(type(model), name)
         value = getattr(model, name)
         here = (*path, name)
-        if isinstance(value, BaseModel):
+        if type(model).__name__ == "Variant" and value is None:
+            continue  # a part the variant does not override: not written at all
+        if isinstance(value, dict) and type(model).__name__ == "Variant":
+            out += _raw_leaves(value, here, kind)
+        elif isinstance(value, BaseModel):
             out += leaves(value, here)
         elif isinstance(value, dict) and all(isinstance(v, BaseModel) for v in value.values()):
             for key, item in value.items():
@@ -124,6 +129,17 @@ def leaves(model: BaseModel, path: tuple = ()) -> list[tuple[tuple, str, Any]]:
                 out += leaves(item, (*here, i))
         else:
             out.append((here, kind, field.annotation))
+    return out
+
+
+def _raw_leaves(value: dict, path: tuple, kind: str) -> list:
+    """Leaves of a variant's override (plain YAML data: nested mappings of values)."""
+    out = []
+    for key, item in value.items():
+        if isinstance(item, dict):
+            out += _raw_leaves(item, (*path, key), kind)
+        else:
+            out.append(((*path, key), kind, Any))
     return out
 
 
@@ -167,6 +183,8 @@ def candidates(path: tuple, value: Any, annotation: Any, names: dict[str, list[s
         return [(d + dt.timedelta(days=k)).isoformat() for k in (1, -1, 400)]
     if isinstance(value, str) and options:
         return [o for o in options if o != value]
+    if isinstance(value, str) and field == "method":  # in a sensitivity variant's raw override
+        return [o for o in ("none", "iptw", "overlap", "matching") if o != value]
     if isinstance(value, str) and field in ("concept_set",):
         return [n for n in names["concept_sets"] if n != value]
     if isinstance(value, str) and field in ("exposed", "reference", "id", "name"):
