@@ -15,6 +15,10 @@ Columns (:data:`cohortstat.constants.ESTIMATE_COLUMNS`):
 - ``events_exposed``, ``events_reference``: outcome events per group in the sample the model was fitted
   on. They are counts of persons: the report suppresses them below the minimum cell count
   (:data:`cohortstat.constants.ESTIMATE_COUNT_COLUMNS`);
+- subgroup rows (``subgroup`` = the variable, ``level`` = its level) and period rows (``period`` =
+  ``start-end`` in days since the follow-up anchor) come from :mod:`cohortstat.analysis.effects`; the
+  test of no effect modification is a row with ``term`` ``interaction`` (per subgroup variable) or
+  ``heterogeneity`` (periods) holding only ``p``;
 - ``infinite``: True when the fit flagged the term's estimate as possibly infinite (monotone likelihood,
   e.g. no event in one group): its HR and CI are where the iterations stopped, not an estimate.
 """
@@ -76,6 +80,17 @@ def _rows(outcome, confounding_method: str, analysis: str) -> list[dict]:
     return rows
 
 
+def _effect_rows(outcome, analysis: str) -> list[dict]:
+    effects = getattr(outcome, "effects", None)
+    if effects is None:
+        return []
+    rows = []
+    for r in effects.to_dict("records"):
+        rows.append({**r, "analysis": analysis, "outcome": outcome.name, "model": "cox", "estimate_type": "hr",
+                     "calibrated_ci_lower": math.nan, "calibrated_ci_upper": math.nan, "calibrated_p": math.nan})
+    return rows
+
+
 def estimates_table(results, analysis: str = MAIN_ANALYSIS) -> pd.DataFrame:
     """Every model estimate of a :class:`~cohortstat.analysis.results.StudyResults` as one tidy table.
 
@@ -94,6 +109,7 @@ def estimates_table(results, analysis: str = MAIN_ANALYSIS) -> pd.DataFrame:
     rows = []
     for outcome in results.outcomes:
         rows += _rows(outcome, results.confounding_method, analysis)
+        rows += _effect_rows(outcome, analysis)
     out = pd.DataFrame(rows, columns=list(ESTIMATE_COLUMNS))
     for c in ("events_exposed", "events_reference"):
         out[c] = out[c].astype("Int64")

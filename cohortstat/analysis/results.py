@@ -52,6 +52,9 @@ class OutcomeResults:
     infinite : tuple of (str, str)
         ``(model, term)`` of every estimate that may be infinite (monotone likelihood: the fit flagged
         the term; its finite HR and CI are only the point where the iterations stopped).
+    effects : pandas.DataFrame or None
+        Subgroup and period-specific hazard ratios with their interaction / heterogeneity tests
+        (:mod:`cohortstat.analysis.effects`); None when the study asks for none.
     """
 
     name: str
@@ -66,6 +69,7 @@ class OutcomeResults:
     notes: tuple[str, ...] = ()
     model_events: pd.DataFrame | None = field(default=None, repr=False)
     infinite: tuple[tuple[str, str], ...] = ()
+    effects: pd.DataFrame | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, eq=False)

@@ -203,6 +203,7 @@ def _declare_outcome(ctx: Context, o) -> None:
         elif ctx.matched:
             led.relate({**{ctx.matched[g]: 1 for g in ctx.groups}, n: -1}, "ps model n")
     _declare_group_events(ctx, o)
+    _declare_effect_events(ctx, o)
 
 
 def _declare_group_events(ctx: Context, o, analysis: str = "main") -> None:
@@ -232,6 +233,43 @@ def _declare_group_events(ctx: Context, o, analysis: str = "main") -> None:
         ctx.group_events[(analysis, o.name, r["model"])] = (total, tuple(keys))
         if total is not None and not seen:
             led.total(total, keys, "model events by group")
+
+
+def effect_key(row: dict) -> str:
+    """The model key of a subgroup or period row of the estimates table (``group_events``)."""
+    if row.get("subgroup"):
+        return f"subgroup:{row['subgroup']}={row['level']}"
+    return f"period:{row['period']}"
+
+
+def _declare_effect_events(ctx: Context, o, analysis: str = "main") -> None:
+    """Events per group of each subgroup level and period: parts of the outcome's events of the group
+    (levels partition them; periods are disjoint parts, the rest a latent remainder)."""
+    effects = getattr(o, "effects", None)
+    if effects is None or not len(effects):
+        return
+    led = ctx.ledger
+    rows = [r for r in effects.to_dict("records") if r["term"] == "exposure"]
+    parts: dict[tuple, list] = {}
+    for r in rows:
+        keys = []
+        for g, col in zip(ctx.groups, ("events_exposed", "events_reference")):
+            key = led.count(("effect_events", analysis, o.name, effect_key(r), g), int(r[col]), cost=2)
+            keys.append(key)
+            parts.setdefault((r["subgroup"] or "period", g), []).append(key)
+        ctx.group_events[(analysis, o.name, effect_key(r))] = (None, tuple(keys))
+    for (part, g), keys in parts.items():
+        total = ("events", o.name, g)
+        if total not in led.vars:
+            continue
+        if analysis == "main":
+            led.total(total, keys, "effect events")
+        else:  # another sample: the parts' sum is a count of its own, its difference from the main one latent
+            own = ctx.same_as(total, sum(led.value(k) for k in keys), ("effect_total", analysis, o.name, part, g))
+            if own != total:
+                led.total(own, keys, "effect events")
+            else:
+                led.total(total, keys, "effect events")
 
 
 def _declare_balance(ctx: Context, balance: pd.DataFrame | None) -> dict:
@@ -295,6 +333,7 @@ def declare(results, k: int, *, provenance: dict | None = None, data_checks: lis
     for name, variant in getattr(results, "variants", ()):
         for o in variant.outcomes:
             _declare_group_events(ctx, o, name)
+            _declare_effect_events(ctx, o, name)
     balance_keys = _declare_balance(ctx, results.balance)
     _declare_preference(ctx, results.preference)
     notes = [parse_note(n, ctx) for n in results.notes]

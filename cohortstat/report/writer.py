@@ -61,6 +61,7 @@ def published_estimates(results, protected) -> list[dict]:
     ``events_reference`` shown through the report's disclosure ledger (a suppressed count shows
     ``"<k"``, a count hidden because it would reveal one shows ``"*"``); NaN becomes None."""
     from cohortstat.analysis.estimates import model_kind
+    from cohortstat.report.protect import effect_key
 
     names = {}
     for analysis, res in (("main", results), *getattr(results, "variants", ())):
@@ -70,7 +71,12 @@ def published_estimates(results, protected) -> list[dict]:
                 names[(analysis, o.name, kind, adjustment)] = m
     rows = []
     for r in results.estimates().to_dict("records"):
-        m = names.get((r["analysis"], r["outcome"], r["model"], r["adjustment"]))
+        if r["term"] in ("interaction", "heterogeneity"):
+            m = None  # a test row: no counts
+        elif r["subgroup"] or r["period"]:
+            m = effect_key(r)
+        else:
+            m = names.get((r["analysis"], r["outcome"], r["model"], r["adjustment"]))
         keys = protected.ctx.group_events.get((r["analysis"], r["outcome"], m))
         row = {c: _json_value(v) for c, v in r.items()}
         for c, key in zip(("events_exposed", "events_reference"), keys[1] if keys else (None, None)):

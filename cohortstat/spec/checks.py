@@ -241,6 +241,46 @@ def _check_covariate_refs(data: Mapping, out: list[Problem]) -> None:
                 out.append((f"{where}.{i}", f"unknown covariate {name!r}; known: {', '.join(known)}"))
 
 
+#: Subgroup variables besides the flags, and the covariate that must be switched on for each.
+SUBGROUP_SOURCES = {"age_band": "age", "sex": "sex"}
+
+
+def _check_subgroups(data: Mapping, out: list[Problem]) -> None:
+    analyses = _map(data.get("analyses"))
+    covs = _map(data.get("covariates"))
+    flags = [n for f in _seq(covs.get("flags")) if isinstance(n := _map(f).get("name"), str)]
+    allowed = [v for v, c in SUBGROUP_SOURCES.items() if covs.get(c, True) is not False] + flags
+    seen = set()
+    for i, name in enumerate(_seq(analyses.get("subgroups"))):
+        if not isinstance(name, str):
+            continue
+        if name in seen:
+            out.append((f"analyses.subgroups.{i}", f"{name!r} is listed twice"))
+        seen.add(name)
+        if name not in allowed:
+            out.append((f"analyses.subgroups.{i}", f"unknown subgroup variable {name!r}; allowed: "
+                        f"{', '.join(allowed)} (age_band and sex need covariates.age / covariates.sex on)"))
+    bands = [b for b in _seq(analyses.get("age_bands")) if isinstance(b, int)]
+    if any(b >= a for b, a in zip(bands, bands[1:])) or any(b <= 0 for b in bands):
+        out.append(("analyses.age_bands", f"age band cut points must be positive and strictly increasing, got {bands}"))
+
+
+def _check_periods(data: Mapping, out: list[Problem]) -> None:
+    periods = [p for p in _seq(_map(data.get("analyses")).get("periods"))]
+    pairs = [p for p in periods if isinstance(p, (list, tuple)) and len(p) == 2 and all(isinstance(v, int) for v in p)]
+    if len(pairs) != len(periods):
+        return  # the field's own validation reports it
+    if len(pairs) == 1:
+        out.append(("analyses.periods", "give at least two periods to compare, e.g. [[365, 730], [730, 1825]]"))
+    for i, (a, b) in enumerate(pairs):
+        if not 0 <= a < b:
+            out.append((f"analyses.periods.{i}", f"period [{a}, {b}] must have 0 <= start < end (days)"))
+        elif i and a < pairs[i - 1][1]:
+            out.append((f"analyses.periods.{i}", f"period [{a}, {b}] overlaps or comes before the previous one "
+                        f"{list(pairs[i - 1])}; list periods in increasing order, each starting at or after the "
+                        "previous end"))
+
+
 def cross_check(data: Mapping) -> list[Problem]:
     """Every cross-reference problem of a study document, as ``(location, message)`` pairs."""
     if not isinstance(data, Mapping):
@@ -253,4 +293,6 @@ def cross_check(data: Mapping) -> list[Problem]:
     _check_inclusion(data, out)
     _check_columns(data, out)
     _check_covariate_refs(data, out)
+    _check_subgroups(data, out)
+    _check_periods(data, out)
     return out

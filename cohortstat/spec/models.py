@@ -317,6 +317,16 @@ class Analyses(_Model):
     fine_gray: FineGraySettings = result(FineGraySettings())
     confounding: Confounding = result(Confounding())
     ph_test: PHTestSettings = result(PHTestSettings())
+    subgroups: tuple[Name, ...] = optional_section(
+        (), description="variables whose levels get a hazard ratio each, with the interaction test: age_band, sex "
+        "or a flag"
+    )
+    age_bands: tuple[Annotated[int, Strict()], ...] = optional_section(
+        (), description="cut points of age_band in years (default 50, 65, 80: <50, 50-64, 65-79, >=80)"
+    )
+    periods: tuple[tuple[Annotated[int, Strict()], Annotated[int, Strict()]], ...] = optional_section(
+        (), description="follow-up periods [start, end) in days since the follow-up anchor, increasing and disjoint"
+    )
 
 
 class DataChecks(_Model):
