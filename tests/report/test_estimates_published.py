@@ -70,3 +70,27 @@ def test_event_counts_suppressed_and_not_recoverable(report):
         shown = [e["events_exposed" if g == "sepsis" else "events_reference"] for e in data["estimates"]
                  if e["outcome"] == o and e["adjustment"] in ("crude", "adjusted")]
         assert all(s == r["events"] for s in shown)
+
+
+def test_subgroup_counts_cannot_be_derived_from_the_other_levels(tmp_path):
+    import yaml
+
+    from cohortstat.spec import load_study
+    from tests.analysis.helpers import STUDY
+
+    doc = yaml.safe_load(STUDY.read_text(encoding="utf-8"))
+    doc["outcomes"] = {"lung": doc["outcomes"]["lung"]}
+    doc["analyses"].update(subgroups=["sex", "age_band"], periods=[[365, 1000], [1000, 3650]])
+    res = analyze(load_study(doc), _rare_exposed_cohort())
+    out = write_report(res, tmp_path / "out", K)
+    data = json.loads((out / "results.json").read_text())
+    rates = {r["group"]: r["events"] for r in data["outcomes"]["lung"]["rates"]}
+    for var in ("sex", "age_band"):
+        rows = [r for r in data["estimates"] if r["subgroup"] == var and r["term"] == "exposure"]
+        for col, group in (("events_exposed", "sepsis"), ("events_reference", "trauma")):
+            shown = [r[col] for r in rows]
+            hidden = [v for v in shown if not isinstance(v, int)]
+            assert all(v == 0 or v >= K for v in shown if isinstance(v, int))
+            if isinstance(rates[group], int) and hidden:  # the total is shown: at least two levels hidden
+                assert len(hidden) >= 2 or rates[group] - sum(v for v in shown if isinstance(v, int)) == 0
+    assert any(not isinstance(r["events_exposed"], int) for r in data["estimates"] if r["subgroup"])

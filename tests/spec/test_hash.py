@@ -195,6 +195,8 @@ def candidates(path: tuple, value: Any, annotation: Any, names: dict[str, list[s
         return [value + ["Z99"], value[:-1], value + ["C4491"]]
     if isinstance(value, list) and field == "roles":
         return [["principal"], ["associated"], ["principal", "related", "associated"]]
+    if isinstance(value, list) and field == "periods":
+        return [value[:-1], value + [[value[-1][1], value[-1][1] + 100]]]
     if isinstance(value, list) and options:  # competing_events
         return [[]] if value else [list(options)]
     if isinstance(value, list):  # name lists: entry concept sets, strata, exact
@@ -234,7 +236,10 @@ def variants(path: tuple, annotation: Any) -> list[dict]:
     if path[-1] == "exclude":  # an exclusion must lie under an include prefix
         first = get_in(RICH_DATA, (*path[:-1], "include"))[0]
         return [set_in(RICH_DATA, path, value + [first + "9"]), set_in(RICH_DATA, path, value[:-1])]
-    return [set_in(RICH_DATA, path, new) for new in candidates(path, value, annotation, _names(RICH))]
+    docs = [set_in(RICH_DATA, path, new) for new in candidates(path, value, annotation, _names(RICH))]
+    if path[0] == "covariates":  # a covariate switched off or renamed cannot stay a subgroup variable
+        docs = [set_in(d, ("analyses", "subgroups"), []) for d in docs] + docs
+    return docs
 
 
 def _valid(data: dict) -> Study | None:
