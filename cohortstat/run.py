@@ -189,12 +189,14 @@ def _build(r: _Run, study=None):
     import os
 
     from cohortstat.cohort import build_cohort
+    from cohortstat.spec.variants import with_negative_controls
 
+    study = with_negative_controls(study or r.study)  # negative controls need outcome columns
     kwargs = {"data": r.data, "engine": r.engine, "threads": r.threads, "source": r.source}
     if r.memory_limit is None or "memory_limit" in inspect.signature(build_cohort).parameters:
         if r.memory_limit is not None:
             kwargs["memory_limit"] = r.memory_limit
-        return build_cohort(study or r.study, **kwargs)
+        return build_cohort(study, **kwargs)
     # the engine reads its memory limit from the environment only: set it for the duration of the build
     names = {"duckdb": "COHORTSTAT_DUCKDB_MEMORY_LIMIT", "spark": "COHORTSTAT_SPARK_DRIVER_MEMORY"}
     name = names[r.engine]
@@ -202,7 +204,7 @@ def _build(r: _Run, study=None):
     before = os.environ.get(name)
     os.environ[name] = value
     try:
-        return build_cohort(study or r.study, **kwargs)
+        return build_cohort(study, **kwargs)
     finally:
         if before is None:
             os.environ.pop(name, None)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from cohortstat.constants import ESTIMATE_COLUMNS, MAIN_ANALYSIS
@@ -91,6 +92,47 @@ def _effect_rows(outcome, analysis: str) -> list[dict]:
     return rows
 
 
+def _log_se(outcome, model: str) -> tuple[float, float]:
+    """Log hazard ratio of the exposure and its SE (robust when the model has one) in ``model``."""
+    m = outcome.models
+    row = m.loc[(m["model"] == model) & (m["term"] == "exposure")]
+    if not len(row) or (outcome.name, model) in set(getattr(outcome, "infinite", ())):
+        return math.nan, math.nan
+    r = row.iloc[0]
+    se = r["robust_se"] if pd.notna(r["robust_se"]) else r["se"]
+    return float(r["coef"]), float(se)
+
+
+def _calibrate(table: pd.DataFrame, results, controls) -> None:
+    """Calibrated p-values and CIs of the outcomes' exposure rows (in place), model by model.
+
+    For each model (e.g. adjusted Cox), the empirical null is fitted to the exposure estimates of the
+    negative controls in that model (:func:`cohortstat.models.calibration.fit_null`; controls with an
+    infinite estimate are left out); when fewer than 5 remain, the calibrated columns stay NaN.
+    """
+    from cohortstat.errors import ConvergenceError, ModelInputError
+    from cohortstat.models.calibration import calibrate_ci, calibrate_p, fit_null
+
+    models = dict.fromkeys(m for o in results.outcomes for m in o.models["model"]) if results.outcomes else {}
+    for model in models:
+        y, s = zip(*(_log_se(c, model) for c in controls)) if controls else ((), ())
+        try:
+            null = fit_null(np.asarray(y), np.asarray(s))
+        except (ModelInputError, ConvergenceError):
+            continue
+        kind, adjustment, _ = model_kind(model, results.confounding_method)
+        for o in results.outcomes:
+            ly, ls = _log_se(o, model)
+            if not math.isfinite(ly):
+                continue
+            ci = calibrate_ci(null, [ly], [ls]).iloc[0]
+            mask = ((table["outcome"] == o.name) & (table["model"] == kind) & (table["adjustment"] == adjustment)
+                    & (table["term"] == "exposure") & (table["subgroup"] == "") & (table["period"] == ""))
+            table.loc[mask, "calibrated_ci_lower"] = float(ci["ci_lower"])
+            table.loc[mask, "calibrated_ci_upper"] = float(ci["ci_upper"])
+            table.loc[mask, "calibrated_p"] = float(calibrate_p(null, [ly], [ls])[0])
+
+
 def estimates_table(results, analysis: str = MAIN_ANALYSIS) -> pd.DataFrame:
     """Every model estimate of a :class:`~cohortstat.analysis.results.StudyResults` as one tidy table.
 
@@ -110,7 +152,12 @@ def estimates_table(results, analysis: str = MAIN_ANALYSIS) -> pd.DataFrame:
     for outcome in results.outcomes:
         rows += _rows(outcome, results.confounding_method, analysis)
         rows += _effect_rows(outcome, analysis)
+    controls = getattr(results, "controls", ())
+    for outcome in controls:
+        rows += _rows(outcome, results.confounding_method, analysis)
     out = pd.DataFrame(rows, columns=list(ESTIMATE_COLUMNS))
+    if controls:
+        _calibrate(out, results, controls)
     for c in ("events_exposed", "events_reference"):
         out[c] = out[c].astype("Int64")
     return out

@@ -93,6 +93,9 @@ class StudyResults:
     confounding_method : str
     notes : tuple of str
     engine : str
+    controls : tuple of OutcomeResults
+        Negative-control outcomes (``nc_<concept set>``), analysed like outcomes; their exposure
+        estimates calibrate those of the outcomes (:mod:`cohortstat.analysis.estimates`).
     variants : tuple of (str, StudyResults)
         Results of each sensitivity variant (:mod:`cohortstat.analysis.variants`), in study order.
     """
@@ -110,6 +113,7 @@ class StudyResults:
     notes: tuple[str, ...] = ()
     engine: str = "duckdb"
     variants: tuple[tuple[str, StudyResults], ...] = field(default=(), repr=False)
+    controls: tuple[OutcomeResults, ...] = field(default=(), repr=False)
 
     def estimates(self) -> pd.DataFrame:
         """One tidy row per model term: the estimates table (``tables/estimates.csv``).

@@ -328,7 +328,7 @@ def declare(results, k: int, *, provenance: dict | None = None, data_checks: lis
     ctx = Context(results, k)
     _declare_attrition(ctx, results.attrition)
     t1_keys = _declare_table_one(ctx, results.table_one)
-    for o in results.outcomes:
+    for o in (*results.outcomes, *getattr(results, "controls", ())):
         _declare_outcome(ctx, o)
     for name, variant in getattr(results, "variants", ()):
         for o in variant.outcomes:

@@ -65,7 +65,7 @@ def published_estimates(results, protected) -> list[dict]:
 
     names = {}
     for analysis, res in (("main", results), *getattr(results, "variants", ())):
-        for o in res.outcomes:
+        for o in (*res.outcomes, *getattr(res, "controls", ())):
             for m in dict.fromkeys(o.models["model"]) if len(o.models) else ():
                 kind, adjustment, _ = model_kind(m, res.confounding_method)
                 names[(analysis, o.name, kind, adjustment)] = m

@@ -281,6 +281,30 @@ def _check_periods(data: Mapping, out: list[Problem]) -> None:
                         "previous end"))
 
 
+#: Fewest negative controls accepted (a systematic-error distribution needs several).
+MIN_NEGATIVE_CONTROLS = 5
+#: Prefix of the outcome name of a negative control (``nc_<concept set>``).
+NEGATIVE_CONTROL_PREFIX = "nc_"
+
+
+def _check_negative_controls(data: Mapping, out: list[Problem]) -> None:
+    controls = [c for c in _seq(data.get("negative_controls")) if isinstance(c, str)]
+    if not controls:
+        return
+    known = list(_map(data.get("concept_sets")))
+    outcomes = set(_map(data.get("outcomes")))
+    for i, c in enumerate(controls):
+        if c not in known:
+            out.append((f"negative_controls.{i}", f"unknown concept set {c!r}; declare it under concept_sets"))
+        if NEGATIVE_CONTROL_PREFIX + c in outcomes:
+            out.append((f"negative_controls.{i}", f"outcome name {NEGATIVE_CONTROL_PREFIX + c!r} is taken; rename that outcome"))
+        if c in controls[:i]:
+            out.append((f"negative_controls.{i}", f"{c!r} is listed twice"))
+    if len(set(controls)) < MIN_NEGATIVE_CONTROLS:
+        out.append(("negative_controls", f"{len(set(controls))} negative control(s); empirical calibration needs at "
+                    f"least {MIN_NEGATIVE_CONTROLS} outcomes believed unaffected by the exposure"))
+
+
 def cross_check(data: Mapping) -> list[Problem]:
     """Every cross-reference problem of a study document, as ``(location, message)`` pairs."""
     if not isinstance(data, Mapping):
@@ -295,4 +319,5 @@ def cross_check(data: Mapping) -> list[Problem]:
     _check_covariate_refs(data, out)
     _check_subgroups(data, out)
     _check_periods(data, out)
+    _check_negative_controls(data, out)
     return out

@@ -415,6 +415,9 @@ class Study(_Model):
     analyses: Analyses = result(Analyses())
     data_checks: DataChecks = run_setting(DataChecks())
     data_cleaning: DataCleaning = result(DataCleaning())
+    negative_controls: tuple[Name, ...] = optional_section(
+        (), description="concept sets of outcomes believed unaffected by the exposure (at least 5): empirical calibration"
+    )
     sensitivity: Annotated[dict[Name, Variant], AfterValidator(_variant_names)] = optional_section(
         {}, description="named sensitivity analyses, each a small override of the main study"
     )

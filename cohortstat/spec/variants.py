@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from cohortstat.spec.models import CROSS_CHECK, OVERRIDABLE, Study
 
-__all__ = ["merge_override", "only_analyses_differ", "resolve_variant", "variant_problems"]
+__all__ = ["merge_override", "with_negative_controls", "only_analyses_differ", "resolve_variant", "variant_problems"]
 
 
 def merge_override(base: Any, override: Any) -> Any:
@@ -99,3 +99,20 @@ def only_analyses_differ(main: Study, variant: Study) -> bool:
         d.pop("analyses", None)
         d.pop("sensitivity", None)
     return a == b
+
+
+def with_negative_controls(study: Study) -> Study:
+    """``study`` with each negative control added as an outcome ``nc_<concept set>`` (every role), so
+    that the cohort builder gives it ``time_``/``event_`` columns (for building only: the analyses use
+    the study itself)."""
+    from cohortstat.spec.canonical import to_data
+    from cohortstat.spec.checks import NEGATIVE_CONTROL_PREFIX
+    from cohortstat.spec.loading import validate_document
+
+    if not study.negative_controls:
+        return study
+    data = to_data(study)
+    data["negative_controls"] = []  # they are outcomes of this study now
+    for c in study.negative_controls:
+        data["outcomes"][NEGATIVE_CONTROL_PREFIX + c] = {"label": f"Negative control: {c}", "concept_set": c}
+    return validate_document(data, source="negative_controls")
