@@ -59,7 +59,8 @@ def _json_value(v):
 def published_estimates(results, protected) -> list[dict]:
     """The estimates table (:meth:`StudyResults.estimates`) as published: ``events_exposed`` and
     ``events_reference`` shown through the report's disclosure ledger (a suppressed count shows
-    ``"<k"``, a count hidden because it would reveal one shows ``"*"``); NaN becomes None."""
+    ``"<k"``, a count hidden because it would reveal one shows ``"*"``); NaN becomes None. Rows are
+    ordered by analysis (``main`` first, then variants by name), then outcome name, then model order."""
     from cohortstat.analysis.estimates import model_kind
     from cohortstat.report.protect import effect_key
 
@@ -82,6 +83,8 @@ def published_estimates(results, protected) -> list[dict]:
         for c, key in zip(("events_exposed", "events_reference"), keys[1] if keys else (None, None)):
             row[c] = protected.show(key) if key is not None else None
         rows.append(row)
+    # a canonical order: a rerun from the lock (whose mappings are sorted by name) writes the same file
+    rows.sort(key=lambda r: (r["analysis"] != "main", r["analysis"], r["outcome"]))
     return clean_tree(rows)
 
 

@@ -195,6 +195,8 @@ def candidates(path: tuple, value: Any, annotation: Any, names: dict[str, list[s
         return [value + ["Z99"], value[:-1], value + ["C4491"]]
     if isinstance(value, list) and field == "roles":
         return [["principal"], ["associated"], ["principal", "related", "associated"]]
+    if isinstance(value, list) and field == "negative_controls":
+        return [value + [c] for c in names["concept_sets"] if c not in value][:2]
     if isinstance(value, list) and field == "periods":
         return [value[:-1], value + [[value[-1][1], value[-1][1] + 100]]]
     if isinstance(value, list) and options:  # competing_events
