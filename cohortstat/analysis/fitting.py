@@ -234,8 +234,14 @@ def fit_ps_models(ctx: FitContext, adjusted: pd.DataFrame, analyses, method: str
     ctx.step(f"{method} Cox and Fine-Gray")
     # the fits' own notes (other causes censored, number of clusters) are not reported for these
     # models, as in earlier versions, so that reruns of earlier reports stay identical
-    ctx.add("cox_ps", _cox(analyses), adjusted, covariates=[EXPOSURE],
-            robust=True, report_notes=False, **kw)
+    if MATCHED_SET in adjusted and analyses.confounding.outcome_model == "conditional":
+        # conditional model: one baseline hazard per matched set (CohortMethod's default), model variance
+        cox_kw = {k: v for k, v in kw.items() if k != "cluster"}
+        ctx.add("cox_ps", _cox(analyses), adjusted, covariates=[EXPOSURE], strata=MATCHED_SET,
+                report_notes=False, **cox_kw)
+    else:
+        ctx.add("cox_ps", _cox(analyses), adjusted, covariates=[EXPOSURE],
+                robust=True, report_notes=False, **kw)
     ctx.add("fg_ps", _fine_gray("robust"), adjusted, covariates=[EXPOSURE],
             report_notes=False, **kw)
 

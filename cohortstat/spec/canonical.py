@@ -7,7 +7,8 @@
   rewording a study never changes its hash while any change of a result field does. Run settings
   (:func:`cohortstat.spec.models.run_setting`: whether a run refuses bad data) are left out too. Mapping keys
   (concept-set, cohort and outcome names) are identifiers and always enter the hash.
-* Sections added in later versions (``sensitivity``) are left out while empty, and so are the parts a
+* Fields added in later versions (``sensitivity``, ``negative_controls``, ``analyses.subgroups``, ...)
+  are left out of the hash while at their default, and so are the parts a
   sensitivity variant does not override: a study that does not use them keeps its hash.
 """
 
@@ -31,10 +32,10 @@ def field_class(model: type[BaseModel], name: str) -> str | None:
 
 
 def _omitted(model: type[BaseModel], name: str, value: Any) -> bool:
-    """An optional section (:func:`cohortstat.spec.models.optional_section`) left empty, or an unset
-    (None) part of a sensitivity variant: not written, so studies that do not use it keep their hash."""
+    """An optional field (:func:`cohortstat.spec.models.optional_section`) at its default, or an unset
+    (None) part of a sensitivity variant: not hashed, so studies that do not use it keep their hash."""
     extra = model.model_fields[name].json_schema_extra
-    if isinstance(extra, dict) and extra.get(OMIT_EMPTY) and not value:
+    if isinstance(extra, dict) and extra.get(OMIT_EMPTY) and value == model.model_fields[name].default:
         return True
     return model.__name__ == "Variant" and value is None
 
@@ -48,7 +49,7 @@ def _plain(value: Any, *, result_only: bool) -> Any:
                 raise TypeError(f"{type(value).__name__}.{name} is not classified as result or cosmetic")
             if result_only and kind != RESULT:
                 continue
-            if _omitted(type(value), name, getattr(value, name)):
+            if result_only and _omitted(type(value), name, getattr(value, name)):
                 continue
             out[name] = _plain(getattr(value, name), result_only=result_only)
         return out

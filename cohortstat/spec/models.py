@@ -54,12 +54,13 @@ def cosmetic(default: Any = ..., **kwargs: Any) -> Any:
 
 
 #: json_schema_extra key: a field left out of the canonical JSON (and so of the hash) while it holds its
-#: empty default, so that adding such a section keeps the hash of every study that does not use it.
+#: default, so that adding such a field keeps the hash of every study that does not use it.
 OMIT_EMPTY = "omit_empty"
 
 
 def optional_section(default: Any, **kwargs: Any) -> Any:
-    """A result field that enters the hash only when it is not empty (a section added in a later version)."""
+    """A result field that enters the hash only when it differs from its default (a field added in a later
+    version: studies that do not use it keep their hash)."""
     return Field(default, json_schema_extra={HASH_KEY: RESULT, OMIT_EMPTY: True}, **kwargs)
 
 
@@ -301,6 +302,10 @@ class Confounding(_Model):
     age_band_years: Int = result(5, ge=1, le=100)
     stabilized: Bool = result(True)
     seed: Int = result(0, ge=0, le=2**32 - 1)
+    outcome_model: Literal["marginal", "conditional"] = optional_section(
+        "marginal", description="after matching: marginal (clustered variance) or conditional (Cox stratified "
+        "on the matched set)"
+    )
 
 
 class PHTestSettings(_Model):

@@ -39,6 +39,7 @@ def rich_document() -> dict:
         "age_band_years": 5,
         "stabilized": True,
         "seed": 7,
+        "outcome_model": "conditional",
     }
     doc["analyses"]["subgroups"] = ["sex", "age_band"]
     doc["analyses"]["age_bands"] = [60, 75]
