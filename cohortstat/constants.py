@@ -138,6 +138,6 @@ ESTIMATE_TYPES = ("hr", "shr", "sir")
 #: Columns of the tidy estimates table (``StudyResults.estimates()``), in order.
 ESTIMATE_COLUMNS = ("analysis", "outcome", "subgroup", "level", "period", "model", "adjustment", "term",
                     "estimate_type", "estimate", "ci_lower", "ci_upper", "p", "calibrated_ci_lower",
-                    "calibrated_ci_upper", "calibrated_p", "events_exposed", "events_reference")
+                    "calibrated_ci_upper", "calibrated_p", "events_exposed", "events_reference", "infinite")
 #: Columns of the estimates table that are counts of persons (suppressed below the minimum cell count).
 ESTIMATE_COUNT_COLUMNS = ("events_exposed", "events_reference")

@@ -186,11 +186,13 @@ def _data_checks(r: _Run) -> None:
                       " the report's limitations. Pass --strict to refuse such data.")
 
 
-def _build(r: _Run):
-    """The cohort, with the profile's threads and memory limit passed to the engine."""
+def _build(r: _Run, study=None):
+    """The cohort of ``study`` (default: the run's), with the profile's threads and memory limit."""
     from cohortstat.cohort import build_cohort
+    from cohortstat.spec.variants import with_negative_controls
 
-    return build_cohort(r.study, data=r.data, engine=r.engine, threads=r.threads, source=r.source,
+    study = with_negative_controls(study or r.study)  # negative controls need outcome columns
+    return build_cohort(study, data=r.data, engine=r.engine, threads=r.threads, source=r.source,
                         memory_limit=r.memory_limit)
 
 
@@ -252,6 +254,10 @@ def _steps(r: _Run) -> None:
     cohort = _build(r)
     r.log("analyses")
     results = analyze(r.study, cohort, progress=r.log)
+    if r.study.sensitivity:  # sensitivity variants: the main cohort reused when only analyses differ
+        from cohortstat.analysis import analyze_variants
+
+        results = analyze_variants(r.study, results, cohort, build=lambda s: _build(r, s), progress=r.log)
     r.log("write report")
     _write(r, results, cohort)
 

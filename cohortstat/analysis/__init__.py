@@ -12,6 +12,7 @@ from cohortstat.analysis.rates import incidence_rate, poisson_exact_ci
 from cohortstat.analysis.results import OutcomeResults, StudyResults
 from cohortstat.analysis.study import analyze, model_covariates
 from cohortstat.analysis.table_one import table_one
+from cohortstat.analysis.variants import analyze_variants
 
 __all__ = [
     "ConfoundingResult",
@@ -19,6 +20,7 @@ __all__ = [
     "StudyResults",
     "adjust_for_confounding",
     "analyze",
+    "analyze_variants",
     "balance_table",
     "covariate_columns",
     "e_value",

@@ -26,6 +26,7 @@ import pandas as pd
 
 from cohortstat.analysis.evalue import e_value
 from cohortstat.constants import (
+    COMPETING_EVENT,
     EXPOSURE,
     EXPOSURE_TERM,
     FEMALE,
@@ -41,6 +42,8 @@ from cohortstat.errors import CohortError, CohortstatWarning, ConvergenceError, 
 __all__ = ["CoxStrata", "cox_strata", "fit_outcome_models", "fit_ps_models", "ph_diagnostics"]
 
 _PH_COLUMNS = ["term", "chisq", "df", "p"]
+#: the competing-event code (death), named so that a sample without censored rows is never read as 1/2 coding
+_COMPETING = (COMPETING_EVENT,)
 _FIT_ERRORS = (ModelInputError, ConvergenceError, np.linalg.LinAlgError)
 
 
@@ -167,6 +170,7 @@ class FitContext:
     def __post_init__(self):
         self.rows: list[pd.DataFrame] = []
         self.events: list[dict] = []
+        self.infinite: list[tuple[str, str]] = []
 
     def step(self, message: str) -> None:
         if self.progress:
@@ -188,42 +192,57 @@ class FitContext:
         if report_notes:
             self.notes.extend(f"{label}: {n}" for n in res.notes)
         self.events.append(_events_row(model_name, df, self.event))
+        self.infinite.extend((model_name, str(t)) for t in getattr(res, "infinite", ()) or ())
         return res
+
+
+def _cox(analyses):
+    from cohortstat.models import CoxPH
+
+    return CoxPH(ties=analyses.cox.ties, cause=OUTCOME_EVENT, competing=_COMPETING)
+
+
+def _fine_gray(variance: str):
+    from cohortstat.models import FineGray
+
+    return FineGray(cause=OUTCOME_EVENT, variance=variance, competing=_COMPETING)
 
 
 def fit_outcome_models(ctx: FitContext, sub: pd.DataFrame, analyses, covariates, strata: CoxStrata) -> dict:
     """Crude and adjusted Cox and Fine-Gray models as the study asks; returns the Cox fits by kind."""
-    from cohortstat.models import CoxPH, FineGray
-
     cox_fits = {}
     robust = analyses.cox.variance == "robust"
     for kind, cv in (("crude", [EXPOSURE]), ("adjusted", list(covariates))):
         if getattr(analyses.cox, kind):
             ctx.step(f"Cox {kind}")
-            res = ctx.add(f"cox_{kind}", CoxPH(ties=analyses.cox.ties, cause=OUTCOME_EVENT), sub,
+            res = ctx.add(f"cox_{kind}", _cox(analyses), sub,
                           covariates=strata.covariates(cv), strata=strata.column, robust=robust)
             if res is not None:
                 cox_fits[kind] = res
         if getattr(analyses.fine_gray, kind):
             ctx.step(f"Fine-Gray {kind}")
-            ctx.add(f"fg_{kind}", FineGray(cause=OUTCOME_EVENT, variance=analyses.fine_gray.variance), sub,
+            ctx.add(f"fg_{kind}", _fine_gray(analyses.fine_gray.variance), sub,
                     covariates=cv)
     return cox_fits
 
 
 def fit_ps_models(ctx: FitContext, adjusted: pd.DataFrame, analyses, method: str) -> None:
     """Exposure-only Cox and Fine-Gray on the matched or weighted table, robust variance."""
-    from cohortstat.models import CoxPH, FineGray
-
     kw = {"weights": WEIGHT} if WEIGHT in adjusted else {}
     if MATCHED_SET in adjusted:
         kw["cluster"] = MATCHED_SET
     ctx.step(f"{method} Cox and Fine-Gray")
     # the fits' own notes (other causes censored, number of clusters) are not reported for these
     # models, as in earlier versions, so that reruns of earlier reports stay identical
-    ctx.add("cox_ps", CoxPH(ties=analyses.cox.ties, cause=OUTCOME_EVENT), adjusted, covariates=[EXPOSURE],
-            robust=True, report_notes=False, **kw)
-    ctx.add("fg_ps", FineGray(cause=OUTCOME_EVENT, variance="robust"), adjusted, covariates=[EXPOSURE],
+    if MATCHED_SET in adjusted and analyses.confounding.outcome_model == "conditional":
+        # conditional model: one baseline hazard per matched set (CohortMethod's default), model variance
+        cox_kw = {k: v for k, v in kw.items() if k != "cluster"}
+        ctx.add("cox_ps", _cox(analyses), adjusted, covariates=[EXPOSURE], strata=MATCHED_SET,
+                report_notes=False, **cox_kw)
+    else:
+        ctx.add("cox_ps", _cox(analyses), adjusted, covariates=[EXPOSURE],
+                robust=True, report_notes=False, **kw)
+    ctx.add("fg_ps", _fine_gray("robust"), adjusted, covariates=[EXPOSURE],
             report_notes=False, **kw)
 
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from cohortstat.analysis.effects import effect_modification
 from cohortstat.analysis.fitting import (
     CoxStrata,
     FitContext,
@@ -131,6 +132,7 @@ def analyze_outcome(study, name: str, outcome, table: pd.DataFrame, adjusted_tab
         cox_fits = fit_outcome_models(ctx, sub, study.analyses, covariates, strata)
         if adjusted_table is not None:
             fit_ps_models(ctx, outcome_sample(adjusted_table, name), study.analyses, method)
+    effects = effect_modification(study, name, sub, covariates, strata, notes) if comparable else None
     models = pd.concat(ctx.rows, ignore_index=True) if ctx.rows else empty_models()
     fit = cox_fits.get("adjusted") or cox_fits.get("crude")
     ph, violated = ph_diagnostics(fit, study.analyses.ph_test, name, notes)
@@ -139,4 +141,5 @@ def analyze_outcome(study, name: str, outcome, table: pd.DataFrame, adjusted_tab
         at_risk=at_risk_table(sub, t, groups), gray=dict(gray), models=models, ph=ph, ph_violated=violated,
         notes=tuple(notes), model_events=pd.DataFrame(ctx.events, columns=["model", "events_exposed",
                                                                           "events_reference"]),
+        infinite=tuple(ctx.infinite), effects=effects,
     )

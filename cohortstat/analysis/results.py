@@ -49,6 +49,12 @@ class OutcomeResults:
     model_events : pandas.DataFrame or None
         ``model, events_exposed, events_reference``: outcome events per group in the sample each model
         was fitted on (counts of persons: suppress them like every count before showing them).
+    infinite : tuple of (str, str)
+        ``(model, term)`` of every estimate that may be infinite (monotone likelihood: the fit flagged
+        the term; its finite HR and CI are only the point where the iterations stopped).
+    effects : pandas.DataFrame or None
+        Subgroup and period-specific hazard ratios with their interaction / heterogeneity tests
+        (:mod:`cohortstat.analysis.effects`); None when the study asks for none.
     """
 
     name: str
@@ -62,6 +68,8 @@ class OutcomeResults:
     ph_violated: bool = False
     notes: tuple[str, ...] = ()
     model_events: pd.DataFrame | None = field(default=None, repr=False)
+    infinite: tuple[tuple[str, str], ...] = ()
+    effects: pd.DataFrame | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,6 +93,11 @@ class StudyResults:
     confounding_method : str
     notes : tuple of str
     engine : str
+    controls : tuple of OutcomeResults
+        Negative-control outcomes (``nc_<concept set>``), analysed like outcomes; their exposure
+        estimates calibrate those of the outcomes (:mod:`cohortstat.analysis.estimates`).
+    variants : tuple of (str, StudyResults)
+        Results of each sensitivity variant (:mod:`cohortstat.analysis.variants`), in study order.
     """
 
     study: object = field(repr=False)
@@ -99,14 +112,21 @@ class StudyResults:
     confounding_method: str = "none"
     notes: tuple[str, ...] = ()
     engine: str = "duckdb"
+    variants: tuple[tuple[str, StudyResults], ...] = field(default=(), repr=False)
+    controls: tuple[OutcomeResults, ...] = field(default=(), repr=False)
 
     def estimates(self) -> pd.DataFrame:
         """One tidy row per model term: the estimates table (``tables/estimates.csv``).
 
-        See :func:`cohortstat.analysis.estimates.estimates_table` for the columns. Counts
-        (``events_exposed``, ``events_reference``) are not suppressed here.
+        Rows of the main analysis (``analysis == "main"``) first, then those of each sensitivity
+        variant (``analysis`` = its name). See :func:`cohortstat.analysis.estimates.estimates_table`
+        for the columns. Counts (``events_exposed``, ``events_reference``) are not suppressed here.
         """
-        return estimates_table(self)
+        tables = [estimates_table(self)] + [estimates_table(r, analysis=n) for n, r in self.variants]
+        full = [t for t in tables if len(t)]
+        if len(full) <= 1:
+            return full[0] if full else tables[0]
+        return pd.concat(full, ignore_index=True)
 
     def table(self) -> pd.DataFrame:
         """Every number of the results in long form: ``outcome, analysis, group, term, statistic, value``.

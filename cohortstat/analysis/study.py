@@ -70,6 +70,23 @@ def _strata_notes(strata) -> list[str]:
             "the adjusted Cox model (constant within strata; its effect is in the baseline hazards)"]
 
 
+def _negative_controls(study, table, conf, covs, strata, groups, method, progress) -> tuple:
+    """Each negative control analysed like an outcome (its ``time_nc_<c>`` columns are built by the
+    cohort of :func:`cohortstat.spec.variants.with_negative_controls`)."""
+    if not study.negative_controls:
+        return ()
+    from cohortstat.spec.checks import NEGATIVE_CONTROL_PREFIX
+    from cohortstat.spec.models import Outcome
+
+    out = []
+    for c in study.negative_controls:
+        name = NEGATIVE_CONTROL_PREFIX + c
+        outcome = Outcome(label=f"Negative control: {c}", concept_set=c)
+        out.append(analyze_outcome(study, name, outcome, table, conf.table if conf else None, covariates=covs,
+                                   strata=strata, groups=groups, method=method, progress=progress))
+    return tuple(out)
+
+
 def analyze(study, cohort, *, progress: Callable[[str], None] | None = None) -> StudyResults:
     """Run every analysis the study declares on a built cohort.
 
@@ -116,10 +133,12 @@ def analyze(study, cohort, *, progress: Callable[[str], None] | None = None) -> 
                         groups=groups, method=method, progress=progress)
         for name, outcome in study.outcomes.items()
     )
+    controls = _negative_controls(study, table, conf, covs, strata, groups, method, progress)
     return StudyResults(
         study=study, groups=groups, labels={g: study.cohorts[g].label for g in groups},
         attrition=_with_attrition(cohort.attrition, conf.attrition_rows if conf else []).reset_index(drop=True),
         table_one=t1, outcomes=outcomes, balance=conf.balance if conf else None,
         ps_coef=conf.ps_coef if conf else None, preference=conf.preference if conf else None,
         confounding_method=method, notes=tuple(notes), engine=getattr(cohort, "engine", "duckdb"),
+        controls=controls,
     )

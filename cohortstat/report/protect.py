@@ -66,6 +66,7 @@ class Context:
         self.matched: dict[str, object] = {}  # matched cohort size per group
         self.at_risk: dict[tuple, object] = {}  # (outcome, group, year) -> key
         self.model_keys: dict[tuple, tuple] = {}  # (outcome, model) -> (n key, events key)
+        self.group_events: dict[tuple, tuple] = {}  # (analysis, outcome, model) -> (events key, group keys)
 
     def own(self, key, value: int, cost: int = 1):
         return self.ledger.count(key, value, cost=cost)
@@ -201,6 +202,74 @@ def _declare_outcome(ctx: Context, o) -> None:
             led.total(ev, [("events", o.name, g) for g in ctx.groups], "model events")
         elif ctx.matched:
             led.relate({**{ctx.matched[g]: 1 for g in ctx.groups}, n: -1}, "ps model n")
+    _declare_group_events(ctx, o)
+    _declare_effect_events(ctx, o)
+
+
+def _declare_group_events(ctx: Context, o, analysis: str = "main") -> None:
+    """Events per group of each model's sample (estimates table): they partition the model's events.
+
+    On the whole outcome sample they are the outcome's events of the group (one count); on a matched
+    or weighted sample, or in a sensitivity variant (``analysis``), they are counts of their own, tied
+    to the main outcome's events of the group by their (latent) difference, so that neither a small
+    count nor a small difference between analyses is shown.
+    """
+    ev = getattr(o, "model_events", None)
+    if ev is None or not len(ev):
+        return
+    led = ctx.ledger
+    for r in ev.to_dict("records"):
+        main = analysis == "main"
+        if main and (o.name, r["model"]) not in ctx.model_keys:
+            continue
+        total = ctx.model_keys[(o.name, r["model"])][1] if main else None
+        kind = "ps" if r["model"].endswith("_ps") else "cohort"
+        keys = []
+        for g, col in zip(ctx.groups, ("events_exposed", "events_reference")):
+            own = ("model_group_events", analysis, o.name, kind, g, int(r[col]))
+            rates = ("events", o.name, g)
+            keys.append(own if own in led.vars else ctx.same_as(rates if rates in led.vars else None, r[col], own))
+        seen = (total, tuple(keys)) in ctx.group_events.values()
+        ctx.group_events[(analysis, o.name, r["model"])] = (total, tuple(keys))
+        if total is not None and not seen:
+            led.total(total, keys, "model events by group")
+
+
+def effect_key(row: dict) -> str:
+    """The model key of a subgroup or period row of the estimates table (``group_events``)."""
+    if row.get("subgroup"):
+        return f"subgroup:{row['subgroup']}={row['level']}"
+    return f"period:{row['period']}"
+
+
+def _declare_effect_events(ctx: Context, o, analysis: str = "main") -> None:
+    """Events per group of each subgroup level and period: parts of the outcome's events of the group
+    (levels partition them; periods are disjoint parts, the rest a latent remainder)."""
+    effects = getattr(o, "effects", None)
+    if effects is None or not len(effects):
+        return
+    led = ctx.ledger
+    rows = [r for r in effects.to_dict("records") if r["term"] == "exposure"]
+    parts: dict[tuple, list] = {}
+    for r in rows:
+        keys = []
+        for g, col in zip(ctx.groups, ("events_exposed", "events_reference")):
+            key = led.count(("effect_events", analysis, o.name, effect_key(r), g), int(r[col]), cost=2)
+            keys.append(key)
+            parts.setdefault((r["subgroup"] or "period", g), []).append(key)
+        ctx.group_events[(analysis, o.name, effect_key(r))] = (None, tuple(keys))
+    for (part, g), keys in parts.items():
+        total = ("events", o.name, g)
+        if total not in led.vars:
+            continue
+        if analysis == "main":
+            led.total(total, keys, "effect events")
+        else:  # another sample: the parts' sum is a count of its own, its difference from the main one latent
+            own = ctx.same_as(total, sum(led.value(k) for k in keys), ("effect_total", analysis, o.name, part, g))
+            if own != total:
+                led.total(own, keys, "effect events")
+            else:
+                led.total(total, keys, "effect events")
 
 
 def _declare_balance(ctx: Context, balance: pd.DataFrame | None) -> dict:
@@ -259,8 +328,12 @@ def declare(results, k: int, *, provenance: dict | None = None, data_checks: lis
     ctx = Context(results, k)
     _declare_attrition(ctx, results.attrition)
     t1_keys = _declare_table_one(ctx, results.table_one)
-    for o in results.outcomes:
+    for o in (*results.outcomes, *getattr(results, "controls", ())):
         _declare_outcome(ctx, o)
+    for name, variant in getattr(results, "variants", ()):
+        for o in variant.outcomes:
+            _declare_group_events(ctx, o, name)
+            _declare_effect_events(ctx, o, name)
     balance_keys = _declare_balance(ctx, results.balance)
     _declare_preference(ctx, results.preference)
     notes = [parse_note(n, ctx) for n in results.notes]

@@ -11,20 +11,22 @@ renamed to ``out``. An existing ``out`` is replaced only with ``force=True``.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from cohortstat.errors import ReportError
 from cohortstat.report import figures
 from cohortstat.report.published import publish_data, shown_cif, shown_preference
-from cohortstat.report.safe_text import csv_cell
+from cohortstat.report.safe_text import clean_tree, csv_cell
 from cohortstat.report.suppression import scan_outputs
 
-__all__ = ["MODEL_LABELS", "build_outputs", "suppress_results", "write_report", "publish"]
+__all__ = ["MODEL_LABELS", "build_outputs", "published_estimates", "suppress_results", "write_report", "publish"]
 
 MODEL_LABELS = {
     "cox_crude": "Cox, crude",
@@ -42,12 +44,65 @@ def suppress_results(results, min_cell_count: int = 10) -> dict:
     return publish_data(results, min_cell_count)[0]
 
 
+def _json_value(v):
+    if v is None or v is pd.NA:
+        return None
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return float(v) if math.isfinite(float(v)) else None
+    return v
+
+
+def published_estimates(results, protected) -> list[dict]:
+    """The estimates table (:meth:`StudyResults.estimates`) as published: ``events_exposed`` and
+    ``events_reference`` shown through the report's disclosure ledger (a suppressed count shows
+    ``"<k"``, a count hidden because it would reveal one shows ``"*"``); NaN becomes None. Rows are
+    ordered by analysis (``main`` first, then variants by name), then outcome name, then model order."""
+    from cohortstat.analysis.estimates import model_kind
+    from cohortstat.report.protect import effect_key
+
+    names = {}
+    for analysis, res in (("main", results), *getattr(results, "variants", ())):
+        for o in (*res.outcomes, *getattr(res, "controls", ())):
+            for m in dict.fromkeys(o.models["model"]) if len(o.models) else ():
+                kind, adjustment, _ = model_kind(m, res.confounding_method)
+                names[(analysis, o.name, kind, adjustment)] = m
+    rows = []
+    for r in results.estimates().to_dict("records"):
+        if r["term"] in ("interaction", "heterogeneity"):
+            m = None  # a test row: no counts
+        elif r["subgroup"] or r["period"]:
+            m = effect_key(r)
+        else:
+            m = names.get((r["analysis"], r["outcome"], r["model"], r["adjustment"]))
+        keys = protected.ctx.group_events.get((r["analysis"], r["outcome"], m))
+        row = {c: _json_value(v) for c, v in r.items()}
+        for c, key in zip(("events_exposed", "events_reference"), keys[1] if keys else (None, None)):
+            row[c] = protected.show(key) if key is not None else None
+        rows.append(row)
+    # a canonical order: a rerun from the lock (whose mappings are sorted by name) writes the same file
+    rows.sort(key=lambda r: (r["analysis"] != "main", r["analysis"], r["outcome"]))
+    return clean_tree(rows)
+
+
 def _csv(records: list[dict], path: Path) -> None:
     """Records to CSV: integers kept as integers, text neutralised against spreadsheet formulas."""
     columns = list(dict.fromkeys(c for r in records for c in r))
     frame = pd.DataFrame({csv_cell(c): pd.Series([csv_cell(r.get(c)) for r in records], dtype=object)
                           for c in columns})
     frame.to_csv(path, index=False)
+
+
+def _estimates_csv(rows: list[dict], path: Path) -> None:
+    from cohortstat.constants import ESTIMATE_COLUMNS
+
+    if rows:
+        _csv(rows, path)
+    else:
+        pd.DataFrame(columns=list(ESTIMATE_COLUMNS)).to_csv(path, index=False)
 
 
 def _tables(data: dict, folder: Path) -> list[dict]:
@@ -102,7 +157,9 @@ def build_outputs(results, folder: Path, min_cell_count: int, provenance: dict |
     data, protected = publish_data(results, k, provenance=provenance, data_checks=list(data_checks or []))
     (folder / "tables").mkdir()
     (folder / "figures").mkdir()
+    data["estimates"] = published_estimates(results, protected)
     model_rows = _tables(data, folder)
+    _estimates_csv(data["estimates"], folder / "tables" / "estimates.csv")
     svgs = _figures(results, data, protected, model_rows, k)
     for name, svg in svgs.items():
         (folder / "figures" / f"{name}.svg").write_text(svg, encoding="utf-8")

@@ -7,6 +7,9 @@
   rewording a study never changes its hash while any change of a result field does. Run settings
   (:func:`cohortstat.spec.models.run_setting`: whether a run refuses bad data) are left out too. Mapping keys
   (concept-set, cohort and outcome names) are identifiers and always enter the hash.
+* Fields added in later versions (``sensitivity``, ``negative_controls``, ``analyses.subgroups``, ...)
+  are left out of the hash while at their default, and so are the parts a
+  sensitivity variant does not override: a study that does not use them keeps its hash.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from cohortstat.spec.models import COSMETIC, HASH_KEY, RESULT, RUN
+from cohortstat.spec.models import COSMETIC, HASH_KEY, OMIT_EMPTY, RESULT, RUN
 
 
 def field_class(model: type[BaseModel], name: str) -> str | None:
@@ -26,6 +29,15 @@ def field_class(model: type[BaseModel], name: str) -> str | None:
     extra = model.model_fields[name].json_schema_extra
     value = extra.get(HASH_KEY) if isinstance(extra, dict) else None
     return value if value in (RESULT, COSMETIC, RUN) else None
+
+
+def _omitted(model: type[BaseModel], name: str, value: Any) -> bool:
+    """An optional field (:func:`cohortstat.spec.models.optional_section`) at its default, or an unset
+    (None) part of a sensitivity variant: not hashed, so studies that do not use it keep their hash."""
+    extra = model.model_fields[name].json_schema_extra
+    if isinstance(extra, dict) and extra.get(OMIT_EMPTY) and value == model.model_fields[name].default:
+        return True
+    return model.__name__ == "Variant" and value is None
 
 
 def _plain(value: Any, *, result_only: bool) -> Any:
@@ -36,6 +48,8 @@ def _plain(value: Any, *, result_only: bool) -> Any:
             if kind is None:  # a programming error, caught by tests/spec/test_hash.py
                 raise TypeError(f"{type(value).__name__}.{name} is not classified as result or cosmetic")
             if result_only and kind != RESULT:
+                continue
+            if result_only and _omitted(type(value), name, getattr(value, name)):
                 continue
             out[name] = _plain(getattr(value, name), result_only=result_only)
         return out

@@ -241,6 +241,70 @@ def _check_covariate_refs(data: Mapping, out: list[Problem]) -> None:
                 out.append((f"{where}.{i}", f"unknown covariate {name!r}; known: {', '.join(known)}"))
 
 
+#: Subgroup variables besides the flags, and the covariate that must be switched on for each.
+SUBGROUP_SOURCES = {"age_band": "age", "sex": "sex"}
+
+
+def _check_subgroups(data: Mapping, out: list[Problem]) -> None:
+    analyses = _map(data.get("analyses"))
+    covs = _map(data.get("covariates"))
+    flags = [n for f in _seq(covs.get("flags")) if isinstance(n := _map(f).get("name"), str)]
+    allowed = [v for v, c in SUBGROUP_SOURCES.items() if covs.get(c, True) is not False] + flags
+    seen = set()
+    for i, name in enumerate(_seq(analyses.get("subgroups"))):
+        if not isinstance(name, str):
+            continue
+        if name in seen:
+            out.append((f"analyses.subgroups.{i}", f"{name!r} is listed twice"))
+        seen.add(name)
+        if name not in allowed:
+            out.append((f"analyses.subgroups.{i}", f"unknown subgroup variable {name!r}; allowed: "
+                        f"{', '.join(allowed)} (age_band and sex need covariates.age / covariates.sex on)"))
+    bands = [b for b in _seq(analyses.get("age_bands")) if isinstance(b, int)]
+    if any(b >= a for b, a in zip(bands, bands[1:])) or any(b <= 0 for b in bands):
+        out.append(("analyses.age_bands", f"age band cut points must be positive and strictly increasing, got {bands}"))
+
+
+def _check_periods(data: Mapping, out: list[Problem]) -> None:
+    periods = [p for p in _seq(_map(data.get("analyses")).get("periods"))]
+    pairs = [p for p in periods if isinstance(p, (list, tuple)) and len(p) == 2 and all(isinstance(v, int) for v in p)]
+    if len(pairs) != len(periods):
+        return  # the field's own validation reports it
+    if len(pairs) == 1:
+        out.append(("analyses.periods", "give at least two periods to compare, e.g. [[365, 730], [730, 1825]]"))
+    for i, (a, b) in enumerate(pairs):
+        if not 0 <= a < b:
+            out.append((f"analyses.periods.{i}", f"period [{a}, {b}] must have 0 <= start < end (days)"))
+        elif i and a < pairs[i - 1][1]:
+            out.append((f"analyses.periods.{i}", f"period [{a}, {b}] overlaps or comes before the previous one "
+                        f"{list(pairs[i - 1])}; list periods in increasing order, each starting at or after the "
+                        "previous end"))
+
+
+#: Fewest negative controls accepted (a systematic-error distribution needs several).
+MIN_NEGATIVE_CONTROLS = 5
+#: Prefix of the outcome name of a negative control (``nc_<concept set>``).
+NEGATIVE_CONTROL_PREFIX = "nc_"
+
+
+def _check_negative_controls(data: Mapping, out: list[Problem]) -> None:
+    controls = [c for c in _seq(data.get("negative_controls")) if isinstance(c, str)]
+    if not controls:
+        return
+    known = list(_map(data.get("concept_sets")))
+    outcomes = set(_map(data.get("outcomes")))
+    for i, c in enumerate(controls):
+        if c not in known:
+            out.append((f"negative_controls.{i}", f"unknown concept set {c!r}; declare it under concept_sets"))
+        if NEGATIVE_CONTROL_PREFIX + c in outcomes:
+            out.append((f"negative_controls.{i}", f"outcome name {NEGATIVE_CONTROL_PREFIX + c!r} is taken; rename that outcome"))
+        if c in controls[:i]:
+            out.append((f"negative_controls.{i}", f"{c!r} is listed twice"))
+    if len(set(controls)) < MIN_NEGATIVE_CONTROLS:
+        out.append(("negative_controls", f"{len(set(controls))} negative control(s); empirical calibration needs at "
+                    f"least {MIN_NEGATIVE_CONTROLS} outcomes believed unaffected by the exposure"))
+
+
 def cross_check(data: Mapping) -> list[Problem]:
     """Every cross-reference problem of a study document, as ``(location, message)`` pairs."""
     if not isinstance(data, Mapping):
@@ -253,4 +317,7 @@ def cross_check(data: Mapping) -> list[Problem]:
     _check_inclusion(data, out)
     _check_columns(data, out)
     _check_covariate_refs(data, out)
+    _check_subgroups(data, out)
+    _check_periods(data, out)
+    _check_negative_controls(data, out)
     return out

@@ -1,7 +1,8 @@
 """Freeze a study into ``study.lock.json`` and load it back.
 
 The lock holds the resolved study (every default explicit, concept sets canonical), its spec hash and
-the cohortstat version that wrote it. It is written atomically: to a temporary file in the target
+the cohortstat version that wrote it; a study with sensitivity variants also gets each variant's resolved
+study (``sensitivity_studies``; for people to read: the variants themselves are in ``study`` and its hash). It is written atomically: to a temporary file in the target
 folder, flushed to disk, then renamed over ``study.lock.json`` -- a reader never sees half a file.
 :func:`load_lock` validates the study again and checks that the recorded hash still matches it.
 """
@@ -26,6 +27,8 @@ LOCK_FORMAT = 1
 #: Largest lock file read (bytes); a lock is about 12 kB.
 MAX_LOCK_BYTES = 10_000_000
 _OWN_KEYS = ("lock_format", "cohortstat_version", "spec_hash", "study")
+#: Key of the lock holding each sensitivity variant's resolved study (only when the study has variants).
+VARIANTS_KEY = "sensitivity_studies"
 
 
 def lock_data(study: Study, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -36,8 +39,12 @@ def lock_data(study: Study, extra: Mapping[str, Any] | None = None) -> dict[str,
         "spec_hash": spec_hash(study),
         "study": to_data(study),
     }
+    if study.sensitivity:
+        from cohortstat.spec.variants import resolve_variant
+
+        data[VARIANTS_KEY] = {name: to_data(resolve_variant(study, name)) for name in study.sensitivity}
     for key, value in (extra or {}).items():
-        if key in _OWN_KEYS:
+        if key in _OWN_KEYS or key == VARIANTS_KEY:
             raise ValueError(f"extra key {key!r} would overwrite a key of the lock file")
         data[key] = value
     return data

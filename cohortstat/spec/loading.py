@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 from cohortstat.errors import SpecError
 from cohortstat.spec.checks import cross_check
 from cohortstat.spec.models import CROSS_CHECK, INCLUSION_RULES, Study
+from cohortstat.spec.variants import variant_problems
 
 #: Largest study file accepted (bytes). The shipped study is about 6 kB.
 MAX_BYTES = 1_000_000
@@ -215,6 +216,8 @@ def validate_document(data: Any, source: str = "(study)") -> Study:
         errors.append((source, "the document is nested too deeply"))
     taken = {loc for loc, _ in errors}
     errors.extend(p for p in cross_check(data) if p[0] not in taken)
+    taken = {loc for loc, _ in errors}
+    errors.extend(p for p in variant_problems(data, located_errors) if p[0] not in taken)
     if errors or study is None:
         raise SpecError(errors)
     return study

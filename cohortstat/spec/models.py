@@ -53,6 +53,17 @@ def cosmetic(default: Any = ..., **kwargs: Any) -> Any:
     return Field(default, json_schema_extra={HASH_KEY: COSMETIC}, **kwargs)
 
 
+#: json_schema_extra key: a field left out of the canonical JSON (and so of the hash) while it holds its
+#: default, so that adding such a field keeps the hash of every study that does not use it.
+OMIT_EMPTY = "omit_empty"
+
+
+def optional_section(default: Any, **kwargs: Any) -> Any:
+    """A result field that enters the hash only when it differs from its default (a field added in a later
+    version: studies that do not use it keep their hash)."""
+    return Field(default, json_schema_extra={HASH_KEY: RESULT, OMIT_EMPTY: True}, **kwargs)
+
+
 def run_setting(default: Any = ..., **kwargs: Any) -> Any:
     """A field that decides whether or how a run goes ahead, never a number it computes: outside the hash."""
     return Field(default, json_schema_extra={HASH_KEY: RUN}, **kwargs)
@@ -291,6 +302,10 @@ class Confounding(_Model):
     age_band_years: Int = result(5, ge=1, le=100)
     stabilized: Bool = result(True)
     seed: Int = result(0, ge=0, le=2**32 - 1)
+    outcome_model: Literal["marginal", "conditional"] = optional_section(
+        "marginal", description="after matching: marginal (clustered variance) or conditional (Cox stratified "
+        "on the matched set)"
+    )
 
 
 class PHTestSettings(_Model):
@@ -307,6 +322,16 @@ class Analyses(_Model):
     fine_gray: FineGraySettings = result(FineGraySettings())
     confounding: Confounding = result(Confounding())
     ph_test: PHTestSettings = result(PHTestSettings())
+    subgroups: tuple[Name, ...] = optional_section(
+        (), description="variables whose levels get a hazard ratio each, with the interaction test: age_band, sex "
+        "or a flag"
+    )
+    age_bands: tuple[Annotated[int, Strict()], ...] = optional_section(
+        (), description="cut points of age_band in years (default 50, 65, 80: <50, 50-64, 65-79, >=80)"
+    )
+    periods: tuple[tuple[Annotated[int, Strict()], Annotated[int, Strict()]], ...] = optional_section(
+        (), description="follow-up periods [start, end) in days since the follow-up anchor, increasing and disjoint"
+    )
 
 
 class DataChecks(_Model):
@@ -346,6 +371,30 @@ DATA_CLEANING_MODELS = (DataCleaning, SndsCleaning, OmopCleaning)
 # --- end of data cleaning ---------------------------------------------------------------------------
 
 
+#: The parts of a study a sensitivity variant may override (``sensitivity.<name>.<part>``).
+OVERRIDABLE = ("follow_up", "inclusion", "outcomes", "covariates", "analyses", "comparison")
+
+
+class Variant(_Model):
+    """A sensitivity analysis: a small override of the main study (merged into it, see
+    :func:`cohortstat.spec.variants.resolve_variant`). Each part holds the keys to change, as in the main
+    study; mappings merge key by key, lists (``inclusion``, ``covariates.flags``) replace the main one."""
+
+    description: Text = cosmetic("", description="what the variant changes and why")
+    follow_up: dict[Text, Any] | None = result(None)
+    inclusion: list[Any] | None = result(None)
+    outcomes: dict[Text, Any] | None = result(None)
+    covariates: dict[Text, Any] | None = result(None)
+    analyses: dict[Text, Any] | None = result(None)
+    comparison: dict[Text, Any] | None = result(None)
+
+
+def _variant_names(values: dict) -> dict:
+    if "main" in values:
+        raise ValueError("'main' names the main analysis; give the variant another name")
+    return values
+
+
 def _unique_events(values: tuple[str, ...]) -> tuple[str, ...]:
     _unique(values, "competing event")
     return values
@@ -371,6 +420,12 @@ class Study(_Model):
     analyses: Analyses = result(Analyses())
     data_checks: DataChecks = run_setting(DataChecks())
     data_cleaning: DataCleaning = result(DataCleaning())
+    negative_controls: tuple[Name, ...] = optional_section(
+        (), description="concept sets of outcomes believed unaffected by the exposure (at least 5): empirical calibration"
+    )
+    sensitivity: Annotated[dict[Name, Variant], AfterValidator(_variant_names)] = optional_section(
+        {}, description="named sensitivity analyses, each a small override of the main study"
+    )
 
     def __hash__(self) -> int:
         # Frozen pydantic models hash their fields, and dict fields are unhashable: hash the canonical
@@ -412,4 +467,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     Analyses,
     DataChecks,
     *DATA_CLEANING_MODELS,
+    Variant,
 )

@@ -39,6 +39,15 @@ def rich_document() -> dict:
         "age_band_years": 5,
         "stabilized": True,
         "seed": 7,
+        "outcome_model": "conditional",
+    }
+    doc["analyses"]["subgroups"] = ["sex", "age_band"]
+    doc["analyses"]["age_bands"] = [60, 75]
+    doc["analyses"]["periods"] = [[365, 730], [730, 1825], [1825, 3650]]
+    doc["negative_controls"] = ["skin_cancer", "oropharynx_cancer", "breast_cancer", "tobacco", "alcohol"]
+    doc["sensitivity"] = {
+        "blanking_2y": {"description": "two years of blanking", "follow_up": {"blanking_days": 730}},
+        "iptw": {"analyses": {"confounding": {"method": "iptw"}}},
     }
     return doc
 

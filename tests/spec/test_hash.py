@@ -36,6 +36,7 @@ COSMETIC_FIELDS = {
     ("NoPriorConcept", "description"),
     ("AliveAtDischarge", "description"),
     ("AliveAtLandmark", "description"),
+    ("Variant", "description"),
 }
 
 
@@ -114,7 +115,11 @@ def leaves(model: BaseModel, path: tuple = ()) -> list[tuple[tuple, str, Any]]:
         kind = field_class(type(model), name)
         value = getattr(model, name)
         here = (*path, name)
-        if isinstance(value, BaseModel):
+        if type(model).__name__ == "Variant" and value is None:
+            continue  # a part the variant does not override: not written at all
+        if isinstance(value, dict) and type(model).__name__ == "Variant":
+            out += _raw_leaves(value, here, kind)
+        elif isinstance(value, BaseModel):
             out += leaves(value, here)
         elif isinstance(value, dict) and all(isinstance(v, BaseModel) for v in value.values()):
             for key, item in value.items():
@@ -124,6 +129,17 @@ def leaves(model: BaseModel, path: tuple = ()) -> list[tuple[tuple, str, Any]]:
                 out += leaves(item, (*here, i))
         else:
             out.append((here, kind, field.annotation))
+    return out
+
+
+def _raw_leaves(value: dict, path: tuple, kind: str) -> list:
+    """Leaves of a variant's override (plain YAML data: nested mappings of values)."""
+    out = []
+    for key, item in value.items():
+        if isinstance(item, dict):
+            out += _raw_leaves(item, (*path, key), kind)
+        else:
+            out.append(((*path, key), kind, Any))
     return out
 
 
@@ -167,6 +183,8 @@ def candidates(path: tuple, value: Any, annotation: Any, names: dict[str, list[s
         return [(d + dt.timedelta(days=k)).isoformat() for k in (1, -1, 400)]
     if isinstance(value, str) and options:
         return [o for o in options if o != value]
+    if isinstance(value, str) and field == "method":  # in a sensitivity variant's raw override
+        return [o for o in ("none", "iptw", "overlap", "matching") if o != value]
     if isinstance(value, str) and field in ("concept_set",):
         return [n for n in names["concept_sets"] if n != value]
     if isinstance(value, str) and field in ("exposed", "reference", "id", "name"):
@@ -177,6 +195,10 @@ def candidates(path: tuple, value: Any, annotation: Any, names: dict[str, list[s
         return [value + ["Z99"], value[:-1], value + ["C4491"]]
     if isinstance(value, list) and field == "roles":
         return [["principal"], ["associated"], ["principal", "related", "associated"]]
+    if isinstance(value, list) and field == "negative_controls":
+        return [value + [c] for c in names["concept_sets"] if c not in value][:2]
+    if isinstance(value, list) and field == "periods":
+        return [value[:-1], value + [[value[-1][1], value[-1][1] + 100]]]
     if isinstance(value, list) and options:  # competing_events
         return [[]] if value else [list(options)]
     if isinstance(value, list):  # name lists: entry concept sets, strata, exact
@@ -216,7 +238,10 @@ def variants(path: tuple, annotation: Any) -> list[dict]:
     if path[-1] == "exclude":  # an exclusion must lie under an include prefix
         first = get_in(RICH_DATA, (*path[:-1], "include"))[0]
         return [set_in(RICH_DATA, path, value + [first + "9"]), set_in(RICH_DATA, path, value[:-1])]
-    return [set_in(RICH_DATA, path, new) for new in candidates(path, value, annotation, _names(RICH))]
+    docs = [set_in(RICH_DATA, path, new) for new in candidates(path, value, annotation, _names(RICH))]
+    if path[0] == "covariates":  # a covariate switched off or renamed cannot stay a subgroup variable
+        docs = [set_in(d, ("analyses", "subgroups"), []) for d in docs] + docs
+    return docs
 
 
 def _valid(data: dict) -> Study | None:

@@ -1,0 +1,89 @@
+"""Property: a sensitivity variant's results equal the main results of a separate run of the study with
+that override applied, to the last digit (on synthetic data)."""
+
+from __future__ import annotations
+
+import copy
+
+import pandas as pd
+import pytest
+import yaml
+
+from cohortstat import analyze
+from cohortstat.analysis import analyze_variants
+from cohortstat.cohort import build_cohort
+from cohortstat.spec import load_study
+
+from .helpers import STUDY
+
+OVERRIDES = {
+    "blanking_2y": ("follow_up", {"blanking_days": 730}),
+    "iptw": ("analyses", {"confounding": {"method": "iptw", "stabilized": False}}),
+    "no_flags": ("covariates", {"flags": []}),
+}
+
+
+def _base_doc():
+    doc = yaml.safe_load(STUDY.read_text(encoding="utf-8"))
+    doc["outcomes"] = {k: v for k, v in doc["outcomes"].items() if k in ("lung", "all_cancers")}
+    return doc
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    from cohortstat.data.synth import generate
+
+    return generate(3000, 5, tmp_path_factory.mktemp("variants") / "data")
+
+
+@pytest.fixture(scope="module")
+def with_variants(data):
+    doc = _base_doc()
+    doc["sensitivity"] = {name: {part: value} for name, (part, value) in OVERRIDES.items()}
+    study = load_study(doc)
+    cohort = build_cohort(study, data)
+    built = []
+
+    def build(s):
+        built.append(s)
+        return build_cohort(s, data)
+
+    results = analyze_variants(study, analyze(study, cohort), cohort, build=build)
+    return results, built
+
+
+def _separate(data, part, value):
+    doc = _base_doc()
+    if part == "analyses":
+        doc["analyses"]["confounding"].update(value["confounding"])
+    else:
+        doc[part] = {**doc[part], **copy.deepcopy(value)}
+    study = load_study(doc)
+    return analyze(study, build_cohort(study, data))
+
+
+@pytest.mark.parametrize("name", list(OVERRIDES))
+def test_variant_equals_a_separate_run_to_the_last_digit(with_variants, data, name):
+    results, _ = with_variants
+    variant = dict(results.variants)[name]
+    alone = _separate(data, *OVERRIDES[name])
+    rows = results.estimates().query("analysis == @name").drop(columns="analysis").reset_index(drop=True)
+    expected = alone.estimates().drop(columns="analysis")
+    assert len(rows) > 0
+    pd.testing.assert_frame_equal(rows, expected, check_exact=True)
+    for a, b in zip(variant.outcomes, alone.outcomes):
+        pd.testing.assert_frame_equal(a.rates, b.rates, check_exact=True)
+        pd.testing.assert_frame_equal(a.models, b.models, check_exact=True)
+        assert a.notes == b.notes
+    pd.testing.assert_frame_equal(variant.attrition, alone.attrition, check_exact=True)
+
+
+def test_only_cohort_changing_variants_build_a_cohort(with_variants):
+    results, built = with_variants
+    assert [s.follow_up.blanking_days for s in built] == [730, 365]  # blanking_2y, no_flags; not iptw
+    assert [n for n, _ in results.variants] == list(OVERRIDES)
+    main = results.estimates().query("analysis == 'main'")
+    assert len(main) == len(results.estimates()) - sum(len(r.estimates()) for _, r in results.variants)
+    # the variants do change something
+    iptw = results.estimates().query("analysis == 'iptw'")
+    assert set(iptw["adjustment"]) > set(main["adjustment"])
