@@ -177,7 +177,6 @@ class CoxResult(RegressionResult):
         """
         if self.strata is not None:
             raise ModelInputError("adjusted_survival needs an unstratified model; refit without strata=")
-        d = self._data
         base = self.baseline_hazard(centered=False)
         cov = list(self.design.names)
         if column not in cov:

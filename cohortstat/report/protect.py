@@ -32,7 +32,7 @@ import pandas as pd
 from cohortstat.report.disclosure import Ledger
 from cohortstat.report.notes import parse_note
 
-__all__ = ["DERIVED_FROM", "Context", "Protected", "coarsen_cif", "protect_results"]
+__all__ = ["DERIVED_FROM", "Context", "Protected", "coarsen_cif", "declare", "effect_key"]
 
 #: The documentation of which statistic derives from which counts (used by the tests and docs).
 DERIVED_FROM = {

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from cohortstat.constants import MODEL_LABELS
 from cohortstat.errors import ReportError
 from cohortstat.report import figures
 from cohortstat.report.published import publish_data, shown_cif, shown_preference
@@ -27,15 +25,6 @@ from cohortstat.report.safe_text import clean_tree, csv_cell
 from cohortstat.report.suppression import scan_outputs
 
 __all__ = ["MODEL_LABELS", "build_outputs", "published_estimates", "suppress_results", "write_report", "publish"]
-
-MODEL_LABELS = {
-    "cox_crude": "Cox, crude",
-    "cox_adjusted": "Cox, adjusted",
-    "cox_ps": "Cox, PS-adjusted",
-    "fg_crude": "Fine-Gray, crude",
-    "fg_adjusted": "Fine-Gray, adjusted",
-    "fg_ps": "Fine-Gray, PS-adjusted",
-}
 
 
 def suppress_results(results, min_cell_count: int = 10) -> dict:
