@@ -172,7 +172,7 @@ class FineGray:
         """
         from dataclasses import replace
 
-        from .formula import build
+        from .formula import build, strata_option
 
         pf, frame, design, notes = build(formula, data, missing, extra=[weights, cluster, cengroup])
         if pf.strata:
@@ -181,8 +181,8 @@ class FineGray:
             options["cause"] = pf.cause
         if pf.entry is not None or pf.offset is not None:
             raise ModelInputError("FineGray has no entry time nor offset; use Crr(time, status, cause=1) ~ covariates")
-        strata = None if not pf.strata else (pf.strata[0] if len(pf.strata) == 1 else list(pf.strata))
-        res = cls(**options).fit(frame, pf.time, pf.event, list(design.terms), weights=weights, strata=strata,
+        res = cls(**options).fit(frame, pf.time, pf.event, list(design.terms), weights=weights,
+                                 strata=strata_option(pf),
                                  cluster=cluster or pf.cluster, cengroup=cengroup, missing=missing)
         return replace(res, design=design, notes=tuple(notes) + res.notes)
 
