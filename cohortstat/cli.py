@@ -321,8 +321,27 @@ from cohortstat.sites.cli import register as _register_sites  # noqa: E402  (mul
 _register_sites(app)
 
 
+def _plain_warnings() -> None:
+    """Show cohortstat's own warnings on the console as one plain line ("warning: ..."), not in Python's
+    format with a file name and a source line; other libraries' warnings keep the default format."""
+    import warnings
+
+    from cohortstat.errors import CohortstatWarning
+
+    default = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, CohortstatWarning):
+            typer.echo(f"warning: {message}", err=True)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+
+
 def main() -> None:
     """Entry point of the console script."""
+    _plain_warnings()
     try:
         app()
     except CohortstatError as exc:  # typed errors: message, no traceback
