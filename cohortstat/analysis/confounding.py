@@ -272,8 +272,8 @@ def _iptw(ps: np.ndarray, exposure: np.ndarray, conf) -> tuple[np.ndarray, str]:
         tr = truncate_weights(w, exposure, conf.truncate, conf.estimand)
         w = tr.weights
         whose = "reference group's weights" if conf.estimand == "att" else "weights"
-        note += (f"; {whose} truncated at their {100 * (1 - conf.truncate):.4g}th and {100 * conf.truncate:.4g}th "
-                 f"percentiles ({tr.lower:.4g} and {tr.upper:.4g})")
+        note += (f"; {whose} truncated at their percentiles {100 * (1 - conf.truncate):.4g} and "
+                 f"{100 * conf.truncate:.4g} ({tr.lower:.4g} and {tr.upper:.4g})")
     return w, note + f"; max weight {w.max():.4g}"
 
 
@@ -293,6 +293,13 @@ def _weight(out: pd.DataFrame, conf, covs, method: str) -> _Adjusted:
     out[WEIGHT] = w
     after = balance_table(out, exposure=EXPOSURE, covariates=covs, weights=WEIGHT)
     return _Adjusted(table=out.drop(columns=[_RANK, _LOGIT_PS, _PREFERENCE]), after=after, notes=(note,))
+
+
+def _constant_components(table: pd.DataFrame, terms: list[str]) -> tuple[list[str], list[str]]:
+    """Charlson components (``cci_*``, asked for as a whole with ``charlson: components``) that take one
+    value in the cohort are left out of the propensity model (R ``glm`` would report them as NA)."""
+    dropped = [c for c in terms if c.startswith("cci_") and table[c].nunique(dropna=True) < 2]
+    return [c for c in terms if c not in dropped], dropped
 
 
 def _trim(work: pd.DataFrame, conf, names) -> tuple[pd.DataFrame, dict | None, tuple[str, ...]]:
@@ -387,7 +394,11 @@ def adjust_for_confounding(table: pd.DataFrame, study, *, key: str = PERSON_KEY)
                                  balance=_balance(before, None), ps_coef=None, preference=None,
                                  attrition_rows=[], notes=notes)
     derived = add_term_columns(work, ps_cov)
+    ps_terms, dropped = _constant_components(derived, ps_terms)
     ps = propensity_score(derived, treatment=EXPOSURE, covariates=ps_terms)
+    if dropped:
+        ps = replace(ps, notes=ps.notes + (f"Charlson component(s) {', '.join(dropped)} left out of the propensity "
+                                           "model: the same value for everybody in the cohort",))
     work[PS] = ps.ps  # work is already a private, sorted copy of the input
     work[_LOGIT_PS] = ps.logit_ps
     work[_PREFERENCE] = ps.preference
