@@ -1,13 +1,17 @@
 """Confounding control of a study: propensity-score matching or weighting, with balance diagnostics.
 
-``adjust_for_confounding(table, study)`` reads ``study.analyses.confounding`` and the covariates the study
-declares, fits the propensity score of being in the exposed group, then
+``adjust_for_confounding(table, study)`` reads ``study.analyses.confounding`` and the covariates of the
+propensity model (``analyses.confounding.covariates``, else the study's ``covariates``), fits the
+propensity score of being in the exposed group, then
 
 - ``method="matching"``: matches exposed to reference patients (:func:`cohortstat.models.matching.match`
   on the logit of the propensity score, within the caliper, exact on the declared variables) and returns
   the matched rows with ``matched_set``, ``weight`` (matching weights, 1 when every set is complete)
   and ``ps`` columns, plus an attrition row "matching";
-- ``method="iptw"`` / ``"overlap"``: returns every row with ``weight`` and ``ps`` columns;
+- ``method="iptw"`` / ``"overlap"``: returns every row with ``weight`` and ``ps`` columns (IPTW for the
+  ATE or, with ``estimand: att``, the ATT; truncated at percentiles with ``truncate``);
+- ``trim: [a, b]`` (any method): persons whose score lies outside ``[a, b]`` are left out first, with an
+  attrition row "ps_trimming";
 - ``method="none"``: returns the table unchanged with the balance before adjustment only.
 
 Recommended analyses on the result (see docs/methods-confounding.md)::
@@ -347,7 +351,7 @@ def adjust_for_confounding(table: pd.DataFrame, study, *, key: str = PERSON_KEY)
         covariate columns.
     study : cohortstat.spec.Study
         Reads ``analyses.confounding`` (method, ratio, caliper_sd, exact, age_band_years, stabilized,
-        seed), ``covariates`` and ``comparison``.
+        seed, estimand, trim, truncate, covariates), ``covariates`` and ``comparison``.
     key : str
         Unique, stable per-person id column that defines the canonical order.
 
