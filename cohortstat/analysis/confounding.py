@@ -1,13 +1,17 @@
 """Confounding control of a study: propensity-score matching or weighting, with balance diagnostics.
 
-``adjust_for_confounding(table, study)`` reads ``study.analyses.confounding`` and the covariates the study
-declares, fits the propensity score of being in the exposed group, then
+``adjust_for_confounding(table, study)`` reads ``study.analyses.confounding`` and the covariates of the
+propensity model (``analyses.confounding.covariates``, else the study's ``covariates``), fits the
+propensity score of being in the exposed group, then
 
 - ``method="matching"``: matches exposed to reference patients (:func:`cohortstat.models.matching.match`
   on the logit of the propensity score, within the caliper, exact on the declared variables) and returns
   the matched rows with ``matched_set``, ``weight`` (matching weights, 1 when every set is complete)
   and ``ps`` columns, plus an attrition row "matching";
-- ``method="iptw"`` / ``"overlap"``: returns every row with ``weight`` and ``ps`` columns;
+- ``method="iptw"`` / ``"overlap"``: returns every row with ``weight`` and ``ps`` columns (IPTW for the
+  ATE or, with ``estimand: att``, the ATT; truncated at percentiles with ``truncate``);
+- ``trim: [a, b]`` (any method): persons whose score lies outside ``[a, b]`` are left out first, with an
+  attrition row "ps_trimming";
 - ``method="none"``: returns the table unchanged with the balance before adjustment only.
 
 Recommended analyses on the result (see docs/methods-confounding.md)::
@@ -38,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from cohortstat.analysis.balance import balance_table
+from cohortstat.analysis.terms import add_term_columns, raw_columns, term_columns
 from cohortstat.constants import (
     AGE,
     BALANCE_THRESHOLD,
@@ -55,9 +60,16 @@ from cohortstat.constants import (
 )
 from cohortstat.errors import BalanceWarning, ModelInputError, SpecError
 from cohortstat.models.matching import MatchResult, canonical_rank, match
-from cohortstat.models.weighting import PropensityScore, iptw_weights, overlap_weights, propensity_score
+from cohortstat.models.weighting import (
+    PropensityScore,
+    iptw_weights,
+    overlap_weights,
+    propensity_score,
+    truncate_weights,
+    within_bounds,
+)
 
-__all__ = ["BALANCE_THRESHOLD", "ConfoundingResult", "adjust_for_confounding", "covariate_columns"]
+__all__ = ["BALANCE_THRESHOLD", "ConfoundingResult", "adjust_for_confounding", "covariate_columns", "ps_covariates"]
 
 #: Exact-matching names that are always available; flag names may be used too. ``age`` means age
 #: in bands of ``age_band_years`` (``age_band`` is accepted as an alias).
@@ -67,6 +79,7 @@ _PREFERENCE_BINS = 20
 _RANK = "_rank"
 _AGE_BAND = "_age_band"
 _LOGIT_PS = "_logit_ps"
+_PREFERENCE = "_preference"
 BALANCE_COLUMNS = ["covariate", "kind", "mean_exposed_before", "mean_reference_before", "smd_before",
                    "mean_exposed_after", "mean_reference_after", "smd_after"]
 
@@ -114,22 +127,21 @@ class ConfoundingResult:
 
 
 def covariate_columns(study) -> list[str]:
-    """Analysis-table columns of the covariates the study declares, in a fixed order.
+    """Analysis-table columns of the covariates the study declares (the adjusted outcome models' terms),
+    in a fixed order.
 
-    ``age``, ``female`` (derived: ``sex == 2``), ``calendar_year``, ``charlson``, then each flag name.
+    ``age``, ``female`` (derived: ``sex == 2``), ``calendar_year``, ``charlson``, then each flag name; age
+    and calendar year entered as splines or categories give their derived columns instead
+    (:mod:`cohortstat.analysis.terms`).
     """
-    cov = study.covariates
-    out = []
-    if cov.age:
-        out.append(AGE)
-    if cov.sex:
-        out.append(FEMALE)
-    if cov.calendar_year:
-        out.append(CALENDAR_YEAR)
-    if cov.charlson:
-        out.append(CHARLSON)
-    out.extend(f.name for f in cov.flags)
-    return out
+    return term_columns(study.covariates)
+
+
+def ps_covariates(study):
+    """The covariates section of the propensity model: ``analyses.confounding.covariates``, or the study's
+    ``covariates`` when that key is absent."""
+    own = study.analyses.confounding.covariates
+    return study.covariates if own is None else own
 
 
 def _check_exact(conf, study) -> None:
@@ -228,12 +240,11 @@ def _matching_row(conf, names, n_before: dict, n_after: dict) -> dict:
     return row
 
 
-def _match(out: pd.DataFrame, ps: PropensityScore, conf, covs, names) -> _Adjusted:
+def _match(out: pd.DataFrame, conf, covs, names) -> _Adjusted:
     """Match exposed to reference persons on the logit of the PS; the matched table in set order."""
     exposed, reference = names
     groups = out[GROUP].to_numpy()
     mcols = _exact_columns(out, conf)
-    out[_LOGIT_PS] = ps.logit_ps
     res = match(out, treatment=EXPOSURE, score=_LOGIT_PS, exact=tuple(mcols), ratio=conf.ratio,
                 caliper_sd=conf.caliper_sd, seed=conf.seed, key=_RANK)
     notes = list(res.notes)
@@ -242,32 +253,80 @@ def _match(out: pd.DataFrame, ps: PropensityScore, conf, covs, names) -> _Adjust
     keep = res.matched
     n_before = {g: int((groups == g).sum()) for g in names}
     n_after = {g: int(((groups == g) & keep).sum()) for g in names}
-    matched = out.loc[keep].drop(columns=[_LOGIT_PS, _AGE_BAND], errors="ignore")
+    preference = out[_PREFERENCE].to_numpy()[keep]
+    matched = out.loc[keep].drop(columns=[_LOGIT_PS, _PREFERENCE, _AGE_BAND], errors="ignore")
     after = balance_table(matched, exposure=EXPOSURE, covariates=covs, weights=WEIGHT)
     order = np.lexsort((matched[_RANK].to_numpy(), -matched[EXPOSURE].to_numpy(), matched[MATCHED_SET].to_numpy()))
     table = matched.take(order).drop(columns=_RANK).reset_index(drop=True)
     notes.append(f"matching: {n_after[exposed]} of {n_before[exposed]} {exposed} and {n_after[reference]} of "
                  f"{n_before[reference]} {reference} patients matched in {res.n_sets} sets")
+    if conf.truncate is not None:
+        notes.append("weight truncation (analyses.confounding.truncate) applies to IPTW only: not used")
     return _Adjusted(table=table, after=after, notes=tuple(notes),
-                     preference=_preference_bins(ps.preference[keep], groups[keep], names, "matched"),
+                     preference=_preference_bins(preference, groups[keep], names, "matched"),
                      attrition_row=_matching_row(conf, names, n_before, n_after), matching=res)
 
 
-def _weight(out: pd.DataFrame, ps: PropensityScore, conf, covs, method: str) -> _Adjusted:
-    """IPTW (ATE) or overlap (ATO) weights on every person, in the canonical order."""
+def _iptw(ps: np.ndarray, exposure: np.ndarray, conf) -> tuple[np.ndarray, str]:
+    """IPTW weights (ATE or ATT, stabilized or not, truncated or not) and the note that says which."""
+    w = iptw_weights(ps, exposure, stabilized=conf.stabilized, estimand=conf.estimand)
+    kind = "stabilized" if conf.stabilized else "unstabilized"
+    note = f"IPTW ({conf.estimand.upper()}), {kind}"
+    if conf.truncate is not None:
+        tr = truncate_weights(w, exposure, conf.truncate, conf.estimand)
+        w = tr.weights
+        whose = "reference group's weights" if conf.estimand == "att" else "weights"
+        note += (f"; {whose} truncated at their percentiles {100 * (1 - conf.truncate):.4g} and "
+                 f"{100 * conf.truncate:.4g} ({tr.lower:.4g} and {tr.upper:.4g})")
+    return w, note + f"; max weight {w.max():.4g}"
+
+
+def _weight(out: pd.DataFrame, conf, covs, method: str) -> _Adjusted:
+    """IPTW (ATE or ATT) or overlap (ATO) weights on every person, in the canonical order."""
     exposure = out[EXPOSURE].to_numpy()
+    ps = out[PS].to_numpy()
     if method == "iptw":
-        w = iptw_weights(ps.ps, exposure, stabilized=conf.stabilized)
-        kind = "stabilized" if conf.stabilized else "unstabilized"
-        note = f"IPTW (ATE), {kind}; max weight {w.max():.4g}"
+        w, note = _iptw(ps, exposure, conf)
     elif method == "overlap":
-        w = overlap_weights(ps.ps, exposure)
+        w = overlap_weights(ps, exposure)
         note = "overlap weights (ATO)"
+        if conf.truncate is not None:
+            note += "; weight truncation (analyses.confounding.truncate) applies to IPTW only: not used"
     else:  # pragma: no cover - the spec model restricts method
         raise SpecError([("analyses.confounding.method", f"unknown method {method!r}")])
     out[WEIGHT] = w
     after = balance_table(out, exposure=EXPOSURE, covariates=covs, weights=WEIGHT)
-    return _Adjusted(table=out.drop(columns=_RANK), after=after, notes=(note,))
+    return _Adjusted(table=out.drop(columns=[_RANK, _LOGIT_PS, _PREFERENCE]), after=after, notes=(note,))
+
+
+def _constant_components(table: pd.DataFrame, terms: list[str]) -> tuple[list[str], list[str]]:
+    """Charlson components (``cci_*``, asked for as a whole with ``charlson: components``) that take one
+    value in the cohort are left out of the propensity model (R ``glm`` would report them as NA)."""
+    dropped = [c for c in terms if c.startswith("cci_") and table[c].nunique(dropna=True) < 2]
+    return [c for c in terms if c not in dropped], dropped
+
+
+def _trim(work: pd.DataFrame, conf, names) -> tuple[pd.DataFrame, dict | None, tuple[str, ...]]:
+    """Drop persons whose propensity score lies outside ``conf.trim`` (persons without a score stay: the
+    models drop them for their missing value): the kept rows, the attrition row and a note."""
+    if conf.trim is None:
+        return work, None, ()
+    a, b = conf.trim
+    ps = work[PS].to_numpy()
+    keep = within_bounds(ps, (a, b)) | np.isnan(ps)
+    groups = work[GROUP].to_numpy()
+    row = {"rule_id": "ps_trimming",
+           "description": f"Propensity score within [{a:g}, {b:g}] (persons outside trimmed)"}
+    for g in names:
+        row[f"n_{g}"] = int(((groups == g) & keep).sum())
+    for g in names:
+        row[f"excluded_{g}"] = int(((groups == g) & ~keep).sum())
+    note = (f"propensity-score trimming: persons with a score outside [{a:g}, {b:g}] left out before "
+            "weighting or matching (the score is not refitted; counts in the attrition table)")
+    kept = work.loc[keep].reset_index(drop=True)
+    if kept[EXPOSURE].nunique() < 2:
+        raise ModelInputError(f"trimming to [{a:g}, {b:g}] leaves a single exposure group; widen analyses.confounding.trim")
+    return kept, row, (note,)
 
 
 def _imbalance_note(result: ConfoundingResult) -> ConfoundingResult:
@@ -292,7 +351,7 @@ def adjust_for_confounding(table: pd.DataFrame, study, *, key: str = PERSON_KEY)
         covariate columns.
     study : cohortstat.spec.Study
         Reads ``analyses.confounding`` (method, ratio, caliper_sd, exact, age_band_years, stabilized,
-        seed), ``covariates`` and ``comparison``.
+        seed, estimand, trim, truncate, covariates), ``covariates`` and ``comparison``.
     key : str
         Unique, stable per-person id column that defines the canonical order.
 
@@ -324,31 +383,42 @@ def adjust_for_confounding(table: pd.DataFrame, study, *, key: str = PERSON_KEY)
     method = conf.method
     _check_exact(conf, study)
     names = (study.comparison.exposed, study.comparison.reference)
-    covs = covariate_columns(study)
+    ps_cov = ps_covariates(study)
+    ps_terms = term_columns(ps_cov)
+    covs = list(dict.fromkeys(raw_columns(study.covariates) + raw_columns(ps_cov)))  # balance variables
     raw_needed = [key, GROUP, EXPOSURE] + [(SEX if c == FEMALE else c) for c in covs]
     raw_needed += [AGE if e in _AGE_NAMES else e for e in conf.exact]
     _check_columns(table, list(dict.fromkeys(raw_needed)))
     work = _canonical(table, key, conf.seed, covs)
     # before adjustment every person weighs 1 (the weighted formulas, as after adjustment)
     before = balance_table(work, exposure=EXPOSURE, covariates=covs)
-    if method == "none" or not covs:
+    if method == "none" or not ps_terms:
         notes = ("no covariate declared: no confounding adjustment possible",) if method != "none" else ()
-        return ConfoundingResult(method="none" if not covs else method, table=table.copy(),
+        return ConfoundingResult(method="none" if not ps_terms else method, table=table.copy(),
                                  balance=_balance(before, None), ps_coef=None, preference=None,
                                  attrition_rows=[], notes=notes)
-    ps = propensity_score(work, treatment=EXPOSURE, covariates=covs)
+    derived = add_term_columns(work, ps_cov)
+    ps_terms, dropped = _constant_components(derived, ps_terms)
+    ps = propensity_score(derived, treatment=EXPOSURE, covariates=ps_terms)
+    if dropped:
+        ps = replace(ps, notes=ps.notes + (f"Charlson component(s) {', '.join(dropped)} left out of the propensity "
+                                           "model: the same value for everybody in the cohort",))
     work[PS] = ps.ps  # work is already a private, sorted copy of the input
+    work[_LOGIT_PS] = ps.logit_ps
+    work[_PREFERENCE] = ps.preference
     preference = [_preference_bins(ps.preference, work[GROUP].to_numpy(), list(names), "all")]
+    work, trim_row, trim_notes = _trim(work, conf, names)
     if method == "matching":
-        adj = _match(work, ps, conf, covs, list(names))
+        adj = _match(work, conf, covs, list(names))
     else:
-        adj = _weight(work, ps, conf, covs, method)
+        adj = _weight(work, conf, covs, method)
     if adj.preference is not None:
         preference.append(adj.preference)
+    rows = [r for r in (trim_row, adj.attrition_row) if r]
     result = ConfoundingResult(
         method=method, table=adj.table, balance=_balance(before, adj.after), ps_coef=ps.table(),
         preference=pd.concat(preference, ignore_index=True),
-        attrition_rows=[adj.attrition_row] if adj.attrition_row else [], notes=tuple(ps.notes) + adj.notes,
+        attrition_rows=rows, notes=tuple(ps.notes) + trim_notes + adj.notes,
         propensity=ps, matching=adj.matching,
     )
     return _imbalance_note(result)

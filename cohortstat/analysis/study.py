@@ -30,6 +30,7 @@ from cohortstat.analysis.fitting import cox_strata
 from cohortstat.analysis.outcomes import analyze_outcome
 from cohortstat.analysis.results import StudyResults
 from cohortstat.analysis.table_one import table_one
+from cohortstat.analysis.terms import add_term_columns
 from cohortstat.constants import EXPOSURE, FEMALE, SEX, SEX_FEMALE
 from cohortstat.errors import CohortError, CohortstatWarning
 
@@ -37,7 +38,8 @@ __all__ = ["analyze", "model_covariates"]
 
 
 def model_covariates(study) -> list[str]:
-    """Covariates of the adjusted outcome models, ``exposure`` first."""
+    """Covariates of the adjusted outcome models, ``exposure`` first (age and calendar year as splines or
+    categories give their derived columns, :mod:`cohortstat.analysis.terms`)."""
     return [EXPOSURE, *covariate_columns(study)]
 
 
@@ -115,6 +117,7 @@ def analyze(study, cohort, *, progress: Callable[[str], None] | None = None) -> 
     table = table.copy()
     if SEX in table:
         table[FEMALE] = (table[SEX] == SEX_FEMALE).astype(int)
+    table = add_term_columns(table, study.covariates)  # splines / categories of age and calendar year
     if progress:
         progress("Table 1")
     t1 = table_one(table, exposed=exposed, reference=reference, flags=[f.name for f in study.covariates.flags])

@@ -106,7 +106,7 @@ def _used_concepts(study) -> set[str]:
         if rule.rule == "no_prior_concept":
             names.add(rule.concept_set)
     names |= {o.concept_set for o in study.outcomes.values()}
-    names |= {f.concept_set for f in study.covariates.flags}
+    names |= {f.concept_set for f in _covariates(study).flags}
     return names
 
 
@@ -126,7 +126,15 @@ def _used_roles(study) -> dict[str, str]:
     for i, f in enumerate(study.covariates.flags):
         for r in f.roles:
             where.setdefault(r, f"covariates.flags[{i}].roles")
+    for i, f in enumerate(_covariates(study).flags[len(study.covariates.flags):]):
+        for r in f.roles:
+            where.setdefault(r, f"analyses.confounding.covariates.flags[{i}].roles")
     return where
+
+
+def _covariates(study):
+    """The covariates the cohort builds: the study's and the propensity model's own."""
+    return study.covariates.merged(study.analyses.confounding.covariates)
 
 
 def _days_to_dates(values: pd.Series) -> pd.Series:
@@ -140,11 +148,13 @@ def output_columns(study) -> list[str]:
     """The analysis-table columns of a study, in order."""
     cols = ["person_key", "group", "exposure", "index_admission", "index_discharge",
             "follow_up_start"]
-    cov = study.covariates
+    cov = _covariates(study)
     cols += [c for c, on in (("age", cov.age), ("sex", cov.sex), ("calendar_year", cov.calendar_year))
              if on]
     if cov.charlson:
         cols += ["charlson"] + [f"cci_{k}" for k in charlson.COMPONENTS]
+    if cov.prior_stays:
+        cols.append("prior_stays")
     cols += [f.name for f in cov.flags]
     for name in study.outcomes:
         cols += [f"time_{name}", f"event_{name}"]
@@ -207,14 +217,14 @@ def build_cohort(
         inputs, patients, bad_codes, data_notes = _prepared_inputs(eng, study, Path(data), source)
         tick("inputs checked")
         _check_roles(eng, study, inputs.diagnoses)
-        frame = concept_frame(study, _used_concepts(study), bool(study.covariates.charlson))
+        frame = concept_frame(study, _used_concepts(study), bool(_covariates(study).charlson))
         occ = occurrences(eng, inputs, code_map(eng, inputs.diagnoses, frame))
         tick("diagnoses matched to concept sets")
         base = eng.materialize(_index_stays(study, occ, inputs.stays, patients), "index")
         tick("index stays found")
         c, rows = _included(eng, study, base, occ, bad_codes)
         tick("inclusion rules and follow-up applied")
-        c = eng.materialize(_analysis_columns(study, c, occ), "analysis")
+        c = eng.materialize(_analysis_columns(study, c, occ, inputs.stays), "analysis")
         tick("outcomes and covariates")
         raw = eng.to_pandas(c.order_by("person_key"))
         tick("analysis table collected")
@@ -280,11 +290,11 @@ def _included(eng: Engine, study, base: ibis.Table, occ: ibis.Table, bad_codes) 
     return c.filter(c.exit_step.isnull()).drop("exit_step"), rows
 
 
-def _analysis_columns(study, c: ibis.Table, occ: ibis.Table) -> ibis.Table:
+def _analysis_columns(study, c: ibis.Table, occ: ibis.Table, stays: ibis.Table) -> ibis.Table:
     """Outcome and covariate columns; person_key, a study-local integer in row order, replaces patient_id."""
     competing = "death" in tuple(study.competing_events)
     c = pipeline.outcome_columns(c, occ, dict(study.outcomes), competing)
-    c = pipeline.covariate_columns(c, occ, study.covariates)
+    c = pipeline.covariate_columns(c, occ, _covariates(study), stays)
     order = ibis.row_number().over(order_by=[ibis.desc(c.exposure), c.adm, c.patient_id])
     return c.mutate(person_key=(order + 1).cast("int64")).drop("patient_id")
 
@@ -418,7 +428,7 @@ def _finish(study, raw: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
     t["index_admission"] = _days_to_dates(t["adm"])
     t["index_discharge"] = _days_to_dates(t["dis"])
     t["follow_up_start"] = _days_to_dates(t["fu_start"])
-    cov = study.covariates
+    cov = _covariates(study)
     if cov.age:
         age = t["adm_year"] - t["birth_year"]
         t["age"] = age.astype("int64") if age.notna().all() else age.astype("Int64")
@@ -433,7 +443,7 @@ def _finish(study, raw: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
     for col in cols:
         if col.startswith(("time_", "event_")):
             t[col] = t[col].astype("float64", copy=False)
-        elif col.startswith("cci_") or col in {f.name for f in cov.flags} or col == "charlson":
+        elif col.startswith("cci_") or col in {f.name for f in cov.flags} or col in ("charlson", "prior_stays"):
             t[col] = t[col].astype("int64", copy=False)
     t = t[cols].reset_index(drop=True)
 

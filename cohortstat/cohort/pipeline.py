@@ -195,12 +195,32 @@ def outcome_columns(c: ibis.Table, occ: ibis.Table, outcomes: dict, competing: b
 # -- covariates ----------------------------------------------------------------------------------
 
 
-def covariate_columns(c: ibis.Table, occ: ibis.Table, cov) -> ibis.Table:
-    """Add Charlson components + score and concept-set flags from the baseline windows.
+def covariate_columns(c: ibis.Table, occ: ibis.Table, cov, stays: ibis.Table | None = None) -> ibis.Table:
+    """Add Charlson components + score, concept-set flags and the count of prior stays from the
+    baseline windows.
 
     Baseline window of a lookback L: stays admitted in [index admission - L, index discharge]
-    (the index stay included). Charlson: L = 730 days, every diagnosis role.
+    (the index stay included). Charlson: L = 730 days, every diagnosis role. ``prior_stays`` (when
+    ``cov.prior_stays``; needs ``stays``): the number of the patient's stays admitted in
+    [index admission - 730 days, index admission), the index stay not counted.
     """
+    t = _diagnosis_covariates(c, occ, cov)
+    if getattr(cov, "prior_stays", False):
+        t = _prior_stays(t, stays)
+    return t
+
+
+def _prior_stays(c: ibis.Table, stays: ibis.Table) -> ibis.Table:
+    s = stays.select(pid=stays.patient_id, sadm=stays.adm)
+    j = s.join(c.select(pid=c.patient_id, iadm=c.adm), "pid")
+    j = j.filter(j.sadm < j.iadm, j.sadm >= j.iadm - charlson.DEFAULT_LOOKBACK_DAYS)
+    per = j.group_by("pid").agg(n_prior=j.count())
+    t = c.left_join(per, c.patient_id == per.pid).drop("pid")
+    return t.mutate(prior_stays=t.n_prior.fill_null(0).cast(dtypes.int64)).drop("n_prior")
+
+
+def _diagnosis_covariates(c: ibis.Table, occ: ibis.Table, cov) -> ibis.Table:
+    """Charlson components + score and concept-set flags (see :func:`covariate_columns`)."""
     flags = tuple(cov.flags)
     sets = {f.concept_set for f in flags}
     if cov.charlson:

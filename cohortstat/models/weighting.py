@@ -2,7 +2,8 @@
 
 The propensity score is a logistic regression (statsmodels ``Logit``) of the treatment indicator on the
 covariates. Weights are computed from it: inverse-probability-of-treatment weights for the average
-treatment effect (ATE), optionally stabilized, and overlap weights. Covariate balance (standardized
+treatment effect (ATE) or the effect in the treated (ATT), optionally stabilized, optionally truncated at
+percentiles, and overlap weights; persons may be trimmed on the score first. Covariate balance (standardized
 differences, unweighted or weighted) is measured in the analysis layer:
 :func:`cohortstat.analysis.balance.balance_table`.
 
@@ -30,6 +31,9 @@ __all__ = [
     "propensity_score",
     "iptw_weights",
     "overlap_weights",
+    "truncate_weights",
+    "Truncation",
+    "within_bounds",
     "design_matrix",
 ]
 
@@ -307,12 +311,25 @@ def _ps_and_treatment(ps, treatment) -> tuple[np.ndarray, np.ndarray]:
     return p, t
 
 
-def iptw_weights(ps, treatment, stabilized: bool = True) -> np.ndarray:
-    """Inverse-probability-of-treatment weights for the average treatment effect (ATE).
+def iptw_weights(ps, treatment, stabilized: bool = True, estimand: str = "ate") -> np.ndarray:
+    """Inverse-probability-of-treatment weights for the average treatment effect (ATE) or the average
+    treatment effect in the treated (ATT).
 
-    ``w = 1 / ps`` for exposed and ``1 / (1 - ps)`` for reference rows; stabilized weights are multiplied
-    by the marginal probability of the row's own group (``P(T=1)`` or ``P(T=0)``), so that they sum to
-    about the group sizes.
+    With ``p = ps`` and ``q = P(T=1)`` (the proportion exposed):
+
+    ====================  =================  ==========================================
+    estimand              exposed            reference
+    ====================  =================  ==========================================
+    ATE                   ``1 / p``          ``1 / (1 - p)``
+    ATE, stabilized       ``q / p``          ``(1 - q) / (1 - p)``
+    ATT                   ``1``              ``p / (1 - p)``
+    ATT, stabilized       ``1``              ``p / (1 - p) * (1 - q) / q``
+    ====================  =================  ==========================================
+
+    Stabilized ATE weights sum to about the group sizes; stabilized ATT weights divide the reference
+    weights by the marginal odds of exposure ``q / (1 - q)``, so that they sum to about the reference
+    group's size (the exposed keep weight 1). Stabilization rescales each group's weights by a constant:
+    point estimates of a weighted Cox model are unchanged, only the weights' scale is.
 
     Parameters
     ----------
@@ -321,7 +338,9 @@ def iptw_weights(ps, treatment, stabilized: bool = True) -> np.ndarray:
     treatment : array_like
         1 exposed, 0 reference.
     stabilized : bool
-        Multiply by the marginal treatment probabilities.
+        Multiply by the marginal treatment probabilities (ATE) or divide the reference weights by the
+        marginal odds (ATT).
+    estimand : {'ate', 'att'}
 
     Returns
     -------
@@ -334,13 +353,92 @@ def iptw_weights(ps, treatment, stabilized: bool = True) -> np.ndarray:
 
     Austin PC, Stuart EA. Moving towards best practice when using inverse probability of treatment
     weighting (IPTW) using the propensity score. Stat Med 2015;34(28):3661-79.
+
+    Sato T, Matsuyama Y. Marginal structural models as a tool for standardization. Epidemiology
+    2003;14(6):680-6 (the ATT weights, "SMR weights").
     """
+    if estimand not in ("ate", "att"):
+        raise ModelInputError(f"estimand must be 'ate' or 'att', got {estimand!r}")
     p, t = _ps_and_treatment(ps, treatment)
+    frac = t.mean()
+    if estimand == "att":
+        w = np.where(t == 1, 1.0, p / (1.0 - p))
+        return w * np.where(t == 1, 1.0, (1.0 - frac) / frac) if stabilized else w
     w = np.where(t == 1, 1.0 / p, 1.0 / (1.0 - p))
     if stabilized:
-        frac = t.mean()
         w = w * np.where(t == 1, frac, 1.0 - frac)
     return w
+
+
+@dataclass(frozen=True)
+class Truncation:
+    """What :func:`truncate_weights` did: the caps and how many weights each moved."""
+
+    weights: np.ndarray = field(repr=False)
+    lower: float
+    upper: float
+    n_lower: int
+    n_upper: int
+
+
+def truncate_weights(weights, treatment, percentile: float, estimand: str = "ate") -> Truncation:
+    """Cap weights at their ``percentile`` quantile and raise them to their ``1 - percentile`` quantile.
+
+    Weights above the ``percentile`` quantile are set to it and weights below the ``1 - percentile``
+    quantile are set to that one (symmetric truncation, Cole and Hernan 2008). Quantiles are R's default
+    (type 7, numpy's ``linear``). For the ATT, the exposed weights (1 by definition) are left alone and
+    the quantiles are those of the reference group's weights, as WeightIt's ``trim()`` leaves the focal
+    group's weights alone.
+
+    Parameters
+    ----------
+    weights : array_like
+    treatment : array_like
+        1 exposed, 0 reference.
+    percentile : float
+        In (0.5, 1), e.g. 0.99.
+    estimand : {'ate', 'att'}
+
+    Returns
+    -------
+    Truncation
+
+    References
+    ----------
+    Cole SR, Hernan MA. Constructing inverse probability weights for marginal structural models. Am J
+    Epidemiol 2008;168(6):656-64.
+    """
+    if not 0.5 < percentile < 1.0:
+        raise ModelInputError(f"percentile must lie in (0.5, 1), got {percentile!r}")
+    w = np.asarray(weights, dtype=float)
+    t = _treatment_array(treatment)
+    if w.shape != t.shape or not np.isfinite(w).all():
+        raise ModelInputError("weights must be finite and aligned with treatment")
+    which = t == 0 if estimand == "att" else np.ones(t.shape, dtype=bool)
+    lower, upper = np.quantile(w[which], [1.0 - percentile, percentile])
+    out = w.copy()
+    low = which & (w < lower)
+    high = which & (w > upper)
+    out[low] = lower
+    out[high] = upper
+    return Truncation(weights=out, lower=float(lower), upper=float(upper), n_lower=int(low.sum()),
+                      n_upper=int(high.sum()))
+
+
+def within_bounds(ps, bounds: tuple[float, float]) -> np.ndarray:
+    """Rows whose propensity score lies in ``[a, b]`` (inclusive): the rows trimming keeps.
+
+    References
+    ----------
+    Sturmer T, Rothman KJ, Avorn J, Glynn RJ. Treatment effects in the presence of unmeasured
+    confounding: dealing with observations in the tails of the propensity score distribution. Am J
+    Epidemiol 2010;172(7):843-54.
+    """
+    a, b = bounds
+    if not 0.0 < a < b < 1.0:
+        raise ModelInputError(f"trimming bounds [a, b] must satisfy 0 < a < b < 1, got {[a, b]}")
+    p = np.asarray(ps, dtype=float)
+    return (p >= a) & (p <= b)
 
 
 def overlap_weights(ps, treatment) -> np.ndarray:

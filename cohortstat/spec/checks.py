@@ -29,6 +29,8 @@ FIXED_COLUMNS: frozenset[str] = frozenset(
         "code_head", "admission_date", "discharge_date", "end_day",
         # added by the analyses
         "female", "ps", "logit_ps", "weight", "matched_set", "age_band", "time", "event", "status",
+        # the count of prior stays (a propensity-model covariate) and its intermediate columns
+        "prior_stays", "n_prior", "sadm",
     }
 )
 #: Prefixes of generated columns: Charlson components (and their raw flags), per-outcome time, event and
@@ -305,6 +307,33 @@ def _check_negative_controls(data: Mapping, out: list[Problem]) -> None:
                     f"least {MIN_NEGATIVE_CONTROLS} outcomes believed unaffected by the exposure"))
 
 
+def _check_ps_covariates(data: Mapping, out: list[Problem]) -> None:
+    """The propensity model's own flags: known concept sets, free names, one definition per name."""
+    where = "analyses.confounding.covariates.flags"
+    flags = _seq(_map(_map(_map(data.get("analyses")).get("confounding")).get("covariates")).get("flags"))
+    if not flags:
+        return
+    known = set(_map(data.get("concept_sets")))
+    main = {_map(f).get("name"): _map(f) for f in _seq(_map(data.get("covariates")).get("flags"))}
+    _check_duplicates(flags, "name", where, "flag name", out)
+    for i, flag in enumerate(flags):
+        flag, name = _map(flag), _map(flag).get("name")
+        cset = flag.get("concept_set")
+        if isinstance(cset, str) and known and cset not in known:
+            out.append((f"{where}.{i}.concept_set", f"unknown concept set {cset!r}; known: {_known(known)}"))
+        if isinstance(name, str) and (problem := _column_problem(name)):
+            out.append((f"{where}.{i}.name", problem))
+        elif isinstance(name, str) and name in main and not _same_flag(main[name], flag):
+            out.append((f"{where}.{i}", f"flag {name!r} is defined differently under covariates.flags; give "
+                        "the same definition or another name"))
+
+
+def _same_flag(a: Mapping, b: Mapping) -> bool:
+    keys = ("concept_set", "lookback_days")
+    roles = lambda f: sorted(f.get("roles") or ("principal", "related", "associated"))  # noqa: E731
+    return all(a.get(k) == b.get(k) for k in keys) and roles(a) == roles(b)
+
+
 def cross_check(data: Mapping) -> list[Problem]:
     """Every cross-reference problem of a study document, as ``(location, message)`` pairs."""
     if not isinstance(data, Mapping):
@@ -320,4 +349,5 @@ def cross_check(data: Mapping) -> list[Problem]:
     _check_subgroups(data, out)
     _check_periods(data, out)
     _check_negative_controls(data, out)
+    _check_ps_covariates(data, out)
     return out

@@ -20,12 +20,15 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     Strict,
     ValidationInfo,
     model_validator,
 )
+
+from pydantic_core import PydanticCustomError
 
 from cohortstat.spec.codes import canonical_codes, check_item, exclusion_problems
 
@@ -264,14 +267,95 @@ class Flag(_Model):
     roles: Roles = result(ROLES)
 
 
+#: Default degrees of freedom of a natural spline term (``form: spline`` without ``df``).
+DEFAULT_SPLINE_DF = 4
+TERM_FORMS = ("linear", "categories", "spline")
+
+
+class TermForm(_Model):
+    """How age or calendar year enters a model: ``linear``, ``categories`` (bands cut at ``breaks``, the
+    first band the reference) or a natural cubic ``spline`` with ``df`` degrees of freedom (R
+    ``splines::ns(x, df=)``: interior knots at quantiles, boundary knots at the range)."""
+
+    form: Literal["linear", "categories", "spline"] = result("linear")
+    df: Int | None = result(None)
+    breaks: tuple[Int, ...] = result(())
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_df(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("form") == "spline" and data.get("df") is None:
+            return {**data, "df": DEFAULT_SPLINE_DF}
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TermForm:
+        if self.form != "spline" and self.df is not None:
+            raise ValueError(f"df applies to form: spline only (form is {self.form})")
+        if self.form == "spline" and not 1 <= self.df <= 20:
+            raise ValueError(f"df must be between 1 and 20 for form: spline, got {self.df}")
+        if self.form != "categories" and self.breaks:
+            raise ValueError(f"breaks apply to form: categories only (form is {self.form})")
+        if self.form == "categories":
+            if not self.breaks:
+                raise ValueError("form: categories needs breaks, the cut points, e.g. breaks: [50, 65, 80]")
+            if any(b >= a for b, a in zip(self.breaks, self.breaks[1:])):
+                raise ValueError(f"breaks must be strictly increasing, got {list(self.breaks)}")
+        return self
+
+
+def _term(value: Any) -> Any:
+    """``true``/``false`` as they are (linear / absent: the hash of such studies is unchanged); a mapping
+    as a :class:`TermForm`, ``{form: linear}`` alone being ``true``."""
+    if isinstance(value, (bool, TermForm)):
+        return value
+    if not isinstance(value, dict):  # reported as any boolean's type error (the loader adds the hint)
+        raise PydanticCustomError("bool_type", "Input should be a valid boolean or a mapping {form: ...}")
+    unknown = [k for k in value if k not in TermForm.model_fields]
+    if unknown:
+        raise ValueError(f"unknown key {unknown[0]!r}; allowed keys: form, df, breaks")
+    from pydantic import ValidationError
+
+    try:
+        term = TermForm.model_validate(value)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        msg = msg[:1].lower() + msg[1:]
+        if "input" in err and err["type"] != "value_error":
+            msg += f", got {err['input']!r:.40}"
+        raise ValueError(f"{where}: {msg}" if where else msg) from None
+    return True if term == TermForm() else term
+
+
+#: ``age`` / ``calendar_year`` of a covariates section: true, false, or a :class:`TermForm` mapping.
+Term = Annotated[Union[Bool, TermForm], BeforeValidator(_term)]
+
+
 class Covariates(_Model):
     """Adjustment covariates."""
 
-    age: Bool = result(True)
+    age: Term = result(True, description="true (linear), false, or {form: linear|categories|spline, df, breaks}")
     sex: Bool = result(True)
-    calendar_year: Bool = result(True)
+    calendar_year: Term = result(True, description="as age")
     charlson: Bool = result(True)
     flags: tuple[Flag, ...] = result(())
+
+    def merged(self, other: Covariates | None) -> PropensityCovariates:
+        """Every variable this section or ``other`` (the propensity model's own covariates) uses: the
+        columns the cohort builds. A switch is on when on in either (its form is the models' business),
+        flags of both are kept (``other``'s flags with a name of this section's are the same flag)."""
+        if other is None:
+            return PropensityCovariates(**{k: getattr(self, k) for k in Covariates.model_fields})
+        names = {f.name for f in self.flags}
+        return PropensityCovariates(
+            age=self.age or other.age, sex=self.sex or other.sex,
+            calendar_year=self.calendar_year or other.calendar_year,
+            charlson=bool(self.charlson or other.charlson),
+            prior_stays=bool(getattr(self, "prior_stays", False) or getattr(other, "prior_stays", False)),
+            flags=self.flags + tuple(f for f in other.flags if f.name not in names),
+        )
 
 
 class CoxSettings(_Model):
@@ -292,6 +376,30 @@ class FineGraySettings(_Model):
     variance: Literal["crr", "robust"] = result("crr")
 
 
+class PropensityCovariates(Covariates):
+    """The propensity model's own covariates (``analyses.confounding.covariates``): the shape of the study's
+    ``covariates`` plus the Charlson components and the count of prior stays."""
+
+    charlson: Literal[True, False, "score", "components"] = result(
+        True, description="true or score (the Charlson score), components (one 0/1 term per component), false"
+    )
+    prior_stays: Bool = result(
+        False, description="number of stays admitted in the 730 days before the index admission"
+    )
+
+
+def _trim(value: tuple | None) -> tuple | None:
+    if value is not None and not 0.0 < value[0] < value[1] < 1.0:
+        raise ValueError(f"trim bounds [a, b] must satisfy 0 < a < b < 1, got {list(value)}")
+    return value
+
+
+def _truncate(value: float | None) -> float | None:
+    if value is not None and not 0.5 < value < 1.0:
+        raise ValueError(f"truncate is a percentile in (0.5, 1), e.g. 0.99, got {value!r}")
+    return value
+
+
 class Confounding(_Model):
     """Confounding control by propensity-score weighting or matching."""
 
@@ -306,6 +414,27 @@ class Confounding(_Model):
         "marginal", description="after matching: marginal (clustered variance) or conditional (Cox stratified "
         "on the matched set)"
     )
+    estimand: Literal["ate", "att"] = optional_section(
+        "ate", description="IPTW: average treatment effect (ate) or effect in the exposed (att); overlap weights "
+        "target the overlap population (ATO) and matching the exposed (ATT) by construction"
+    )
+    trim: Annotated[tuple[Float, Float], AfterValidator(_trim)] | None = optional_section(
+        None, description="drop persons whose propensity score lies outside [a, b] before weighting or matching"
+    )
+    truncate: Annotated[Float, AfterValidator(_truncate)] | None = optional_section(
+        None, description="IPTW: cap weights at this percentile and at 1 minus it, e.g. 0.99"
+    )
+    covariates: PropensityCovariates | None = optional_section(
+        None, description="the propensity model's own covariates (default: the study's covariates)"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Confounding:
+        if self.estimand == "att" and self.method in ("overlap", "matching"):
+            target = "the overlap population (ATO)" if self.method == "overlap" else "the exposed (ATT)"
+            raise ValueError(f"estimand: att is not available with method: {self.method}, which targets {target} by "
+                             "construction; use estimand: att with method: iptw, or drop the estimand key")
+        return self
 
 
 class PHTestSettings(_Model):
@@ -459,7 +588,9 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     FollowUp,
     Outcome,
     Flag,
+    TermForm,
     Covariates,
+    PropensityCovariates,
     CoxSettings,
     FineGraySettings,
     Confounding,

@@ -32,7 +32,9 @@ def rich_document() -> dict:
     doc["analyses"]["cox"]["strata"] = ["sex"]
     doc["analyses"]["cox"]["variance"] = "robust"
     doc["analyses"]["confounding"] = {
-        "method": "matching",
+        "method": "iptw",
+        "estimand": "att",
+        "truncate": 0.99,
         "ratio": 2,
         "caliper_sd": 0.1,
         "exact": ["sex", "age", "calendar_year"],
@@ -40,7 +42,10 @@ def rich_document() -> dict:
         "stabilized": True,
         "seed": 7,
         "outcome_model": "conditional",
+        "trim": [0.01, 0.99],
+        "covariates": {"age": {"form": "categories", "breaks": [50, 65]}, "charlson": "components", "prior_stays": True},
     }
+    doc["covariates"]["age"] = {"form": "spline", "df": 3}
     doc["analyses"]["subgroups"] = ["sex", "age_band"]
     doc["analyses"]["age_bands"] = [60, 75]
     doc["analyses"]["periods"] = [[365, 730], [730, 1825], [1825, 3650]]

@@ -171,6 +171,12 @@ def candidates(path: tuple, value: Any, annotation: Any, names: dict[str, list[s
     """Alternative values for one leaf, most of which keep the study valid."""
     field = path[-1]
     options = literal_options(annotation)
+    if path == ("analyses", "confounding", "covariates", "flags"):  # the propensity model's own flags
+        return [[{"name": "ps_flag", "concept_set": names["concept_sets"][0], "lookback_days": 365}]]
+    if field == "trim":
+        return [[0.05, 0.95], None]
+    if field == "truncate":
+        return [0.95, None]
     if isinstance(value, bool):
         return [not value]
     if isinstance(value, int) or value is None and field in ("max_days", "max_years"):
@@ -231,6 +237,14 @@ def variants(path: tuple, annotation: Any) -> list[dict]:
     if path[-1] == "rule":  # a discriminator changes together with its rule's own fields
         item = get_in(RICH_DATA, path[:-1])
         return [set_in(RICH_DATA, path[:-1], {"id": item["id"], **r}) for r in OTHER_RULES if r["rule"] != value]
+    if path[-1] == "form":  # a term form changes together with its own df / breaks
+        forms = ({"form": "spline", "df": 5}, {"form": "categories", "breaks": [40, 70]})
+        return [set_in(RICH_DATA, path[:-1], f) for f in forms if f["form"] != value]
+    if path[-1] in ("df", "breaks") and not value:  # unused by this form: change the form with it
+        form = {"form": "spline", "df": 5} if path[-1] == "df" else {"form": "categories", "breaks": [40, 70]}
+        return [set_in(RICH_DATA, path[:-1], form)]
+    if path[-2:] == ("covariates", "charlson") and isinstance(value, str):  # the propensity model's charlson
+        return [set_in(RICH_DATA, path, v) for v in ("score", True, False) if v != value]
     if path[:1] == ("comparison",) and path[-1] in ("exposed", "reference"):  # swap the two cohorts
         comp = get_in(RICH_DATA, ("comparison",))
         swapped = {**comp, "exposed": comp["reference"], "reference": comp["exposed"]}
