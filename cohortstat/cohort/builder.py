@@ -7,6 +7,7 @@ materialising after each step and counting persons per group for the attrition t
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -215,6 +216,8 @@ def build_cohort(
     eng = Engine.create(engine, threads=threads, memory_limit=memory_limit, verbose=verbose)
     try:
         inputs, patients, bad_codes, data_notes = _prepared_inputs(eng, study, Path(data), source)
+        lookback = lookback_notes(study, eng.to_pandas(inputs.stays.aggregate(first=inputs.stays.dis.min()))
+                                  ["first"].iloc[0])
         tick("inputs checked")
         _check_roles(eng, study, inputs.diagnoses)
         frame = concept_frame(study, _used_concepts(study), bool(_covariates(study).charlson))
@@ -233,11 +236,44 @@ def build_cohort(
         tick.close()
 
     table, notes = _finish(study, raw)
-    cohort = Cohort(table=table, attrition=pd.DataFrame(rows), notes=data_notes + notes, engine=engine,
+    cohort = Cohort(table=table, attrition=pd.DataFrame(rows), notes=data_notes + lookback + notes, engine=engine,
                     source=inputs.source, data_notes=data_notes)
     if out is not None:
         cohort.to_parquet(out)
     return cohort
+
+
+def _lookbacks(study) -> list[tuple[str, int]]:
+    """(what, days) of every lookback window of the study: exclusion rules, flags, Charlson."""
+    out = [(f"inclusion rule {r.id}", int(r.lookback_days)) for r in study.inclusion
+           if r.rule == "no_prior_concept"]
+    out += [(f"covariate {f.name}", int(f.lookback_days)) for f in study.covariates.flags]
+    if study.covariates.charlson:
+        out.append(("the Charlson index", charlson.DEFAULT_LOOKBACK_DAYS))
+    return out
+
+
+def lookback_notes(study, first_discharge_day) -> tuple[str, ...]:
+    """A note when the data begin after the start of a lookback window of the earliest index stays.
+
+    Hospital data are delivered by discharge year: the data are taken to cover stays from 1 January of
+    the year of their first discharge (``first_discharge_day``, a day number). A lookback reaching before
+    that day is truncated for the patients indexed early in the study period. Stays before the study
+    period are otherwise used by every lookback window.
+    """
+    if first_discharge_day is None or pd.isna(first_discharge_day):
+        return ()
+    first = (_EPOCH + np.timedelta64(int(first_discharge_day), "D")).astype(object)
+    covered = dt.date(first.year, 1, 1)
+    short = [(what, days) for what, days in _lookbacks(study)
+             if study.study_period.start - dt.timedelta(days=days) < covered]
+    if not short:
+        return ()
+    # the note names a month and years, never a day number (digits in notes are read as counts)
+    rules = "; ".join(f"{what} looks back {days} days" for what, days in short)
+    return (f"lookback truncated by the data: first stay discharged in {first:%B %Y} (the data are taken to "
+            f"cover whole years from {covered.year}), while the study period starts in {study.study_period.start:%B %Y} "
+            f"and {rules}: patients indexed early in the study period have a shorter lookback.",)
 
 
 def _prepared_inputs(eng: Engine, study, data: Path, source):
@@ -454,16 +490,27 @@ def _finish(study, raw: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
             f"role of stays admitted from {charlson.DEFAULT_LOOKBACK_DAYS} days before the index "
             "admission to the index discharge, index stay included."
         )
+    notes.extend(_outcome_notes(study, t, raw))
+    return t, tuple(notes)
+
+
+def _outcome_notes(study, t: pd.DataFrame, raw: pd.DataFrame) -> list[str]:
+    """Per outcome: persons outside its population, persons not at risk, groups without events."""
+    groups = (study.comparison.exposed, study.comparison.reference)
     group = t["group"].to_numpy()
-    masks = {g: group == g for g in (exposed, reference)}
-    for name in study.outcomes:
+    notes: list[str] = []
+    for name, outcome in study.outcomes.items():
         ev = t[f"event_{name}"].to_numpy()
+        inside = np.ones(len(t), dtype=bool)
+        population = getattr(outcome, "population", None)
+        if population is not None:
+            inside = raw[pipeline.IN_POPULATION + name].to_numpy(dtype=bool)
+            notes.extend(_population_notes(name, population, group, inside, groups))
         parts, zero = [], []
-        for g in (exposed, reference):
-            n_out = int(np.isnan(ev[masks[g]]).sum())
-            n_ev = int((ev[masks[g]] == 1).sum())
-            parts.append(f"{g} {n_out}")
-            if n_ev == 0:
+        for g in groups:
+            mask = (group == g) & inside
+            parts.append(f"{g} {int(np.isnan(ev[mask]).sum())}")
+            if int((ev[mask] == 1).sum()) == 0:
                 zero.append(g)
         notes.append(
             f"outcome {name}: not at risk (outcome on or before follow-up start: prevalent or "
@@ -472,7 +519,20 @@ def _finish(study, raw: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
         for g in zero:
             msg = f"outcome {name}: group {g!r} has no outcome event; estimates for it are not defined."
             notes.append(msg)
-            warnings.warn(msg, CohortWarning, stacklevel=3)
-    return t, tuple(notes)
+            warnings.warn(msg, CohortWarning, stacklevel=4)
+    return notes
+
+
+def _population_notes(name: str, population, group, inside, groups) -> list[str]:
+    """The outcome's population and who is outside it (time/event left empty), per group."""
+    who = population.describe()
+    outside = ", ".join(f"{g} {int(((group == g) & ~inside).sum())}" for g in groups)
+    notes = [f"outcome {name}: analysed in {who} only (its population); persons outside it, time/event "
+             f"left empty: {outside}."]
+    for g in groups:
+        if not ((group == g) & inside).any():
+            notes.append(f"outcome {name}: no {g} patient in its population ({who}); the groups are not "
+                         "compared on it.")
+    return notes
 
 

@@ -12,6 +12,7 @@ import ibis.expr.datatypes as dtypes
 
 from cohortstat.cohort import charlson
 from cohortstat.cohort.inputs import day_number
+from cohortstat.constants import SEX_FEMALE, SEX_MALE
 
 # -- index events --------------------------------------------------------------------------------
 
@@ -115,7 +116,10 @@ def rule_passes(c: ibis.Table, rule, occ: ibis.Table, anchor: str, col: str) -> 
         o = occ.filter(occ.concept_set == rule.concept_set, occ.role.isin(list(rule.roles)))
         o = o.select(pid=o.patient_id, day=o.adm)
         j = o.join(c.select(pid=c.patient_id, grp=c["group"], iadm=c.adm, idis=c.dis), "pid")
-        bad = j.filter(j.day >= j.iadm - int(rule.lookback_days), j.day <= j.idis)
+        # window of stay admission days: [index admission - lookback, index discharge] (index stay
+        # included) or, for a washout, [index admission - lookback, index admission - 1]
+        last = j.iadm - 1 if _window_end(rule) == "before_admission" else j.idis
+        bad = j.filter(j.day >= j.iadm - int(rule.lookback_days), j.day <= last)
         bad = bad.select("pid", "grp").distinct().mutate(hit=ibis.literal(1))
         t = c.left_join(bad, (c.patient_id == bad.pid) & (c["group"] == bad.grp))
         return t.mutate(**{col: t.hit.isnull()}).drop("pid", "grp", "hit")
@@ -127,6 +131,11 @@ def rule_passes(c: ibis.Table, rule, occ: ibis.Table, anchor: str, col: str) -> 
         landmark = anchor_day(c, anchor) + int(rule.days)
         return c.mutate(**{col: c.death.isnull() | (c.death > landmark)})
     raise ValueError(f"unknown inclusion rule {kind!r}")  # unreachable after spec validation
+
+
+def _window_end(rule) -> str:
+    """The rule's window end (``index_discharge`` for rules written before the choice existed)."""
+    return getattr(rule, "window_end", "index_discharge")
 
 
 # -- follow-up -----------------------------------------------------------------------------------
@@ -158,6 +167,27 @@ def exit_step(c: ibis.Table, checks: list[str], first_step: int) -> ibis.Table:
     return c.mutate(exit_step=step.cast(dtypes.int64)).drop(*checks)
 
 
+#: prefix of the internal 0/1 column "in the outcome's population" (study names cannot start with "_")
+IN_POPULATION = "_in_population_"
+
+
+def in_population(c: ibis.Table, population):
+    """Boolean expression: is the row's person in the outcome population (sex, age at index)?
+
+    Age at index is ``admission year - birth year``, as for ``age_at_index``. A person whose sex or
+    birth year is unknown is outside a population that restricts it.
+    """
+    keep = ibis.literal(True)
+    if population.sex is not None:
+        keep = keep & (c.sex == (SEX_FEMALE if population.sex == "female" else SEX_MALE))
+    age = c.adm_year - c.birth_year
+    if population.min_age is not None:
+        keep = keep & (age >= int(population.min_age))
+    if population.max_age is not None:
+        keep = keep & (age <= int(population.max_age))
+    return keep.fill_null(False)
+
+
 def outcome_columns(c: ibis.Table, occ: ibis.Table, outcomes: dict, competing: bool) -> ibis.Table:
     """Add ``time_<o>`` and ``event_<o>`` for every outcome.
 
@@ -166,6 +196,9 @@ def outcome_columns(c: ibis.Table, occ: ibis.Table, outcomes: dict, competing: b
     and by the administrative end and not after death -> event 1 (death the same day: outcome
     counts); else death by the administrative end -> 2 (0 when death is not a competing event);
     else censored (0) at the administrative end.
+
+    An outcome with a ``population`` is defined in its persons only: the others get NaN too, and
+    the boolean column ``_in_population_<o>`` says who is in it (for the builder's notes).
     """
     sets = sorted({o.concept_set for o in outcomes.values()})
     o = occ.filter(occ.concept_set.isin(sets))
@@ -176,9 +209,13 @@ def outcome_columns(c: ibis.Table, occ: ibis.Table, outcomes: dict, competing: b
     firsts = o.group_by(pid=o.patient_id).agg(**aggs)
     t = c.left_join(firsts, c.patient_id == firsts.pid).drop("pid")
     cols = {}
-    for name in outcomes:
+    for name, out in outcomes.items():
         first = t[f"first_{name}"]
         at_risk = first.isnull() | (first > t.fu_start)
+        population = getattr(out, "population", None)
+        if population is not None:
+            cols[IN_POPULATION + name] = in_population(t, population)
+            at_risk = at_risk & cols[IN_POPULATION + name]
         outcome = first.notnull() & (first <= t.admin_end) & (t.death.isnull() | (first <= t.death))
         died = t.death.notnull() & (t.death <= t.admin_end)
         end = ibis.cases((outcome, first), (died, t.death), else_=t.admin_end)

@@ -34,8 +34,9 @@ FIXED_COLUMNS: frozenset[str] = frozenset(
     }
 )
 #: Prefixes of generated columns: Charlson components (and their raw flags), per-outcome time, event and
-#: first occurrence, inclusion-rule checks.
-RESERVED_PREFIXES: tuple[str, ...] = ("cci_", "raw_", "time_", "event_", "first_", "pass_")
+#: first occurrence, inclusion-rule checks; "_" (internal columns such as an outcome population's
+#: ``_in_population_<o>``: study names cannot start with it).
+RESERVED_PREFIXES: tuple[str, ...] = ("cci_", "raw_", "time_", "event_", "first_", "pass_", "_")
 #: Covariates that always exist in the analysis table (strata and exact matching may name them).
 BUILTIN_COVARIATES: tuple[str, ...] = ("age", "sex", "calendar_year", "charlson")
 

@@ -207,7 +207,12 @@ class AgeAtIndex(_Model):
 
 
 class NoPriorConcept(_Model):
-    """Drop patients with the concept set in the lookback window before (or during) the index stay."""
+    """Drop patients with the concept set in the lookback window before (or during) the index stay.
+
+    The window holds the stays admitted from ``lookback_days`` before the index admission to
+    ``window_end``: the index discharge (default, the index stay included) or the day before the index
+    admission (``before_admission``: a washout of the exposure's own concept set).
+    """
 
     id: Name = result()
     description: Text = cosmetic("")
@@ -215,6 +220,10 @@ class NoPriorConcept(_Model):
     concept_set: Name = result()
     lookback_days: Int = result(ge=0, le=MAX_DAYS)
     roles: Roles = result(ROLES)
+    window_end: Literal["index_discharge", "before_admission"] = optional_section(
+        "index_discharge", description="last day of the window: the index discharge (index stay included) or "
+        "the day before the index admission (before_admission: a washout)"
+    )
 
 
 class AliveAtDischarge(_Model):
@@ -250,12 +259,45 @@ class FollowUp(_Model):
     end_of_data: dt.date = result()
 
 
+class OutcomePopulation(_Model):
+    """The persons an outcome is analysed in (e.g. breast cancer in women only): sex and age at index."""
+
+    sex: Literal["female", "male"] | None = result(None, description="female or male only (null: both)")
+    min_age: Int | None = result(None, ge=0, le=150, description="youngest age at index, in years (inclusive)")
+    max_age: Int | None = result(None, ge=0, le=150, description="oldest age at index, in years (inclusive)")
+
+    @model_validator(mode="after")
+    def _restricts(self) -> OutcomePopulation:
+        if self.sex is None and self.min_age is None and self.max_age is None:
+            raise ValueError("an empty population restricts nothing: give sex (female or male), min_age or "
+                             "max_age, or remove population")
+        if self.min_age is not None and self.max_age is not None and self.min_age > self.max_age:
+            raise ValueError(f"min_age ({self.min_age}) is above max_age ({self.max_age}); min_age must be "
+                             "<= max_age")
+        return self
+
+    def describe(self) -> str:
+        """Plain words: ``women``, ``persons aged 50 years or more``, ``men aged 18 years to 64 years``."""
+        who = {"female": "women", "male": "men", None: "persons"}[self.sex]
+        lo, hi = self.min_age, self.max_age
+        if lo is not None and hi is not None:
+            return f"{who} aged {lo} years to {hi} years"
+        if lo is not None:
+            return f"{who} aged {lo} years or more"
+        if hi is not None:
+            return f"{who} aged {hi} years or less"
+        return who
+
+
 class Outcome(_Model):
     """An incident event: first occurrence of the concept set after the blanking period."""
 
     label: Text = cosmetic(description="name shown in tables and figures")
     concept_set: Name = result()
     roles: Roles = result(ROLES)
+    population: OutcomePopulation | None = optional_section(
+        None, description="analyse the outcome in these persons only (sex, age at index)"
+    )
 
 
 class Flag(_Model):
@@ -586,6 +628,7 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     Comparison,
     *INCLUSION_RULES,
     FollowUp,
+    OutcomePopulation,
     Outcome,
     Flag,
     TermForm,

@@ -27,6 +27,14 @@ def rich_document() -> dict:
     doc["inclusion"].append(
         {"id": "landmark", "description": "Alive 30 days after discharge", "rule": "alive_at_landmark", "days": 30}
     )
+    doc["inclusion"].append(
+        {"id": "washout", "rule": "no_prior_concept", "concept_set": "sepsis", "lookback_days": 365,
+         "roles": ["principal"], "window_end": "before_admission"}
+    )
+    doc["inclusion"][1]["window_end"] = "before_admission"  # optional fields are hashed when not default
+    for name in doc["outcomes"]:  # optional fields are hashed when set: set them all
+        doc["outcomes"][name]["population"] = {"sex": "female" if name == "breast" else "male",
+                                             "min_age": 18, "max_age": 100}
     doc["follow_up"]["max_days"] = 3650
     doc["follow_up"]["offset_days"] = 1
     doc["analyses"]["cox"]["strata"] = ["sex"]

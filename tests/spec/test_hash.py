@@ -7,6 +7,7 @@ import datetime as dt
 import os
 import subprocess
 import sys
+import types
 import typing
 from typing import Any, get_args, get_origin
 
@@ -164,6 +165,8 @@ def literal_options(annotation: Any) -> tuple:
         return get_args(annotation)
     if get_origin(annotation) is tuple:
         return literal_options(get_args(annotation)[0])
+    if get_origin(annotation) in (typing.Union, types.UnionType):  # an optional choice: Literal[...] | None
+        return tuple(o for arg in get_args(annotation) for o in literal_options(arg))
     return ()
 
 
