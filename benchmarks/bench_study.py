@@ -6,7 +6,15 @@ Generates the data (not timed in the total) unless --data points at an existing 
 ``cohortstat.run.run`` on studies/sepsis_cancer.yaml, prints the time of each step (from run.log), the
 total, the peak resident memory of this process (resource.getrusage; children included), and whether
 each planted exposure effect of truth.json falls inside the reported 95% CI of the adjusted Cox model.
-Targets (issue 7): total <= 10 min on 2 cores, peak RSS <= 12 GB.
+Targets: total <= 10 min on 2 cores, peak RSS <= 12 GB.
+
+Variants mode (``--variants``): the same data run twice, the study without its sensitivity variants
+(main analysis alone) and with them; prints both totals, their ratio and the time of each variant
+(target: with variants within 2x the main analysis alone). A study without variants gets
+:data:`DEFAULT_VARIANTS` (two that change only analyses, one that changes the cohort).
+``--no-reuse`` switches off the reuse of identical fits (for comparison).
+
+    PYTHONPATH=. python benchmarks/bench_study.py --patients 200000 --variants
 """
 
 from __future__ import annotations
@@ -22,6 +30,73 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Variants added in --variants mode to a study that has none.
+DEFAULT_VARIANTS = {
+    "iptw": {"analyses": {"confounding": {"method": "iptw"}}},
+    "overlap": {"analyses": {"confounding": {"method": "overlap"}}},
+    "blanking_2y": {"follow_up": {"blanking_days": 730}},
+}
+
+
+def _steps(out: Path) -> list[tuple[str, float]]:
+    steps = []
+    for line in (out / "run.log").read_text().splitlines():
+        m = re.match(r"step (.+): ([\d.]+)s", line)
+        if m:
+            steps.append((m.group(1), float(m.group(2))))
+    return steps
+
+
+def _timed_run(study, data, out: Path, engine: str) -> float:
+    from cohortstat.run import run
+
+    t0 = time.perf_counter()
+    run(None, data, out, engine=engine, study=study)
+    return time.perf_counter() - t0
+
+
+def variants_mode(study_path: Path, data, work: Path, engine: str, reuse: bool) -> None:
+    """Time the study alone and with its sensitivity variants on the same data."""
+    from cohortstat.spec import load_study
+    from cohortstat.spec.canonical import to_data
+    from cohortstat.spec.loading import validate_document
+
+    study = load_study(study_path)
+    doc = to_data(study)
+    if not study.sensitivity:
+        doc["sensitivity"] = DEFAULT_VARIANTS
+    with_variants = validate_document(doc)
+    main_only = validate_document({**doc, "sensitivity": {}})
+    if not reuse:
+        import contextlib
+
+        import cohortstat.analysis.fit_cache as fc
+
+        fc.reuse_fits = contextlib.nullcontext  # every fit made afresh
+    t_main = _timed_run(main_only, data, work / "out_main", engine)
+    t_all = _timed_run(with_variants, data, work / "out_variants", engine)
+    print(f"variants: {', '.join(with_variants.sensitivity)}   fit reuse: {'on' if reuse else 'off'}")
+    print(f"{'main analysis alone':<36}{t_main:>10.2f} s")
+    print(f"{'main + variants':<36}{t_all:>10.2f} s   ratio {t_all / t_main:.2f}")
+    for name, secs in _variant_times(work / "out_variants", list(with_variants.sensitivity)):
+        print(f"  variant {name:<26}{secs:>10.2f} s")
+
+
+def _variant_times(out: Path, names: list[str]) -> list[tuple[str, float]]:
+    """Seconds from each variant's first run.log line to the next variant's (or the report's)."""
+    stamps = []
+    for line in (out / "run.log").read_text().splitlines():
+        m = re.match(r"\s*([\d.]+)s (.*)$", line)
+        if m:
+            stamps.append((float(m.group(1)), m.group(2)))
+    starts = []
+    for name in names:
+        t = next((t for t, msg in stamps if msg.startswith(f"sensitivity {name}:")), None)
+        if t is not None:
+            starts.append((name, t))
+    end = next((t for t, msg in stamps if msg.startswith("write report")), stamps[-1][0])
+    bounds = [t for _, t in starts[1:]] + [end]
+    return [(name, b - t) for (name, t), b in zip(starts, bounds)]
 
 
 def main() -> None:
@@ -31,6 +106,9 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=None)
     ap.add_argument("--engine", default="duckdb")
     ap.add_argument("--keep", action="store_true", help="keep the generated data and the report")
+    ap.add_argument("--variants", action="store_true", help="time the study with and without its variants")
+    ap.add_argument("--no-reuse", action="store_true", help="with --variants: refit identical models")
+    ap.add_argument("--study", type=Path, default=ROOT / "studies" / "sepsis_cancer.yaml")
     args = ap.parse_args()
 
     from cohortstat.run import run
@@ -43,9 +121,14 @@ def main() -> None:
         t0 = time.perf_counter()
         data = generate(args.patients, args.seed, work / "data")
         print(f"data generation (not in the total): {time.perf_counter() - t0:.1f} s")
+    if args.variants:
+        variants_mode(args.study, data, work, args.engine, reuse=not args.no_reuse)
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        return
     out = work / "out"
     t0 = time.perf_counter()
-    run(ROOT / "studies" / "sepsis_cancer.yaml", data, out, engine=args.engine)
+    run(args.study, data, out, engine=args.engine)
     total = time.perf_counter() - t0
     peak_gb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                   resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024**2

@@ -253,11 +253,14 @@ def _steps(r: _Run) -> None:
     r.log("build cohort")
     cohort = _build(r)
     r.log("analyses")
-    results = analyze(r.study, cohort, progress=r.log)
-    if r.study.sensitivity:  # sensitivity variants: the main cohort reused when only analyses differ
-        from cohortstat.analysis import analyze_variants
+    from cohortstat.analysis.fit_cache import reuse_fits
 
-        results = analyze_variants(r.study, results, cohort, build=lambda s: _build(r, s), progress=r.log)
+    with reuse_fits():  # fits identical to the main analysis's are not repeated by the variants
+        results = analyze(r.study, cohort, progress=r.log)
+        if r.study.sensitivity:  # sensitivity variants: the main cohort reused when only analyses differ
+            from cohortstat.analysis import analyze_variants
+
+            results = analyze_variants(r.study, results, cohort, build=lambda s: _build(r, s), progress=r.log)
     r.log("write report")
     _write(r, results, cohort)
 

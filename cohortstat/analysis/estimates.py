@@ -10,6 +10,10 @@ Columns (:data:`cohortstat.constants.ESTIMATE_COLUMNS`):
   adjusted models, each covariate);
 - ``estimate_type``: ``hr`` (hazard ratio), ``shr`` (subdistribution hazard ratio) or ``sir``
   (standardized incidence ratio); ``estimate``, ``ci_lower``, ``ci_upper`` (95%), ``p``;
+- standardized incidence ratios (:mod:`cohortstat.analysis.sir`, with ``reference_rates``): one row per
+  outcome and group after the models, ``model`` ``sir``, ``adjustment`` ``standardized``, ``term`` the
+  group, exact Poisson CI and p; the observed events in ``events_exposed`` (exposed group's row) or
+  ``events_reference`` (reference group's row), the other left empty;
 - ``calibrated_ci_lower``, ``calibrated_ci_upper``, ``calibrated_p``: after empirical calibration on
   negative controls (NaN when the study has none);
 - ``events_exposed``, ``events_reference``: outcome events per group in the sample the model was fitted
@@ -32,7 +36,11 @@ import pandas as pd
 
 from cohortstat.constants import ESTIMATE_COLUMNS, MAIN_ANALYSIS
 
-__all__ = ["estimates_table", "model_kind"]
+__all__ = ["SIR_ADJUSTMENT", "SIR_MODEL", "estimates_table", "model_kind"]
+
+#: ``model`` and ``adjustment`` of a standardized-incidence-ratio row (indirect standardization by age
+#: band and sex, and calendar year when the rates have it).
+SIR_MODEL, SIR_ADJUSTMENT = "sir", "standardized"
 
 #: ``OutcomeResults.models`` model name -> (model, adjustment or None for the PS sample, estimate type)
 _MODELS = {
@@ -89,6 +97,27 @@ def _effect_rows(outcome, analysis: str) -> list[dict]:
     for r in effects.to_dict("records"):
         rows.append({**r, "analysis": analysis, "outcome": outcome.name, "model": "cox", "estimate_type": "hr",
                      "calibrated_ci_lower": math.nan, "calibrated_ci_upper": math.nan, "calibrated_p": math.nan})
+    return rows
+
+
+def _sir_rows(results, analysis: str) -> list[dict]:
+    """One row per outcome and group of the standardized incidence ratios (``term`` = the group; its
+    observed events in the group's events column)."""
+    sir = getattr(results, "sir", None)
+    if sir is None or not len(sir):
+        return []
+    exposed = results.groups[0]
+    rows = []
+    for r in sir.to_dict("records"):
+        observed = int(r["observed_events"])
+        rows.append({
+            "analysis": analysis, "outcome": r["outcome"], "subgroup": "", "level": "", "period": "",
+            "model": SIR_MODEL, "adjustment": SIR_ADJUSTMENT, "term": r["group"], "estimate_type": "sir",
+            "estimate": float(r["sir"]), "ci_lower": float(r["ci_lower"]), "ci_upper": float(r["ci_upper"]),
+            "p": float(r["p"]), "calibrated_ci_lower": math.nan, "calibrated_ci_upper": math.nan,
+            "calibrated_p": math.nan, "events_exposed": observed if r["group"] == exposed else pd.NA,
+            "events_reference": pd.NA if r["group"] == exposed else observed, "infinite": False,
+        })
     return rows
 
 
@@ -155,6 +184,7 @@ def estimates_table(results, analysis: str = MAIN_ANALYSIS) -> pd.DataFrame:
     controls = getattr(results, "controls", ())
     for outcome in controls:
         rows += _rows(outcome, results.confounding_method, analysis)
+    rows += _sir_rows(results, analysis)
     out = pd.DataFrame(rows, columns=list(ESTIMATE_COLUMNS))
     if controls:
         _calibrate(out, results, controls)

@@ -119,9 +119,9 @@ def cox_strata(variables, covariates, table: pd.DataFrame) -> tuple[CoxStrata, p
 
 def _fit(model, notes: list, label: str, df: pd.DataFrame, **kwargs):
     """Fit a model; cohortstat warnings (e.g. monotone likelihood) become notes of the report."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", CohortstatWarning)
-        res = model.fit(df, **kwargs)
+    from cohortstat.analysis.fit_cache import fit_recorded
+
+    res, caught = fit_recorded(model, df, kwargs)  # an identical earlier fit of the run is reused
     for w in caught:
         if issubclass(w.category, CohortstatWarning):
             notes.append(f"{label}: {w.message}")

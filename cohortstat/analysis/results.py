@@ -98,6 +98,11 @@ class StudyResults:
         estimates calibrate those of the outcomes (:mod:`cohortstat.analysis.estimates`).
     variants : tuple of (str, StudyResults)
         Results of each sensitivity variant (:mod:`cohortstat.analysis.variants`), in study order.
+    sir : pandas.DataFrame or None
+        Standardized incidence ratios per outcome and group (:mod:`cohortstat.analysis.sir`); None
+        without ``reference_rates``. ``observed_events`` is a count (suppress it like every count).
+    diagnostics : StudyDiagnostics or None
+        Equipoise, MDRR, follow-up distribution, Fine-Gray CIF sums (:mod:`cohortstat.analysis.diagnostics`).
     """
 
     study: object = field(repr=False)
@@ -114,6 +119,8 @@ class StudyResults:
     engine: str = "duckdb"
     variants: tuple[tuple[str, StudyResults], ...] = field(default=(), repr=False)
     controls: tuple[OutcomeResults, ...] = field(default=(), repr=False)
+    sir: pd.DataFrame | None = field(default=None, repr=False)
+    diagnostics: object | None = field(default=None, repr=False)
 
     def estimates(self) -> pd.DataFrame:
         """One tidy row per model term: the estimates table (``tables/estimates.csv``).

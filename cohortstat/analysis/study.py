@@ -109,6 +109,13 @@ def analyze(study, cohort, *, progress: Callable[[str], None] | None = None) -> 
     CohortError
         The cohort is empty, or its table lacks an outcome's columns.
     """
+    from cohortstat.analysis.fit_cache import reuse_fits
+
+    with reuse_fits():  # identical fits within the analysis (and, in a run, across its variants) once
+        return _analyze(study, cohort, progress)
+
+
+def _analyze(study, cohort, progress) -> StudyResults:
     table = cohort.table
     exposed, reference = study.comparison.exposed, study.comparison.reference
     groups = (exposed, reference)
@@ -137,11 +144,25 @@ def analyze(study, cohort, *, progress: Callable[[str], None] | None = None) -> 
         for name, outcome in study.outcomes.items()
     )
     controls = _negative_controls(study, table, conf, covs, strata, groups, method, progress)
+    sir, diagnostics = _sir_and_diagnostics(study, table, conf, covs, notes, progress)
     return StudyResults(
         study=study, groups=groups, labels={g: study.cohorts[g].label for g in groups},
         attrition=_with_attrition(cohort.attrition, conf.attrition_rows if conf else []).reset_index(drop=True),
         table_one=t1, outcomes=outcomes, balance=conf.balance if conf else None,
         ps_coef=conf.ps_coef if conf else None, preference=conf.preference if conf else None,
         confounding_method=method, notes=tuple(notes), engine=getattr(cohort, "engine", "duckdb"),
-        controls=controls,
+        controls=controls, sir=sir, diagnostics=diagnostics,
     )
+
+
+def _sir_and_diagnostics(study, table, conf, covs, notes: list, progress) -> tuple:
+    """Standardized incidence ratios (with reference rates) and the diagnostics of the analysis."""
+    from cohortstat.analysis.diagnostics import study_diagnostics
+    from cohortstat.analysis.sir import study_sir
+
+    if progress:
+        progress("diagnostics")
+    sir = study_sir(study, table)
+    diagnostics = study_diagnostics(study, table, conf, covs)
+    notes.extend(diagnostics.notes)
+    return sir, diagnostics

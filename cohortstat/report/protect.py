@@ -344,6 +344,9 @@ def declare(results, k: int, *, provenance: dict | None = None, data_checks: lis
     for t, fp in ((provenance or {}).get("data_fingerprint") or {}).items():
         if isinstance(fp, dict) and isinstance(fp.get("rows"), (int, np.integer)):
             ctx.own(("input_rows", t), fp["rows"])
+    from cohortstat.report.diagnostics import declare_diagnostics
+
+    declare_diagnostics(ctx, results)  # SIR observed events, equipoise counts
     ctx.ledger.solve()
     return Protected(ctx, t1_keys, balance_keys, notes, outcome_notes)
 

@@ -51,6 +51,7 @@ def published_estimates(results, protected) -> list[dict]:
     ``"<k"``, a count hidden because it would reveal one shows ``"*"``); NaN becomes None. Rows are
     ordered by analysis (``main`` first, then variants by name), then outcome name, then model order."""
     from cohortstat.analysis.estimates import model_kind
+    from cohortstat.report.diagnostics import hide_sir_estimate, sir_key
     from cohortstat.report.protect import effect_key
 
     names = {}
@@ -61,7 +62,9 @@ def published_estimates(results, protected) -> list[dict]:
                 names[(analysis, o.name, kind, adjustment)] = m
     rows = []
     for r in results.estimates().to_dict("records"):
-        if r["term"] in ("interaction", "heterogeneity"):
+        if r["estimate_type"] == "sir":
+            m = sir_key(r["term"])  # cohortstat.report.diagnostics
+        elif r["term"] in ("interaction", "heterogeneity"):
             m = None  # a test row: no counts
         elif r["subgroup"] or r["period"]:
             m = effect_key(r)
@@ -71,6 +74,8 @@ def published_estimates(results, protected) -> list[dict]:
         row = {c: _json_value(v) for c, v in r.items()}
         for c, key in zip(("events_exposed", "events_reference"), keys[1] if keys else (None, None)):
             row[c] = protected.show(key) if key is not None else None
+        if r["estimate_type"] == "sir":
+            hide_sir_estimate(row, keys, protected)  # SIR x expected = observed
         rows.append(row)
     # a canonical order: a rerun from the lock (whose mappings are sorted by name) writes the same file
     rows.sort(key=lambda r: (r["analysis"] != "main", r["analysis"], r["outcome"]))
@@ -137,6 +142,18 @@ def _figures(results, data: dict, protected, model_rows: list[dict], k: int) -> 
     return svgs
 
 
+def _diagnostics(results, data: dict, protected, folder: Path) -> None:
+    """SIRs and diagnostics: results.json ``diagnostics``, tables/sir.csv, tables/diagnostics.csv."""
+    from cohortstat.report.diagnostics import diagnostics_rows, publish_diagnostics
+
+    data["diagnostics"] = clean_tree(publish_diagnostics(protected, results))
+    if data["diagnostics"]["sir"]:
+        _csv(data["diagnostics"]["sir"], folder / "tables" / "sir.csv")
+    rows = diagnostics_rows(data["diagnostics"])
+    if rows:
+        _csv(rows, folder / "tables" / "diagnostics.csv")
+
+
 def build_outputs(results, folder: Path, min_cell_count: int, provenance: dict | None = None,
                   data_checks: list | None = None) -> dict:
     """Write every output file into ``folder`` (which must exist); return the published data."""
@@ -149,6 +166,7 @@ def build_outputs(results, folder: Path, min_cell_count: int, provenance: dict |
     data["estimates"] = published_estimates(results, protected)
     model_rows = _tables(data, folder)
     _estimates_csv(data["estimates"], folder / "tables" / "estimates.csv")
+    _diagnostics(results, data, protected, folder)
     svgs = _figures(results, data, protected, model_rows, k)
     for name, svg in svgs.items():
         (folder / "figures" / f"{name}.svg").write_text(svg, encoding="utf-8")

@@ -8,6 +8,7 @@ errors and cross-reference errors of one file together, in one pass.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -335,6 +336,110 @@ def _same_flag(a: Mapping, b: Mapping) -> bool:
     return all(a.get(k) == b.get(k) for k in keys) and roles(a) == roles(b)
 
 
+# --- reference rates (standardized incidence ratios) -----------------------------------------------
+
+_RATES_AT = "reference_rates.file"
+_SEX_NAMES = {1: "male (1)", 2: "female (2)"}
+_SEX_CODES = {1: 1, 2: 2, "1": 1, "2": 2, "male": 1, "female": 2}
+
+
+def _admitted_ages(data: Mapping) -> tuple[int, float]:
+    """Ages (years) the follow-up of the study can reach: ``[lowest, highest)`` (inf: no upper limit)."""
+    lo, hi = 0, None
+    for rule in _seq(data.get("inclusion")):
+        rule = _map(rule)
+        if rule.get("rule") == "age_at_index":
+            if _is_int(rule.get("min_years")):
+                lo = max(lo, rule["min_years"])
+            if _is_int(rule.get("max_years")):
+                hi = rule["max_years"] if hi is None else min(hi, rule["max_years"])
+    if hi is None:
+        return lo, math.inf
+    start = _date(_map(data.get("study_period")).get("start"))
+    eod = _date(_map(data.get("follow_up")).get("end_of_data"))
+    span = (eod - start).days / 365.25 if start and eod and eod > start else 0.0
+    # age at index is in whole years (year of admission - birth year): the true age is below age + 1
+    return lo, hi + 1 + math.ceil(span)
+
+
+def _outcome_sexes(outcome: Mapping) -> list[int]:
+    sex = _map(outcome.get("population")).get("sex")
+    code = _SEX_CODES.get(sex.lower() if isinstance(sex, str) else sex)
+    return [code] if code else [1, 2]
+
+
+def _band_problem(bands: list, ages: tuple[int, float]) -> str | None:
+    """The first uncovered or doubly covered age of ``bands`` (``(lower, upper or None)``) within ``ages``."""
+    lo, hi = ages
+    bands = sorted((b[0], math.inf if b[1] is None else b[1]) for b in bands)
+    if bands[0][0] > lo:
+        return f"no age band for ages [{lo}, {bands[0][0]})"
+    for (a0, a1), (b0, b1) in zip(bands, bands[1:]):
+        if b0 < a1:
+            return f"age bands [{a0}, {_end(a1)}) and [{b0}, {_end(b1)}) overlap"
+        if b0 > a1 and a1 < hi:
+            return f"no age band for ages [{a1}, {b0}) (a gap between bands)"
+    end = bands[-1][1]
+    if end < hi:
+        reach = "any age (no age_at_index max_years)" if hi == math.inf else f"ages up to {hi}"
+        return (f"the last age band ends at {end} but the follow-up reaches {reach}; add bands up to it or leave "
+                "age_upper empty on the last band (open-ended)")
+    return None
+
+
+def _end(v: float) -> str:
+    return "inf" if v == math.inf else str(int(v))
+
+
+def _years(data: Mapping) -> list[int]:
+    start = _date(_map(data.get("study_period")).get("start"))
+    eod = _date(_map(data.get("follow_up")).get("end_of_data"))
+    return list(range(start.year, eod.year + 1)) if start and eod else []
+
+
+def _check_reference_rates(data: Mapping, out: list[Problem]) -> None:
+    section = _map(data.get("reference_rates"))
+    rows = [r for r in _seq(section.get("rates")) if isinstance(r, Mapping)]
+    if not rows:
+        return  # no section, or the file could not be read (reported where it was read)
+    covs = _map(data.get("covariates"))
+    for c in ("age", "sex"):
+        if covs.get(c, True) is False:
+            out.append((f"covariates.{c}", f"must be on: reference_rates are by age and sex (covariates.{c}: true)"))
+    name = section.get("file", "the rate file")
+    outcomes = _map(data.get("outcomes"))
+    by_year = any(r.get("calendar_year") is not None for r in rows)
+    years, ages = _years(data) if by_year else [None], _admitted_ages(data)
+    unknown = sorted({str(r.get("outcome")) for r in rows} - set(map(str, outcomes)))
+    if unknown:
+        out.append((_RATES_AT, f"{name}: unknown outcome(s) {', '.join(map(repr, unknown))}; outcomes of the study: "
+                    f"{_known(outcomes)}"))
+    for oname, outcome in outcomes.items():
+        mine = [r for r in rows if r.get("outcome") == oname]
+        if not mine:
+            out.append((_RATES_AT, f"{name}: no rates for outcome {oname!r}; every outcome needs reference rates"))
+            continue
+        problem = _coverage_problem(mine, _outcome_sexes(_map(outcome)), years, ages)
+        if problem:
+            out.append((_RATES_AT, f"{name}: outcome {oname!r}: {problem}"))
+
+
+def _coverage_problem(rows: list, sexes: list[int], years: list, ages: tuple[int, float]) -> str | None:
+    for sex in sexes:
+        for year in years:
+            bands = [(r.get("age_lower"), r.get("age_upper")) for r in rows
+                     if r.get("sex") == sex and r.get("calendar_year") == year]
+            where = f"sex {_SEX_NAMES[sex]}" + ("" if year is None else f", calendar year {year}")
+            if not bands:
+                return f"no rate for {where} (the study admits it)"
+            if not all(_is_int(b[0]) and (b[1] is None or _is_int(b[1])) for b in bands):
+                return None  # field validation reports malformed bands
+            problem = _band_problem(bands, ages)
+            if problem:
+                return f"{where}: {problem}"
+    return None
+
+
 def cross_check(data: Mapping) -> list[Problem]:
     """Every cross-reference problem of a study document, as ``(location, message)`` pairs."""
     if not isinstance(data, Mapping):
@@ -351,4 +456,7 @@ def cross_check(data: Mapping) -> list[Problem]:
     _check_periods(data, out)
     _check_negative_controls(data, out)
     _check_ps_covariates(data, out)
+
+
+    _check_reference_rates(data, out)
     return out

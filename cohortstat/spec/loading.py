@@ -201,12 +201,17 @@ def located_errors(exc: ValidationError) -> list[tuple[str, str]]:
 # --- public entry points ----------------------------------------------------------------------------
 
 
-def validate_document(data: Any, source: str = "(study)") -> Study:
-    """Validate a parsed document (a mapping) in one pass; SpecError listing every problem."""
+def validate_document(data: Any, source: str = "(study)", base: Path | None = None) -> Study:
+    """Validate a parsed document (a mapping) in one pass; SpecError listing every problem.
+
+    ``base``: the folder relative paths of the study (``reference_rates.file``) start from (default:
+    the working folder)."""
     if not isinstance(data, Mapping):
         kind = "empty document" if data is None else f"a YAML {type(data).__name__}"
         raise SpecError([(source, f"a study file must be a mapping of keys (spec_version, title, ...), got {kind}")])
-    errors: list[tuple[str, str]] = []
+    from cohortstat.spec.rates import attach_reference_rates
+
+    data, errors = attach_reference_rates(data, base)
     study = None
     try:
         study = Study.model_validate(data, context={CROSS_CHECK: False})
@@ -275,7 +280,7 @@ def load_study(source: str | os.PathLike | Mapping) -> Study:
         return validate_document(source)
     if isinstance(source, os.PathLike) or (isinstance(source, str) and _looks_like_path(source)):
         path = Path(source)
-        return validate_document(parse_yaml(_read(path), str(path)), source=str(path))
+        return validate_document(parse_yaml(_read(path), str(path)), source=str(path), base=path.parent)
     if isinstance(source, str):
         return validate_document(parse_yaml(source))
     raise SpecError([("(study)", f"expected a path, YAML text or a mapping, got {type(source).__name__}")])

@@ -571,6 +571,32 @@ def _unique_events(values: tuple[str, ...]) -> tuple[str, ...]:
     return values
 
 
+class ReferenceRate(_Model):
+    """One row of a reference-rate file: the rate of ``outcome`` in an age band, for one sex (and year)."""
+
+    outcome: Name = result()
+    age_lower: Int = result(ge=0, le=150, description="first age of the band, in years (included)")
+    age_upper: Int | None = result(None, ge=1, le=151, description="end of the band (excluded); None: open-ended")
+    sex: Literal[1, 2] = result(description="1 male, 2 female (as in the data)")
+    calendar_year: Int | None = result(None, ge=1900, le=2200)
+    rate: Float = result(ge=0, description="events per ``per`` person-years")
+
+
+class ReferenceRates(_Model):
+    """Population reference rates for standardized incidence ratios (``reference_rates:``).
+
+    ``file`` is a CSV (columns ``outcome, age_lower, age_upper, sex, [calendar_year,] rate``), its path
+    relative to the study file; loading reads it into ``rates`` and records its SHA-256, so that the
+    resolved study (and its lock) carries the rates and a changed file changes the spec hash. A study
+    whose ``rates`` are given (a lock) is not read from ``file`` again.
+    """
+
+    file: Text = cosmetic(description="CSV of rates, path relative to the study file")
+    per: Float = result(100_000.0, gt=0, description="person-years the rates are expressed per")
+    sha256: Text | None = result(None, description="SHA-256 of the file's bytes (filled in by loading)")
+    rates: tuple[ReferenceRate, ...] = result((), description="the rows of the file (filled in by loading)")
+
+
 class Study(_Model):
     """A whole study: science only (no engine, paths or disclosure settings)."""
 
@@ -596,6 +622,9 @@ class Study(_Model):
     )
     sensitivity: Annotated[dict[Name, Variant], AfterValidator(_variant_names)] = optional_section(
         {}, description="named sensitivity analyses, each a small override of the main study"
+    )
+    reference_rates: ReferenceRates | None = optional_section(
+        None, description="population reference rates by age band and sex (and year): standardized incidence ratios"
     )
 
     def __hash__(self) -> int:
@@ -642,4 +671,6 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     DataChecks,
     *DATA_CLEANING_MODELS,
     Variant,
+    ReferenceRate,
+    ReferenceRates,
 )

@@ -51,6 +51,7 @@ def variant_problems(data: Mapping, located: Callable[[ValidationError], list]) 
     if not isinstance(variants, Mapping):
         return []
     out: list[tuple[str, str]] = []
+    main_rates = {p for p in cross_check(data) if p[0].startswith("reference_rates")}
     if "main" in variants:
         out.append(("sensitivity", "'main' names the main analysis; give the variant another name"))
     for name, variant in variants.items():
@@ -65,7 +66,9 @@ def variant_problems(data: Mapping, located: Callable[[ValidationError], list]) 
             errors = located(exc)
         errors += cross_check(doc)
         for loc, msg in errors:
-            if any(loc == p or loc.startswith(p + ".") for p in parts):
+            # rates the main study has but the variant's outcomes or ages do not: located under the variant
+            new_rates_problem = loc.startswith("reference_rates") and (loc, msg) not in main_rates
+            if new_rates_problem or any(loc == p or loc.startswith(p + ".") for p in parts):
                 out.append((f"sensitivity.{name}.{loc}", msg))
     return list(dict.fromkeys(out))
 
@@ -113,6 +116,7 @@ def with_negative_controls(study: Study) -> Study:
         return study
     data = to_data(study)
     data["negative_controls"] = []  # they are outcomes of this study now
+    data["reference_rates"] = None  # rates concern the study's outcomes, not the controls (building only)
     for c in study.negative_controls:
         data["outcomes"][NEGATIVE_CONTROL_PREFIX + c] = {"label": f"Negative control: {c}", "concept_set": c}
     return validate_document(data, source="negative_controls")

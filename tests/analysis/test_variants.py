@@ -11,6 +11,7 @@ import yaml
 
 from cohortstat import analyze
 from cohortstat.analysis import analyze_variants
+from cohortstat.analysis.fit_cache import reuse_fits
 from cohortstat.cohort import build_cohort
 from cohortstat.spec import load_study
 
@@ -48,8 +49,9 @@ def with_variants(data):
         built.append(s)
         return build_cohort(s, data)
 
-    results = analyze_variants(study, analyze(study, cohort), cohort, build=build)
-    return results, built
+    with reuse_fits() as store:  # as `cohortstat run`: the variants reuse the main analysis's identical fits
+        results = analyze_variants(study, analyze(study, cohort), cohort, build=build)
+    return results, built, dict(store)
 
 
 def _separate(data, part, value):
@@ -64,7 +66,7 @@ def _separate(data, part, value):
 
 @pytest.mark.parametrize("name", list(OVERRIDES))
 def test_variant_equals_a_separate_run_to_the_last_digit(with_variants, data, name):
-    results, _ = with_variants
+    results, _, _ = with_variants
     variant = dict(results.variants)[name]
     alone = _separate(data, *OVERRIDES[name])
     rows = results.estimates().query("analysis == @name").drop(columns="analysis").reset_index(drop=True)
@@ -79,7 +81,7 @@ def test_variant_equals_a_separate_run_to_the_last_digit(with_variants, data, na
 
 
 def test_only_cohort_changing_variants_build_a_cohort(with_variants):
-    results, built = with_variants
+    results, built, _ = with_variants
     assert [s.follow_up.blanking_days for s in built] == [730, 365]  # blanking_2y, no_flags; not iptw
     assert [n for n, _ in results.variants] == list(OVERRIDES)
     main = results.estimates().query("analysis == 'main'")
@@ -87,3 +89,12 @@ def test_only_cohort_changing_variants_build_a_cohort(with_variants):
     # the variants do change something
     iptw = results.estimates().query("analysis == 'iptw'")
     assert set(iptw["adjustment"]) > set(main["adjustment"])
+
+
+def test_a_variant_changing_only_analyses_refits_nothing_the_main_analysis_fitted(with_variants):
+    results, _, store = with_variants
+    fits = [k for k in store if isinstance(k, tuple) and k[0] == "fit"]
+    # main: crude and adjusted Cox and Fine-Gray per outcome (+ the death model of the CIF-sum check);
+    # iptw adds only its weighted models; the blanking and no-flags variants have cohorts of their own
+    assert store["hits"] >= 4 * len(results.outcomes)  # iptw's crude and adjusted models, every outcome
+    assert len(fits) == store["misses"] - sum(1 for k in store if isinstance(k, tuple) and k[0] == "cached")

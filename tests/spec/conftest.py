@@ -18,8 +18,9 @@ def shipped_document() -> dict:
     return yaml.safe_load(SHIPPED.read_text(encoding="utf-8"))
 
 
-def rich_document() -> dict:
-    """The shipped study with every optional part filled in, so that every model and field is used."""
+def rich_document(rates: bool = True) -> dict:
+    """The shipped study with every optional part filled in, so that every model and field is used
+    (``rates=False``: without reference rates, whose coverage checks tie them to outcomes and ages)."""
     doc = copy.deepcopy(shipped_document())
     doc["concept_sets"]["skin_cancer"]["include"] = ["C43", "C44"]
     doc["concept_sets"]["skin_cancer"]["exclude"] = ["C449", "C440-C441"]
@@ -62,6 +63,8 @@ def rich_document() -> dict:
         "blanking_2y": {"description": "two years of blanking", "follow_up": {"blanking_days": 730}},
         "iptw": {"analyses": {"confounding": {"method": "iptw"}}},
     }
+    if rates:
+        doc["reference_rates"] = {"file": str(ROOT / "studies" / "rates" / "illustrative_cancer_rates.csv"), "per": 1e5}
     return doc
 
 
