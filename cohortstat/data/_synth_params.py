@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"
 
 #: patients simulated per chunk: fixed, so output never depends on the machine
 CHUNK_PATIENTS = 200_000
@@ -132,6 +132,76 @@ PRE_PERIOD_CODES = ("J189", "A419")
 P_POST_PERIOD_TRAUMA = 0.01  # a trauma stay in 2017 (after the study period)
 POST_PERIOD_CODES = ("S720", "S065")
 
+# --- study designs (added in 1.1.0; drawn from extra streams, the 1.0.0 records are unchanged) ---
+#: random streams SeedSequence([seed, chunk, k]) of chunk ``chunk``: k = 1 the design outcomes of the
+#: index patients, k = 2 the nonsevere-infection patients, k = 3 their design outcomes
+DESIGN_STREAMS = {"index_design": 1, "nonsevere": 2, "nonsevere_design": 3}
+#: unmeasured binary confounder U (never coded in the data): P(U = 1) by group
+UNMEASURED_U = {"p_reference": 0.2, "p_exposed": 0.5, "p_nonsevere": 0.2}
+#: age bands [lower, upper) of the age-modified effect (the edges of the designs study's age_bands)
+AGE_BAND_EDGES = (18, 50, 65, 80, 200)
+#: follow-up periods [start, end) in days since the index discharge of the period-varying effect
+PERIOD_EDGES_DAYS = (0, 730, 1825, 100_000)
+#: outcomes planted for the study designs, same form as OUTCOMES (``exposure`` unused: see below)
+DESIGN_OUTCOMES: dict[str, dict[str, float]] = {
+    "myeloid": {"base_per_year": 5.0e-3, "age": 0.03, "female": -0.3, "charlson": 0.10,
+                "tobacco": 0.2, "exposure": 0.0},
+    "in_situ": {"base_per_year": 6.0e-3, "age": 0.02, "female": 0.3, "charlson": 0.05,
+                "tobacco": 0.3, "exposure": 0.0},
+}
+#: myeloid: log-HR of exposure per age band (ages [18, 50), [50, 65), [65, 80), [80, 200))
+MYELOID_EXPOSURE_BY_AGE_BAND = (math.log(2.0), math.log(1.5), 0.0, math.log(0.6))
+#: in_situ: log-HR of exposure per period of time since discharge ([0, 2 y), [2, 5 y), [5 y, ...))
+IN_SITU_EXPOSURE_BY_PERIOD = (math.log(0.5), math.log(0.8), 0.0)
+DESIGN_OUTCOME_CODES: dict[str, tuple[str, ...]] = {
+    "myeloid": ("D469", "D461", "D45", "D471", "D473"),
+    "in_situ": ("D069", "D059", "D049", "D090", "D019"),
+}
+#: negative controls: no exposure effect (HR 1) given U; base per year, age (per year), log-HR of U
+NEGATIVE_CONTROLS: dict[str, dict[str, float]] = {
+    "ingrown_nail": {"base_per_year": 4.0e-3, "age": 0.00, "u": math.log(1.3)},
+    "hearing_loss": {"base_per_year": 4.0e-3, "age": 0.04, "u": math.log(1.8)},
+    "hip_arthrosis": {"base_per_year": 4.0e-3, "age": 0.04, "u": math.log(2.1)},
+    "glaucoma": {"base_per_year": 3.0e-3, "age": 0.04, "u": math.log(1.5)},
+    "varicose_veins": {"base_per_year": 4.0e-3, "age": 0.01, "u": math.log(2.3)},
+    "carpal_tunnel": {"base_per_year": 4.0e-3, "age": 0.00, "u": math.log(1.65)},
+    "dupuytren": {"base_per_year": 3.0e-3, "age": 0.03, "u": math.log(2.7)},
+    "hallux_valgus": {"base_per_year": 4.0e-3, "age": 0.01, "u": math.log(1.95)},
+}
+NEGATIVE_CONTROL_CODES: dict[str, tuple[str, ...]] = {
+    "ingrown_nail": ("L600",), "hearing_loss": ("H905", "H903"), "hip_arthrosis": ("M169", "M161"),
+    "glaucoma": ("H401", "H409"), "varicose_veins": ("I839", "I830"), "carpal_tunnel": ("G560",),
+    "dupuytren": ("M720",), "hallux_valgus": ("M201",),
+}
+#: nonsevere-infection comparator: patients per index patient, index codes (principal diagnosis)
+NONSEVERE_PER_PATIENT = 0.3
+NONSEVERE_CODES = ("J209", "L031", "L039", "N10", "N300", "N309", "A090", "A099")
+#: log-HR of sepsis vs nonsevere infection (covariate-adjusted, cause-specific) for the cancer sites
+#: and death; the nonsevere group's hazard is the sepsis hazard divided by exp(value). For myeloid,
+#: in_situ and the negative controls the nonsevere group has the reference (trauma) hazard, so
+#: sepsis vs nonsevere = the age-band / period effects above, and HR 1 (given U) for the controls.
+SEPSIS_VS_NONSEVERE: dict[str, float] = {"lung": math.log(0.70), "skin": math.log(0.80),
+                                         "oropharynx": math.log(0.75), "breast": math.log(0.85),
+                                         "other": 0.0, "death": math.log(1.4)}
+NONSEVERE_INDEX_DEATH_SHIFT = -1.0  # logit shift of index death vs the trauma group
+
+
+def nonsevere_log_hr(cause: str) -> float:
+    """Log-HR of the nonsevere group vs the trauma group for ``cause`` (from the planted contrasts)."""
+    if cause in SEPSIS_VS_NONSEVERE:
+        base = DEATH if cause == "death" else OUTCOMES[cause]
+        return base["exposure"] - SEPSIS_VS_NONSEVERE[cause]
+    return 0.0
+
+
+def negative_control_bias(name: str) -> float:
+    """Log of the marginal HR of exposure (sepsis vs either comparator) of negative control ``name``
+    when U is not adjusted for: log((p1 e^g + 1 - p1) / (p0 e^g + 1 - p0)) (rare-outcome value)."""
+    g = NEGATIVE_CONTROLS[name]["u"]
+    p1, p0 = UNMEASURED_U["p_exposed"], UNMEASURED_U["p_reference"]
+    return math.log((p1 * math.exp(g) + 1 - p1) / (p0 * math.exp(g) + 1 - p0))
+
+
 ROLES = ("principal", "related", "associated")
 MODES = ("home", "transfer", "death", "other")
 
@@ -142,6 +212,7 @@ def _all_codes() -> tuple[str, ...]:
     pools += [DIABWC_CODES, SEPSIS_PRINCIPAL, SEPSIS_RELATED, EXPOSED_OTHER_PRINCIPAL, TRAUMA_CODES,
               BRAIN_CODES, REFERENCE_OTHER_PRINCIPAL, METASTASIS_CODES, DEATH_STAY_CODES,
               BACKGROUND_PRINCIPAL, BACKGROUND_ASSOCIATED, PRE_PERIOD_CODES, POST_PERIOD_CODES,
+              NONSEVERE_CODES, *DESIGN_OUTCOME_CODES.values(), *NEGATIVE_CONTROL_CODES.values(),
               ("F172", "F171", "Z720", "F102", "F101", "A419")]
     return tuple(sorted({c for pool in pools for c in pool}))
 
@@ -166,4 +237,6 @@ def planted() -> dict:
         v = globals()[k]
         if isinstance(v, (int, float, str, dict, tuple)):
             out[k.lower()] = v
+    out["negative_control_marginal_log_hr"] = {k: negative_control_bias(k) for k in NEGATIVE_CONTROLS}
+    out["nonsevere_vs_reference_log_hr"] = {k: nonsevere_log_hr(k) for k in (*OUTCOMES, "death")}
     return out

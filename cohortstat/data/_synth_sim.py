@@ -99,8 +99,15 @@ def _log_hazard(par: dict[str, float], x: dict[str, np.ndarray]) -> np.ndarray:
     return lp
 
 
-def simulate_chunk(rng: np.random.Generator, n: int) -> Chunk:
-    """Simulate ``n`` patients with ``rng``; draws happen in a fixed order (determinism)."""
+def simulate_chunk(rng: np.random.Generator, n: int, group: str = "index") -> Chunk:
+    """Simulate ``n`` patients with ``rng``; draws happen in a fixed order (determinism).
+
+    ``group="index"``: the sepsis/trauma population; ``"nonsevere"``: patients whose index stay is a
+    nonsevere infection (same draws in the same order, so the index population never changes; the
+    group's values are then set: no sepsis, no second qualifying stay, its own hazards).
+    """
+    ns = group == "nonsevere"
+    index_group = np.full(n, not ns)
     female = rng.random(n) < P.P_FEMALE
     male = ~female
     minor = rng.random(n) < P.P_MINOR
@@ -140,15 +147,17 @@ def simulate_chunk(rng: np.random.Generator, n: int) -> Chunk:
 
     score0 = _charlson(comp, np.zeros(n, bool), np.zeros(n, bool))
     e = P.EXPOSURE_LOGIT
-    exposed = rng.random(n) < expit(e["intercept"] + e["age_minus_60"] * (age - 60) + e["female"] * female
-                                    + e["charlson"] * score0 + e["tobacco"] * tob + e["alcohol"] * alc)
-    both_draw = rng.random(n) < P.P_BOTH
+    exposed = index_group & (rng.random(n) < expit(e["intercept"] + e["age_minus_60"] * (age - 60) + e["female"] * female
+                                    + e["charlson"] * score0 + e["tobacco"] * tob + e["alcohol"] * alc))
+    both_draw = index_group & (rng.random(n) < P.P_BOTH)
     los = np.where(exposed, rng.geometric(1 / P.INDEX_LOS_MEAN["exposed"], n),
                    rng.geometric(1 / P.INDEX_LOS_MEAN["reference"], n))
     dis = adm + los
     as_related = rng.random(n) < P.P_INFECTION_AS_RELATED
-    brain = ~exposed & (rng.random(n) < P.P_BRAIN_INJURY)
+    brain = ~exposed & index_group & (rng.random(n) < P.P_BRAIN_INJURY)
     ref_code = np.where(brain, _pick(rng, P.BRAIN_CODES, n), _pick(rng, P.TRAUMA_CODES, n))
+    if ns:
+        ref_code = _pick(rng, P.NONSEVERE_CODES, n)
     cevd_index = np.isin(ref_code, P.code_ids(P.BRAIN_CEVD_CODES))
     c44 = P.code_ids(tuple(c for c in P.OUTCOME_CODES["skin"] if c.startswith("C44")))
     canc = prior & ~prior_meta & ~np.isin(prior_code, c44)  # C44 is not a Charlson malignancy
@@ -157,14 +166,16 @@ def simulate_chunk(rng: np.random.Generator, n: int) -> Chunk:
     charlson = _charlson(comp_coded, canc, prior_meta)
     d = P.INDEX_DEATH_LOGIT
     index_death = rng.random(n) < expit(d["intercept"] + d["exposure"] * exposed
-                                        + d["age_minus_60"] * (age - 60) + d["charlson"] * score0)
+                                        + d["age_minus_60"] * (age - 60) + d["charlson"] * score0
+                                        + (P.NONSEVERE_INDEX_DEATH_SHIFT if ns else 0.0))
 
     # --- after the index discharge: independent exponential times (days, rounded up) -----------
     x = {"age": (age - P.AGE_CENTRE).astype(float), "female": female.astype(float),
          "charlson": charlson.astype(float), "tobacco": tob.astype(float), "exposure": exposed.astype(float)}
     offs = {}
     for k, par in {**P.OUTCOMES, "death": P.DEATH}.items():
-        raw = rng.exponential(1.0, n) / np.exp(_log_hazard(par, x))
+        shift = P.nonsevere_log_hr(k) if ns else 0.0
+        raw = rng.exponential(1.0, n) / np.exp(_log_hazard(par, x) + shift)
         offs[k] = np.ceil(np.minimum(raw, 1e7)).astype(np.int64)
     end_off = D_END - dis
     died_after = ~index_death & (offs["death"] <= end_off)
@@ -186,7 +197,7 @@ def simulate_chunk(rng: np.random.Generator, n: int) -> Chunk:
     B.diag(rows[exp_related], _pick(rng, P.EXPOSED_OTHER_PRINCIPAL, int(exp_related.sum())), "principal")
     B.diag(rows[exp_related], _pick(rng, P.SEPSIS_RELATED, int(exp_related.sum())), "related")
     ref = ~exposed
-    ref_related = ref & as_related & ~brain
+    ref_related = ref & as_related & ~brain & index_group
     ref_principal = ref & ~ref_related
     B.diag(rows[ref_principal], ref_code[ref_principal], "principal")
     B.diag(rows[ref_related], _pick(rng, P.REFERENCE_OTHER_PRINCIPAL, int(ref_related.sum())), "principal")

@@ -34,14 +34,18 @@ import pyarrow.parquet as pq
 
 from cohortstat.data import _synth_params as P
 from cohortstat.data import schema
+from cohortstat.data._synth_design import DESIGN_OUTCOME_NAMES, SLOT_WIDTH, add_design, merge
 from cohortstat.data._synth_sim import Chunk, simulate_chunk
 
 __all__ = ["generate", "ground_truth_table", "truth"]
 
 _MASK60 = np.uint64((1 << 60) - 1)
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-#: outcomes of the ground-truth table: the planted sites plus any cancer
-TRUTH_OUTCOMES = (*P.OUTCOME_CODES, "all_cancers")
+#: outcomes of the ground-truth table: the planted sites, any cancer, the design outcomes and the
+#: negative controls (``nc_<name>``)
+TRUTH_OUTCOMES = (*P.OUTCOME_CODES, "all_cancers", *DESIGN_OUTCOME_NAMES)
+#: comparators of :func:`ground_truth_table`
+REFERENCES = ("trauma", "nonsevere_infection")
 
 
 def _keys(seed: int) -> tuple[np.uint64, np.uint64]:
@@ -78,26 +82,43 @@ def _dates(days: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
 def _chunks(n_patients: int, seed: int) -> Iterator[tuple[int, Chunk]]:
     for c, start in enumerate(range(0, n_patients, P.CHUNK_PATIENTS)):
         n = min(P.CHUNK_PATIENTS, n_patients - start)
-        rng = np.random.default_rng(np.random.SeedSequence([int(seed), c]))
-        yield start, simulate_chunk(rng, n)
+        yield start, _simulate(int(seed), c, start, n)
+
+
+def _stream(seed: int, chunk: int, name: str | None = None) -> np.random.Generator:
+    key = [seed, chunk] if name is None else [seed, chunk, P.DESIGN_STREAMS[name]]
+    return np.random.default_rng(np.random.SeedSequence(key))
+
+
+def _simulate(seed: int, c: int, start: int, n: int) -> Chunk:
+    """Chunk ``c``: the index patients (stream [seed, c], unchanged since 1.0.0), their design
+    outcomes, then the nonsevere-infection patients (streams [seed, c, k])."""
+    index = add_design(simulate_chunk(_stream(seed, c), n), _stream(seed, c, "index_design"), "index")
+    m = int(round(n * P.NONSEVERE_PER_PATIENT))
+    ns = simulate_chunk(_stream(seed, c, "nonsevere"), m, group="nonsevere")
+    ns = add_design(ns, _stream(seed, c, "nonsevere_design"), "nonsevere")
+    return merge(index, ns, start)
 
 
 def _tables(start: int, ch: Chunk, keys) -> dict[str, pa.Table]:
     pk, sk = keys
     p, s, d = ch.patient, ch.stays, ch.diagnoses
-    n = len(p["sex"])
-    gidx = np.arange(start, start + n, dtype=np.uint64)
-    pid = pseudo_ids(gidx, pk, "P")
+    pid = pseudo_ids(p["gnum"], pk, "P")
     patients = pa.Table.from_arrays(
         [pid, pa.array(p["birth_year"].astype(np.int32), mask=p["birth_missing"]), pa.array(p["sex"]),
          _dates(np.where(p["death_on_patient"], p["death_day"], 0), mask=~p["death_on_patient"])],
         schema=schema.PATIENTS)
-    # stays ordered by patient, admission, discharge; stay number = global patient * 64 + rank
-    order = np.lexsort((s["dis"], s["adm"], s["pat"]))
+    # stays ordered by patient, slot, admission, discharge; stay number = global patient * 64 +
+    # slot * 32 + rank within the slot (slot 1: the design outcomes, so the other ids never move)
+    order = np.lexsort((s["dis"], s["adm"], s["slot"], s["pat"]))
     pat = s["pat"][order]
-    first = np.searchsorted(pat, pat, side="left")
+    slot = s["slot"][order].astype(np.int64)
+    key = pat * 2 + slot
+    first = np.searchsorted(key, key, side="left")
     rank = np.arange(len(pat)) - first
-    snum = (start + pat).astype(np.uint64) * np.uint64(64) + rank.astype(np.uint64)
+    if len(rank) and rank.max() >= SLOT_WIDTH:
+        raise AssertionError("more stays per patient and slot than the stay numbering allows")
+    snum = p["gnum"][pat] * np.uint64(64) + (slot * SLOT_WIDTH + rank).astype(np.uint64)
     sid = pseudo_ids(snum, sk, "S")
     modes = pa.array(list(P.MODES), type=pa.string())
     stays = pa.Table.from_arrays(
@@ -118,13 +139,18 @@ def _tables(start: int, ch: Chunk, keys) -> dict[str, pa.Table]:
 
 
 def _counts(p: dict[str, np.ndarray]) -> dict[str, int]:
-    e, b = p["exposed"], p["both"]
+    ns = p["nonsevere"]
+    e, b = p["exposed"][~ns], p["both"][~ns]
     return {
-        "patients": int(len(e)),
+        "patients": int(len(ns)),
+        "patients_index": int((~ns).sum()),
+        "patients_nonsevere": int(ns.sum()),
         "index_exposed": int((e | b).sum()),
         "index_reference": int((~e | b).sum()),
         "index_exposed_only": int((e & ~b).sum()),
         "index_reference_only": int((~e & ~b).sum()),
+        "unmeasured_u": int(p["u"].sum()),
+        **{f"events_recorded_{k}": int(p[f"rec_{k}"].sum()) for k in DESIGN_OUTCOME_NAMES},
         "both": int(b.sum()),
         "prior_cancer": int(p["prior_cancer"].sum()),
         "minors": int(p["minor"].sum()),
@@ -253,24 +279,28 @@ def _generate_pmsi(n_patients: int, seed: int, out: Path) -> Path:
     return out
 
 
-def _truth_frame(start: int, ch: Chunk, keys, blanking_days: int) -> pd.DataFrame:
+def _truth_frame(ch: Chunk, keys, blanking_days: int, reference: str = "trauma") -> pd.DataFrame:
     p = ch.patient
     B = int(blanking_days)
     D = np.where(p["dead"], p["death_off"], np.iinfo(np.int64).max // 4)
     E = p["end_off"]
-    keep = (~p["both"] & ~p["minor"] & ~p["birth_missing"] & ~p["prior_cancer"] & ~p["index_death"]
+    if reference == "trauma":  # the index population, one kind of index stay only
+        group = ~p["nonsevere"] & ~p["both"]
+    else:  # sepsis patients (with or without a trauma stay) and the nonsevere-infection patients
+        group = p["exposed"] | p["nonsevere"]
+    keep = (group & ~p["minor"] & ~p["birth_missing"] & ~p["prior_cancer"] & ~p["index_death"]
             & (D > B) & (E > B))
-    n = len(keep)
-    pid = pseudo_ids(np.arange(start, start + n, dtype=np.uint64), keys[0], "P").to_numpy(zero_copy_only=False)
+    pid = pseudo_ids(p["gnum"], keys[0], "P").to_numpy(zero_copy_only=False)
     cols: dict[str, np.ndarray] = {
         "patient_id": pid[keep], "exposure": p["exposed"][keep].astype(np.int64), "age": p["age"][keep],
         "sex": p["sex"][keep].astype(np.int64), "calendar_year": p["year"][keep],
         "charlson": p["charlson"][keep], "tobacco": p["tobacco"][keep].astype(np.int64),
         "alcohol": p["alcohol"][keep].astype(np.int64),
         "index_admission": p["adm"][keep], "index_discharge": p["dis"][keep],
+        "unmeasured_u": p["u"][keep].astype(np.int64),
     }
     big = np.iinfo(np.int64).max // 4
-    offs = {k: np.where(p[f"rec_{k}"], p[f"off_{k}"], big) for k in P.OUTCOME_CODES}
+    offs = {k: np.where(p[f"rec_{k}"], p[f"off_{k}"], big) for k in (*P.OUTCOME_CODES, *DESIGN_OUTCOME_NAMES)}
     offs["all_cancers"] = np.minimum.reduce([offs[k] for k in P.OUTCOME_CODES])
     for k in TRUTH_OUTCOMES:
         o = offs[k][keep]
@@ -286,17 +316,26 @@ def _truth_frame(start: int, ch: Chunk, keys, blanking_days: int) -> pd.DataFram
     return df
 
 
-def ground_truth_table(n_patients: int, seed: int, blanking_days: int = 365) -> pd.DataFrame:
+def ground_truth_table(n_patients: int, seed: int, blanking_days: int = 365,
+                       reference: str = "trauma") -> pd.DataFrame:
     """The analysis table the shipped study should build from ``generate(n_patients, seed, ...)``.
 
     Computed from the generator's latent variables (not from the files): one row per patient kept by
     the study (one kind of index stay only, adult, birth year known, no prior cancer, alive at
     discharge and at ``discharge + blanking_days``, data beyond that day), with ``patient_id``,
     ``exposure`` (1 sepsis group), ``age``, ``sex``, ``calendar_year``, ``charlson``, ``tobacco``,
-    ``alcohol``, ``index_admission``, ``index_discharge`` and, per outcome in ``TRUTH_OUTCOMES``, ``time_<o>`` (days from
-    ``discharge + blanking_days``) and ``event_<o>`` (0 censored, 1 outcome, 2 death), both NaN for
-    a cancer on or before the follow-up start.
+    ``alcohol``, ``index_admission``, ``index_discharge``, ``unmeasured_u`` (the planted unmeasured
+    confounder, absent from the data files) and, per outcome in ``TRUTH_OUTCOMES``, ``time_<o>`` (days
+    from ``discharge + blanking_days``) and ``event_<o>`` (0 censored, 1 outcome, 2 death), both NaN
+    for an outcome on or before the follow-up start.
+
+    ``reference="nonsevere_infection"``: the sepsis patients (whether or not they also have a trauma
+    stay) against the nonsevere-infection patients, by the latent groups. A study comparing the sepsis
+    and nonsevere-infection cohorts on the files also counts as exposed the reference-group patients
+    with a second, sepsis, stay (``counts["both"]``); this table leaves them out (docs/synthetic-data.md).
     """
+    if reference not in REFERENCES:
+        raise ValueError(f"reference must be one of {', '.join(REFERENCES)}, got {reference!r}")
     keys = _keys(seed)
-    frames = [_truth_frame(start, ch, keys, blanking_days) for start, ch in _chunks(int(n_patients), int(seed))]
+    frames = [_truth_frame(ch, keys, blanking_days, reference) for _, ch in _chunks(int(n_patients), int(seed))]
     return pd.concat(frames, ignore_index=True)

@@ -43,7 +43,8 @@ def test_keys_unique_and_referentially_intact(large_dir):
                (SELECT count(*) FROM diagnoses d ANTI JOIN stays s USING (stay_id)),
                (SELECT count(*) FROM patients p ANTI JOIN stays s USING (patient_id)),
                (SELECT count(*) FROM patients)""")
-    assert row == (0, 0, 0, 0, 0, N_LARGE)
+    # generator 1.1.0 adds round(0.3 N) nonsevere-infection patients (comparator group) to the N index patients
+    assert row == (0, 0, 0, 0, 0, N_LARGE + round(N_LARGE * P.NONSEVERE_PER_PATIENT))
 
 
 def test_values_dates_and_codes_are_valid(large_dir):
@@ -111,7 +112,7 @@ def test_same_seed_gives_byte_identical_files_across_chunks(tmp_path, monkeypatc
     assert all(da[k] != dc[k] for k in da)
     assert len(pq.read_metadata(a / "patients.parquet").schema.names) == 4
     (n,) = _q(a, "SELECT count(DISTINCT patient_id) FROM patients")[0]
-    assert n == 4_000  # ids stay unique across chunks
+    assert n == 4_000 + 450 + 450 + 300  # ids stay unique across chunks (+ 0.3 nonsevere-infection patients per chunk)
 
 
 def test_seeds_give_different_pseudonymous_ids(tmp_path):

@@ -88,7 +88,7 @@ def test_an_edited_lock_is_refused(tmp_path):
     data = json.loads(path.read_text())
     data["study"]["follow_up"]["blanking_days"] = 0
     path.write_text(json.dumps(data))
-    with pytest.raises(SpecError, match=r"spec_hash: recorded 'c2e326.*' but the study hashes to"):
+    with pytest.raises(SpecError, match=r"spec_hash: recorded '1ef901.*' but the study hashes to"):
         load_lock(path)
 
 

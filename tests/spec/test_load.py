@@ -35,7 +35,8 @@ def test_shipped_study_loads_with_canonical_concept_sets():
     assert study.comparison.exposed == "sepsis" and study.comparison.reference == "trauma"
     assert [r.rule for r in study.inclusion] == ["age_at_index", "no_prior_concept", "alive_at_discharge"]
     assert study.follow_up.anchor == "discharge" and study.follow_up.blanking_days == 365
-    assert set(study.outcomes) == {"lung", "skin", "oropharynx", "breast", "all_cancers"}
+    # myeloid and in_situ: outcomes with planted age-band and period effects (docs/synthetic-data.md)
+    assert set(study.outcomes) == {"lung", "skin", "oropharynx", "breast", "all_cancers", "myeloid", "in_situ"}
     assert study.competing_events == ("death",)
     assert [f.name for f in study.covariates.flags] == ["tobacco", "alcohol"]
 
@@ -183,6 +184,8 @@ def test_exact_matching_names_known_covariates(rich_doc):
 
 def test_a_single_cohort_is_not_a_comparison(shipped_doc):
     del shipped_doc["cohorts"]["trauma"]
+    del shipped_doc["cohorts"]["nonsevere_infection"]  # the shipped study's third cohort (a variant's comparator)
+    del shipped_doc["sensitivity"]
     with pytest.raises(SpecError) as info:
         load_study(shipped_doc)
     locs = dict(info.value.errors)
