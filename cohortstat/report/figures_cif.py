@@ -102,9 +102,13 @@ def cif_figure(curves: dict, at_risk: pd.DataFrame, *, groups, labels: dict, tit
             _panel(ax, curves[name], groups, labels, x_end, years, titles.get(name, name), int(panel_w / 0.06))
             axes.append(ax)
         axes[0].set_ylabel("Cumulative incidence (%)")
-        handles, texts = axes[0].get_legend_handles_labels()
-        if not handles and len(axes) > 1:
-            handles, texts = axes[1].get_legend_handles_labels()
+        legend = {}
+        for ax in axes:  # a group hidden in one panel may be drawn in the other
+            for h, t in zip(*ax.get_legend_handles_labels()):
+                legend.setdefault(t, h)
+        order = [mpl(labels.get(g, g)) for g in groups]
+        texts = [t for t in order if t in legend]
+        handles = [legend[t] for t in texts]
         if handles:
             fig.legend(handles, texts, loc="upper left", bbox_to_anchor=(left / WIDTH, 1 - 0.04 / height),
                        ncol=len(handles), frameon=False, fontsize=FONT["small"], handlelength=2.6,
