@@ -93,7 +93,7 @@ def forest_figure(models: pd.DataFrame, *, outcome_labels: dict, model_labels: d
         plot_w = WIDTH - label_w - hr_w - ev_w - 0.55
         heights = [_ROW * (r["text"].count("\n") + 1) if r["kind"] == "header" else _ROW for r in rows]
         body = sum(heights)
-        ncol = _legend_columns(probe, order, model_labels, plot_w)
+        ncol = _legend_columns(probe, order, model_labels, label_w + plot_w - 0.1)
         bottom, top = 0.45, 0.28 + 0.17 * math.ceil(len(order) / ncol)
         height = bottom + body + top
         fig = new_figure(WIDTH, height)
@@ -124,7 +124,7 @@ def forest_figure(models: pd.DataFrame, *, outcome_labels: dict, model_labels: d
                 fig.text(x_hr, yf, _fmt_hr(hr, lo, hi), fontsize=size, va="center")
                 fig.text(x_ev, yf, mpl(str(r.get("events") or "-")), fontsize=size, va="center", gid=f"count-forest-{i}")
             y -= h
-        _legend(fig, order, model_labels, color, marker, label_w, ncol)
+        _legend(fig, order, model_labels, color, marker, 0.06, ncol)
         return fig
 
 

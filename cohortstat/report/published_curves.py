@@ -2,11 +2,12 @@
 
 - numbers at risk under the curves are counts of the ledger: each a count of its own (the same key as
   the outcome's at-risk count when the population and the value are the same), chained in time so
-  that no two adjacent published numbers differ by 1..k-1 (a difference is a count of persons);
+  that no two adjacent published numbers differ by 1..k-1 (a difference is a count of persons); in a
+  matched study the first is part of the matched group (the difference, persons not at risk, latent);
 - a curve is drawn only through the corners of :func:`cohortstat.report.protect.coarsen_cif` (each
   step holds at least ``k`` events; nothing where fewer than ``k`` are at risk) with its confidence
-  limits at those corners; in the cohort population the curve of a group whose event (or death)
-  count is suppressed is not drawn;
+  limits at those corners; in the cohort (or weighted cohort) the curve of a group whose event (or
+  death) count is suppressed is not drawn;
 - cumulative incidence at fixed times is read from the drawn curve (its last corner at or before t,
   so it can lag the exact estimate by fewer than ``k`` pooled events); it is not shown beyond the last
   time with ``k`` at risk, nor before the curve's first corner when events occurred by then.
@@ -36,10 +37,12 @@ def declare_curves(ctx, o) -> None:
         part = curves.at_risk.loc[curves.at_risk["group"] == g].sort_values("year")
         for a in part.to_dict("records"):
             year, n = int(a["year"]), int(a["n_risk"])
-            same = ctx.at_risk.get((o.name, g, year)) if curves.population == "cohort" else None
+            same = ctx.at_risk.get((o.name, g, year)) if curves.population != "matched" else None
             key = ctx.same_as(same, n, ("curve_at_risk", o.name, g, year))
             ctx.curve_at_risk[(o.name, g, year)] = key
             steps.append(key)
+        if steps and curves.population == "matched" and g in ctx.matched:
+            led.total(ctx.matched[g], [steps[0]], "matched at risk")  # the gap (not at risk) is latent
         if len(steps) > 1:
             led.chain(steps, f"curve at risk {o.name} {g}", spans=False)
 
@@ -53,7 +56,8 @@ def shown_at_risk(p, o) -> pd.DataFrame:
 
 
 def _group_hidden(p, o, cause: str, g: str) -> bool:
-    return o.curves.population == "cohort" and p.hidden((_COUNT_KEY[cause], o.name, g))
+    """In the cohort (or its weighted form, the same persons), a curve whose count is hidden is not drawn."""
+    return o.curves.population != "matched" and p.hidden((_COUNT_KEY[cause], o.name, g))
 
 
 def shown_curves(p, o, groups) -> dict:

@@ -147,3 +147,33 @@ def test_forest_has_plain_ticks_text_columns_and_the_table_order():
     assert joined.index("Skin cancer") < joined.index("Lung cancer")  # input (table) order kept
     assert " ".join(joined.split()).count(label) >= 1 or all(w in joined for w in label.split())
     assert sorted(_count_texts(svg).values()) == sorted(models["events"])
+
+
+def _declared(values: dict, population: str = "matched"):
+    from types import SimpleNamespace
+
+    from cohortstat.analysis.curves import OutcomeCurves
+    from cohortstat.report.protect import Context
+    from cohortstat.report.published_curves import declare_curves
+
+    rows = [{"group": g, "year": 2 * i, "n_risk": v} for g, vs in values.items() for i, v in enumerate(vs)]
+    curves = OutcomeCurves(population=population, cif={}, at_risk=pd.DataFrame(rows), fixed_times=pd.DataFrame())
+    ctx = Context(SimpleNamespace(groups=tuple(values)), 10)
+    o = SimpleNamespace(name="lung", curves=curves)
+    declare_curves(ctx, o)
+    ctx.ledger.solve()
+    return {key[1:]: ctx.ledger.show(k) for key, k in ((("x", *kk), v) for kk, v in ctx.curve_at_risk.items())}
+
+
+def test_numbers_at_risk_under_the_curves_are_suppressed_and_not_derivable_by_difference():
+    shown = _declared({"a": [500, 495, 300, 5], "b": [800, 600, 600, 40]})
+    k = 10
+    assert shown[("lung", "a", 6)] == "<10"  # a small count
+    for g, years in (("a", (0, 2, 4, 6)), ("b", (0, 2, 4, 6))):
+        vals = [shown[("lung", g, y)] for y in years]
+        assert all(not (isinstance(v, int) and 0 < v < k) for v in vals)
+        for x, y in zip(vals, vals[1:]):  # no published difference of 1..k-1 between adjacent marks
+            if isinstance(x, int) and isinstance(y, int):
+                assert not 0 < x - y < k, (g, vals)
+    assert shown[("lung", "a", 0)] == "*" or shown[("lung", "a", 2)] == "*"  # 500 - 495 = 5 hidden
+    assert shown[("lung", "b", 2)] == 600 and shown[("lung", "b", 4)] == 600  # a difference of 0 is fine
