@@ -55,6 +55,9 @@ class OutcomeResults:
     effects : pandas.DataFrame or None
         Subgroup and period-specific hazard ratios with their interaction / heterogeneity tests
         (:mod:`cohortstat.analysis.effects`); None when the study asks for none.
+    curves : cohortstat.analysis.curves.OutcomeCurves or None
+        Cumulative incidence of the outcome and of death with 95% limits, numbers at risk and fixed
+        times, in the analysed (matched or weighted) population (:mod:`cohortstat.analysis.curves`).
     """
 
     name: str
@@ -70,6 +73,7 @@ class OutcomeResults:
     model_events: pd.DataFrame | None = field(default=None, repr=False)
     infinite: tuple[tuple[str, str], ...] = ()
     effects: pd.DataFrame | None = field(default=None, repr=False)
+    curves: object | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, eq=False)

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
 from cohortstat.analysis.confounding import ConfoundingResult, adjust_for_confounding, covariate_columns
+from cohortstat.analysis.curves import analysed_curves
 from cohortstat.analysis.fitting import cox_strata
 from cohortstat.analysis.outcomes import analyze_outcome
 from cohortstat.analysis.results import StudyResults
@@ -139,8 +141,9 @@ def _analyze(study, cohort, progress) -> StudyResults:
     strata, table = cox_strata(study.analyses.cox.strata, covs, table)
     notes.extend(_strata_notes(strata))
     outcomes = tuple(
-        analyze_outcome(study, name, outcome, table, conf.table if conf else None, covariates=covs, strata=strata,
-                        groups=groups, method=method, progress=progress)
+        replace(analyze_outcome(study, name, outcome, table, conf.table if conf else None, covariates=covs,
+                                strata=strata, groups=groups, method=method, progress=progress),
+                curves=analysed_curves(name, table, conf.table if conf else None, method, groups))
         for name, outcome in study.outcomes.items()
     )
     controls = _negative_controls(study, table, conf, covs, strata, groups, method, progress)

@@ -111,30 +111,31 @@ def kaplan_meier(df: pd.DataFrame, duration: str, event: str, group: str | None 
     return _stack(out, group)
 
 
-def _aj_variance(variance: str | None, entry: str | None) -> str:
+def _aj_variance(variance: str | None, entry: str | None, weights: str | None = None) -> str:
     if variance is None:
-        return "cuminc" if entry is None else "survfit"
+        return "cuminc" if entry is None and weights is None else "survfit"
     if variance not in ("cuminc", "survfit"):
         raise ModelInputError(f"variance must be 'cuminc' or 'survfit', got {variance!r}")
-    if variance == "cuminc" and entry is not None:
-        raise ModelInputError("cmprsk::cuminc has no delayed entry; with entry= use variance='survfit' "
-                              "(the infinitesimal-jackknife variance of R survfit)")
+    if variance == "cuminc" and (entry is not None or weights is not None):
+        raise ModelInputError("cmprsk::cuminc has no delayed entry and no case weights; with entry= or weights= "
+                              "use variance='survfit' (the infinitesimal-jackknife variance of R survfit)")
     return variance
 
 
-def _aj_one(time, st, entry, variance):
+def _aj_one(time, st, entry, variance, w=None):
     if variance == "cuminc":
         order = np.argsort(time, kind="stable")
         return cuminc_table(time[order], st[order])
-    u, n, d1, d, s_before, F = aj_curve(time, st, entry)
-    var = aj_ij_variance(time, st, entry, u, n, d1, d, s_before, F)
+    u, n, d1, d, s_before, F = aj_curve(time, st, entry, w)
+    var = aj_ij_variance(time, st, entry, u, n, d1, d, s_before, F, w)
     m = d1 > 0
     return u[m], n[m], d1[m], F[m], var[m]
 
 
 def aalen_johansen(df: pd.DataFrame, duration: str, event: str, cause: int = 1,
-                   group: str | None = None, *, entry: str | None = None, variance: str | None = None,
-                   conf_type: str = "log", conf_level: float = 0.95, missing: str = "drop") -> pd.DataFrame:
+                   group: str | None = None, *, entry: str | None = None, weights: str | None = None,
+                   variance: str | None = None, conf_type: str = "log", conf_level: float = 0.95,
+                   missing: str = "drop") -> pd.DataFrame:
     """Cumulative incidence of ``cause`` (Aalen-Johansen), with delayed entry and confidence limits.
 
     Parameters
@@ -144,10 +145,13 @@ def aalen_johansen(df: pd.DataFrame, duration: str, event: str, cause: int = 1,
     cause : the cause whose cumulative incidence is estimated; other positive codes compete.
     group : optional column; one curve per level.
     entry : optional delayed-entry column (left truncation): at risk on ``(entry, duration]``.
-    variance : "cuminc" (default without ``entry``): Gray's delta-method variance of
-        ``cmprsk::cuminc``; "survfit" (default and only choice with ``entry``): the
+    weights : optional column of positive case weights (propensity-score or matching weights): the
+        weighted Aalen-Johansen estimate, as R ``survfit(..., weights = w, id = id)``; ``n_risk`` and
+        ``n_event`` are then weighted sums.
+    variance : "cuminc" (default without ``entry`` and ``weights``): Gray's delta-method variance of
+        ``cmprsk::cuminc``; "survfit" (default and only choice with ``entry`` or ``weights``): the
         infinitesimal-jackknife variance of R ``survfit(Surv(entry, duration, factor(event)) ~ 1,
-        id = id)`` (multi-state fit, one row per subject).
+        id = id)`` (multi-state fit, one row per subject; with weights ``sum_i w_i^2 U_i^2``).
     conf_type, conf_level : R ``survfit``'s ``conf.type`` ("log" default, "log-log", "plain") and
         ``conf.int``, applied to the cumulative incidence as ``survfit`` does for a multi-state fit.
     missing : "drop" (default, with a :class:`~cohortstat.errors.DataCheckWarning`) or "raise".
@@ -163,14 +167,15 @@ def aalen_johansen(df: pd.DataFrame, duration: str, event: str, cause: int = 1,
     Therneau T, Crowson C, Atkinson E. Multi-state models and competing risks (survival vignette).
     """
     _check_conf(conf_type, conf_level)
-    variance = _aj_variance(variance, entry)
-    data, sub = survival_input(df, duration, event, entry=entry, extra=[group], missing=missing,
+    variance = _aj_variance(variance, entry, weights)
+    data, sub = survival_input(df, duration, event, entry=entry, extra=[group, weights], missing=missing,
                                caller="aalen_johansen")
+    w = _weights(sub, weights)
     st_all = np.where(data.event == cause, 1, np.where(data.event == 0, 0, 2)).astype(np.int8)
     out = []
     for lev, m in group_masks(sub, group):
         ut, n, d1, F, var = _aj_one(data.time[m], st_all[m], None if data.entry is None else data.entry[m],
-                                    variance)
+                                    variance, None if w is None else w[m])
         se = np.sqrt(np.maximum(var, 0.0))
         lo, hi = confint(F, se, conf_type, conf_level, logse=False)
         part = pd.DataFrame({"time": ut, "n_risk": n, "n_event": d1, "estimate": F, "se": se,

@@ -1,158 +1,195 @@
-"""Report figures as deterministic SVG text: CIF curves with numbers at risk, forest plot, attrition flow.
+"""The figures of a report, drawn from its published data, and the same figures for notebooks.
 
-No pyplot state (bare ``Figure``), Agg-free SVG output, ``svg.hashsalt`` fixed and no date in the
-metadata: the same results give the same bytes. Text is kept as SVG ``<text>`` (``svg.fonttype
-"none"``) so it prints sharply and the disclosure scan can read it; every count drawn carries an element
-id starting ``count`` (scanned by :func:`cohortstat.report.suppression.scan_outputs`). The figures draw
-already-suppressed inputs: counts arrive as ints or ``"<k"`` strings.
+:func:`report_figures` returns every figure of a report as :class:`~cohortstat.report.style.Rendered`
+(inline SVG for report.html, PNG at 300 dpi for ``figures/*.png``). :func:`plot_cif` and :func:`forest`
+(``cs.plot_cif``, ``cs.forest``) give the same figures as matplotlib figures for custom use; they go
+through the same disclosure control as the report (``min_cell_count``).
+
+Every count drawn is its own SVG text element with an id starting ``count`` (read by
+:func:`cohortstat.report.suppression.scan_outputs`); counts arrive already suppressed.
 """
 
 from __future__ import annotations
 
-import io
-import re
-
-import matplotlib
-import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
-from cohortstat.report.safe_text import mpl
+from cohortstat.constants import MODEL_LABELS
+from cohortstat.report.figures_cif import cif_figure
+from cohortstat.report.figures_flow import flow_figure
+from cohortstat.report.figures_forest import forest_figure, grid_forest_figure
+from cohortstat.report.style import Rendered, inline_svg, render
 
-__all__ = ["attrition_flow", "cif_plot", "forest_plot", "inline_svg"]
+__all__ = ["forest", "inline_svg", "plot_cif", "report_figures"]
 
-_RC = {
-    "svg.hashsalt": "cohortstat",
-    "svg.fonttype": "none",
-    "font.family": "DejaVu Sans",
-    "font.size": 9,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-}
-COLORS = ("#1f5fa8", "#c2571a")
+_SOURCES = {"pmsi": "PMSI-MCO hospital discharge data", "snds": "SNDS (PMSI-MCO hospital stays and beneficiaries)",
+            "omop": "OMOP common data model database"}
+_POPULATION = {"cohort": "", "matched": " (matched population)", "weighted": " (weighted population)"}
 
 
-def _svg(fig: Figure) -> str:
-    buf = io.StringIO()
-    with matplotlib.rc_context(_RC):
-        fig.savefig(buf, format="svg", metadata={"Date": None})
-    return inline_svg(buf.getvalue())
+def _source_text(results, data: dict) -> str:
+    study = results.study
+    src = (data.get("provenance") or {}).get("source")
+    where = _SOURCES.get(src, f"{src} data" if src else "the study data")
+    return (f"Source population: patients with a hospital stay in the {where}, "
+            f"{study.study_period.start} to {study.study_period.end}")
 
 
-def inline_svg(text: str) -> str:
-    """SVG text ready to inline in HTML: no XML prolog / DOCTYPE, no RDF metadata or its namespace URLs."""
-    text = text[text.find("<svg"):]
-    text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, flags=re.S)
-    return re.sub(r'\s+xmlns:(dc|cc|rdf)="[^"]*"', "", text)
+def _cif(p, o, groups, labels) -> object:
+    from cohortstat.analysis.curves import display_years
+    from cohortstat.report.published_curves import shown_at_risk, shown_curves
+
+    c = o.curves
+    titles = {"outcome": f"{o.label}{_POPULATION.get(c.population, '')}",
+              "death": "Death (competing event)"}
+    return cif_figure(shown_curves(p, o, groups), shown_at_risk(p, o), groups=groups, labels=labels, titles=titles,
+                      years=display_years(c.follow_up_years), follow_up_years=c.follow_up_years)
 
 
-def _fmt(v) -> str:
-    if isinstance(v, str):
-        return v
-    return f"{int(v):,}"
+def _events_text(p, outcome: str, model: str) -> str:
+    keys = p.ctx.group_events.get(("main", outcome, model))
+    if not keys:
+        return "-"
+    shown = [p.show(k) for k in keys[1]]
+    return " / ".join("-" if v is None else v if isinstance(v, str) else f"{int(v):,}" for v in shown)
 
 
-def cif_plot(cif: pd.DataFrame, at_risk: pd.DataFrame, *, groups, labels: dict, title: str,
-             min_cell_count: int = 10) -> str:
-    """Cumulative incidence by group (step curves, in years) with numbers at risk under the plot.
+def _forest_rows(results, p, model_rows: list[dict]) -> pd.DataFrame:
+    rows = []
+    for r in model_rows:  # the results table's order: outcomes as in the study, models as fitted
+        if r.get("term") != "exposure":
+            continue
+        rows.append({"outcome": r["outcome"], "model": r["model"], "hr": r.get("hr"), "ci_lower": r.get("ci_lower"),
+                     "ci_upper": r.get("ci_upper"), "events": _events_text(p, r["outcome"], r["model"])})
+    frame = pd.DataFrame(rows, columns=["outcome", "model", "hr", "ci_lower", "ci_upper", "events"])
+    for col in ("hr", "ci_lower", "ci_upper"):
+        frame[col] = pd.to_numeric(frame[col], errors="coerce")
+    return frame
 
-    ``cif``: ``group, time (days), n_risk, estimate``; each curve stops at the last time with at least
-    ``min_cell_count`` patients at risk (the tail would show single patients). ``at_risk``: ``group,
-    year, n_risk`` with small counts already shown as ``"<k"``.
+
+def _grid_rows(data: dict) -> tuple[pd.DataFrame, str]:
+    """Rows of the grid forest: main, then variants, subgroup levels and periods, for one model."""
+    est = [r for r in data.get("estimates", []) if r.get("term") == "exposure" and r.get("model") == "cox"]
+    if not est:
+        return pd.DataFrame(), ""
+    adjustment = "ps" if any(r.get("adjustment") == "ps" for r in est) else "adjusted"
+    rows = []
+    for r in est:
+        if r.get("adjustment") != adjustment and not (r.get("subgroup") or r.get("period")):
+            continue
+        if r.get("subgroup"):
+            label = f"{r['subgroup']}: {r['level']}"
+        elif r.get("period"):
+            label = f"Period {r['period']}"
+        else:
+            label = "Main analysis" if r["analysis"] == "main" else f"Sensitivity: {r['analysis']}"
+        if r["analysis"] != "main" and (r.get("subgroup") or r.get("period")):
+            label = f"{r['analysis']}, {label}"
+        rows.append({"row": label, "outcome": r["outcome"], "hr": r.get("estimate"), "ci_lower": r.get("ci_lower"),
+                     "ci_upper": r.get("ci_upper")})
+    frame = pd.DataFrame(rows).drop_duplicates(["row", "outcome"])
+    for col in ("hr", "ci_lower", "ci_upper"):
+        frame[col] = pd.to_numeric(frame[col], errors="coerce")
+    title = f"Cox, {'PS-adjusted' if adjustment == 'ps' else 'adjusted'}: exposure hazard ratio by analysis"
+    return frame, title
+
+
+def report_figures(results, data: dict, protected, model_rows: list[dict]) -> dict[str, Rendered]:
+    """Every figure of a report (name -> SVG and PNG), drawn from the published data only."""
+    groups, labels = tuple(results.groups), dict(results.labels)
+    out: dict[str, Rendered] = {}
+    out["attrition"] = render(flow_figure(pd.DataFrame(data["attrition"]), groups=groups, labels=labels,
+                                          source=_source_text(results, data)))
+    forest_rows = _forest_rows(results, protected, model_rows)
+    if len(forest_rows):
+        out["forest"] = render(forest_figure(forest_rows, outcome_labels={o.name: o.label for o in results.outcomes},
+                                             model_labels=MODEL_LABELS))
+    grid, title = _grid_rows(data)
+    if len(grid) and grid["row"].nunique() > 1:
+        out["forest_grid"] = render(grid_forest_figure(grid, outcome_labels={o.name: o.label for o in
+                                                                             results.outcomes}, title=title))
+    for o in results.outcomes:
+        if getattr(o, "curves", None) is not None:
+            out[f"cif_{o.name}"] = render(_cif(protected, o, groups, labels))
+    out.update(_balance_figures(results, data, protected))
+    return out
+
+
+def _balance_figures(results, data: dict, protected) -> dict[str, Rendered]:
+    from cohortstat.report.figures_balance import love_figure, preference_figure
+    from cohortstat.report.published import shown_preference
+
+    out = {}
+    if data["balance"]:
+        balance = pd.DataFrame(data["balance"]).astype({"smd_before": float, "smd_after": float})
+        out["balance"] = render(love_figure(balance, after_label=results.confounding_method))
+    if results.preference is not None and len(results.preference):
+        out["preference"] = render(preference_figure(shown_preference(protected, results.preference)))
+    return out
+
+
+def plot_cif(results, outcome: str | None = None, *, min_cell_count: int = 10):
+    """The cumulative-incidence figure of one outcome, as in the report (matplotlib ``Figure``).
+
+    Parameters
+    ----------
+    results : cohortstat.analysis.StudyResults
+        From :func:`cohortstat.analyze`.
+    outcome : str, optional
+        Outcome name (default: the study's first outcome).
+    min_cell_count : int, default 10
+        Disclosure control as in the report: numbers at risk from 1 to ``min_cell_count - 1`` shown as
+        ``"<k"``, curves drawn only through steps of at least ``min_cell_count`` events.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Left panel: the outcome, right panel: death (competing event), each group with its 95%
+        confidence band; numbers at risk under both. Save with ``fig.savefig("cif.pdf")``.
+
+    Raises
+    ------
+    ReportError
+        Unknown outcome, or results without curve data.
     """
-    with matplotlib.rc_context(_RC):
-        fig = Figure(figsize=(6.4, 4.2))
-        ax = fig.add_axes((0.12, 0.36, 0.84, 0.56))
-        years = sorted(at_risk["year"].unique())
-        for i, g in enumerate(groups):
-            c = cif.loc[cif["group"] == g].sort_values("time")
-            c = c.loc[c["n_risk"] >= min_cell_count]
-            x = np.concatenate([[0.0], c["time"].to_numpy(float) / 365.25])
-            y = np.concatenate([[0.0], c["estimate"].to_numpy(float)]) * 100
-            ax.step(x, y, where="post", color=COLORS[i % 2], lw=1.6, label=mpl(labels.get(g, g)),
-                    ls="-" if i == 0 else "--")
-        ax.set_xlim(0, max(years) if years else 1)
-        ax.set_xticks(years)
-        ax.set_ylim(bottom=0)
-        ax.set_xlabel("Years since start of follow-up")
-        ax.set_ylabel("Cumulative incidence (%)")
-        ax.set_title(mpl(title), loc="left", fontsize=10)
-        ax.legend(frameon=False, loc="upper left")
-        ax.grid(axis="y", color="#dddddd", lw=0.6)
-        fig.text(0.01, 0.22, "Number at risk", fontsize=8, weight="bold")
-        x0, x1 = ax.get_xlim()
-        for i, g in enumerate(groups):
-            yfig = 0.15 - 0.07 * i
-            fig.text(0.01, yfig, mpl(str(labels.get(g, g))[:22]), fontsize=7.5, color=COLORS[i % 2])
-            part = at_risk.loc[at_risk["group"] == g].set_index("year")["n_risk"]
-            for yr in years:
-                xf = 0.12 + 0.84 * (yr - x0) / (x1 - x0)
-                fig.text(xf, yfig, _fmt(part.get(yr, 0)), fontsize=7.5, ha="center", gid=f"count-risk-{i}-{yr}")
-        return _svg(fig)
+    from cohortstat.errors import ReportError
+    from cohortstat.report.protect import declare
+
+    names = [o.name for o in results.outcomes]
+    name = outcome if outcome is not None else (names[0] if names else None)
+    o = next((o for o in results.outcomes if o.name == name), None)
+    if o is None or getattr(o, "curves", None) is None:
+        raise ReportError(f"outcome must be one of {', '.join(names) or '(none)'} with curve data; got {outcome!r}")
+    p = declare(results, int(min_cell_count))
+    return _cif(p, o, tuple(results.groups), dict(results.labels))
 
 
-def forest_plot(models: pd.DataFrame, *, outcome_labels: dict, model_labels: dict) -> str:
-    """Forest plot of the exposure HR per outcome, one marker per model (Cox and Fine-Gray side by side).
+def forest(results, *, models=None, min_cell_count: int = 10):
+    """The forest plot of the report (exposure HR per outcome and model), as a matplotlib ``Figure``.
 
-    ``models``: ``outcome, model, hr, ci_lower, ci_upper`` for the exposure term.
+    Parameters
+    ----------
+    results : cohortstat.analysis.StudyResults
+    models : sequence of str, optional
+        Model names to draw (``cox_crude``, ``cox_adjusted``, ``fg_crude``, ``fg_adjusted``, ``cox_ps``,
+        ``fg_ps``); default all fitted, in the results table's order.
+    min_cell_count : int, default 10
+        Event counts beside the bars suppressed as in the report.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
-    order = [m for m in model_labels if m in set(models["model"])]
-    outs = list(dict.fromkeys(models["outcome"]))
-    markers = ("o", "s", "D", "^", "v", "P")
-    with matplotlib.rc_context(_RC):
-        fig = Figure(figsize=(6.4, 0.9 + 0.55 * max(len(outs), 1) + 0.1 * len(order)))
-        ax = fig.add_axes((0.3, 0.18, 0.66, 0.74))
-        step = 0.8 / max(len(order), 1)
-        for j, m in enumerate(order):
-            d = models.loc[models["model"] == m].set_index("outcome")
-            ys, hr, lo, hi = [], [], [], []
-            for i, o in enumerate(outs):
-                if o in d.index and np.isfinite(d.loc[o, "hr"]):
-                    ys.append(len(outs) - 1 - i + 0.4 - step * (j + 0.5))
-                    hr.append(d.loc[o, "hr"]), lo.append(d.loc[o, "ci_lower"]), hi.append(d.loc[o, "ci_upper"])
-            hr, lo, hi = map(np.asarray, (hr, lo, hi))
-            if len(ys):
-                ax.errorbar(hr, ys, xerr=[hr - lo, hi - hr], fmt=markers[j % len(markers)], ms=4, capsize=2,
-                            lw=1, color=("#1f5fa8", "#c2571a", "#3a7d2c", "#7b3294", "#555555", "#b8860b")[j % 6],
-                            label=mpl(model_labels[m]))
-        ax.axvline(1.0, color="#444444", lw=0.8)
-        ax.set_xscale("log")
-        ax.set_yticks(range(len(outs)))
-        ax.set_yticklabels([mpl(outcome_labels.get(o, o)) for o in reversed(outs)])
-        ax.set_ylim(-0.6, len(outs) - 0.4)
-        ax.set_xlabel("Hazard ratio (95% CI), log scale")
-        ax.legend(frameon=False, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3)
-        return _svg(fig)
+    from cohortstat.errors import ReportError
+    from cohortstat.report.published import publish_data
 
-
-def attrition_flow(attrition: pd.DataFrame, *, groups, labels: dict) -> str:
-    """STROBE-style flow: one column per group, a box per step with the patients remaining and, to the
-    side, the patients excluded by that step. Counts arrive already suppressed."""
-    n = len(attrition)
-    with matplotlib.rc_context(_RC):
-        fig = Figure(figsize=(7.0, 0.9 * n + 0.6))
-        ax = fig.add_axes((0, 0, 1, 1))
-        ax.set_xlim(0, 1)
-        ax.set_ylim(0, n + 0.3)
-        ax.axis("off")
-        box = {"boxstyle": "round,pad=0.35", "fc": "#f4f6fa", "ec": "#555555", "lw": 0.8}
-        exc = {"boxstyle": "round,pad=0.3", "fc": "#ffffff", "ec": "#999999", "lw": 0.6}
-        for gi, g in enumerate(groups):
-            xc = 0.25 + 0.5 * gi
-            ax.text(xc - 0.08, n + 0.05, mpl(labels.get(g, g)), ha="center", weight="bold", fontsize=9)
-            for i, row in enumerate(attrition.to_dict("records")):
-                y = n - 0.45 - i
-                desc = str(row.get("description") or row.get("rule_id"))
-                if len(desc) > 38:
-                    desc = desc[:36] + "..."
-                ax.text(xc - 0.08, y, f"{mpl(desc)}\n ", ha="center", va="center", fontsize=7.5, bbox=box)
-                ax.text(xc - 0.08, y - 0.13, f"n = {_fmt(row[f'n_{g}'])}", ha="center", va="center", fontsize=7.5,
-                        gid=f"count-flow-{gi}-{i}")
-                if i > 0:
-                    ax.annotate("", xy=(xc - 0.08, y + 0.28), xytext=(xc - 0.08, y + 0.72),
-                                arrowprops={"arrowstyle": "->", "lw": 0.8, "color": "#555555"})
-                    e = row.get(f"excluded_{g}")
-                    if e is not None and not (isinstance(e, float) and np.isnan(e)):
-                        ax.text(xc + 0.17, y + 0.5, f"excluded\n{_fmt(e)}", ha="center", va="center", fontsize=7,
-                                bbox=exc, gid=f"count-excl-{gi}-{i}")
-        return _svg(fig)
+    data, p = publish_data(results, int(min_cell_count))
+    rows = [{"outcome": name, **r} for name, o in data["outcomes"].items() for r in o["models"]]
+    frame = _forest_rows(results, p, rows)
+    if models is not None:
+        unknown = sorted(set(models) - set(MODEL_LABELS))
+        if unknown:
+            raise ReportError(f"models: unknown {', '.join(unknown)}; allowed: {', '.join(MODEL_LABELS)}")
+        frame = frame.loc[frame["model"].isin(list(models))]
+    if not len(frame):
+        raise ReportError("no exposure hazard ratio to draw (no model fitted, or none of the models asked for)")
+    return forest_figure(frame, outcome_labels={o.name: o.label for o in results.outcomes}, model_labels=MODEL_LABELS)

@@ -1,42 +1,27 @@
 """Balance figures: the Love plot of standardized differences and the preference-score overlap plot.
 
-Both return SVG text that is byte-for-byte reproducible: no pyplot state (a bare ``Figure``), a fixed
-``svg.hashsalt`` for element ids, and no creation date in the metadata. They read the tidy tables of
+``love_figure`` and ``preference_figure`` return matplotlib figures drawn in the report's style
+(:mod:`cohortstat.report.style`); ``love_plot`` and ``preference_plot`` return their SVG text, byte-for-byte
+reproducible (a fixed ``svg.hashsalt``, no creation date). They read the tidy tables of
 :class:`cohortstat.confounding.ConfoundingResult` (``balance`` and ``preference``) only, so the report
 can suppress small counts in those tables before drawing.
 """
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
-import matplotlib
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from cohortstat.errors import ReportError
 from cohortstat.report.safe_text import mpl
+from cohortstat.report.style import COLORS, FONT, new_figure, render, style
 
-__all__ = ["love_plot", "preference_plot", "write_svg"]
+__all__ = ["love_figure", "love_plot", "preference_figure", "preference_plot", "write_svg"]
 
-_RC = {
-    "svg.hashsalt": "cohortstat",
-    "svg.fonttype": "path",
-    "font.size": 9,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-}
 _THRESHOLD = 0.1
-_GROUP_COLORS = ("#1f5fa8", "#c2571a")
-
-
-def _svg(fig: Figure) -> str:
-    buf = io.StringIO()
-    with matplotlib.rc_context(_RC):
-        fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
-    return buf.getvalue()
+_GROUP_COLORS = COLORS[:2]
 
 
 def _require(df: pd.DataFrame, columns, what: str) -> None:
@@ -46,6 +31,11 @@ def _require(df: pd.DataFrame, columns, what: str) -> None:
 
 
 def love_plot(balance: pd.DataFrame, *, title: str = "Covariate balance", after_label: str = "after") -> str:
+    """SVG text of :func:`love_figure`."""
+    return render(love_figure(balance, title=title, after_label=after_label)).svg
+
+
+def love_figure(balance: pd.DataFrame, *, title: str = "Covariate balance", after_label: str = "after"):
     """Love plot: absolute standardized difference per covariate, before and after adjustment.
 
     Parameters
@@ -59,13 +49,12 @@ def love_plot(balance: pd.DataFrame, *, title: str = "Covariate balance", after_
 
     Returns
     -------
-    str
-        SVG document.
+    matplotlib.figure.Figure
     """
     _require(balance, ["covariate", "smd_before", "smd_after"], "balance")
-    with matplotlib.rc_context(_RC):
+    with style():
         n = len(balance)
-        fig = Figure(figsize=(6.0, 1.2 + 0.28 * max(n, 1)))
+        fig = new_figure(6.0, 1.2 + 0.22 * max(n, 1))
         ax = fig.add_subplot()
         y = np.arange(n)[::-1]
         before = balance["smd_before"].abs().to_numpy(dtype=float)
@@ -84,10 +73,16 @@ def love_plot(balance: pd.DataFrame, *, title: str = "Covariate balance", after_
         ax.set_xlabel("absolute standardized difference (dashed: 0.1)")
         ax.set_title(mpl(title))
         ax.legend(loc="lower right", frameon=False)
-        return _svg(fig)
+        fig.tight_layout()
+        return fig
 
 
 def preference_plot(preference: pd.DataFrame, *, title: str = "Preference score") -> str:
+    """SVG text of :func:`preference_figure`."""
+    return render(preference_figure(preference, title=title)).svg
+
+
+def preference_figure(preference: pd.DataFrame, *, title: str = "Preference score"):
     """Distribution of the preference score by group: one panel per sample (all, matched).
 
     Parameters
@@ -98,8 +93,7 @@ def preference_plot(preference: pd.DataFrame, *, title: str = "Preference score"
 
     Returns
     -------
-    str
-        SVG document.
+    matplotlib.figure.Figure
 
     References
     ----------
@@ -109,8 +103,8 @@ def preference_plot(preference: pd.DataFrame, *, title: str = "Preference score"
     _require(preference, ["sample", "group", "bin_lower", "bin_upper", "proportion"], "preference")
     samples = list(dict.fromkeys(preference["sample"]))
     groups = list(dict.fromkeys(preference["group"]))
-    with matplotlib.rc_context(_RC):
-        fig = Figure(figsize=(3.2 * max(len(samples), 1) + 0.6, 2.8))
+    with style():
+        fig = new_figure(3.2 * max(len(samples), 1) + 0.6, 2.8)
         axes = fig.subplots(1, max(len(samples), 1), sharey=True, squeeze=False)[0]
         for ax, sample in zip(axes, samples):
             part = preference[preference["sample"] == sample]
@@ -127,8 +121,9 @@ def preference_plot(preference: pd.DataFrame, *, title: str = "Preference score"
             ax.set_xlabel("preference score")
             ax.set_title(mpl(f"{title} ({sample})"))
         axes[0].set_ylabel("proportion of group")
-        axes[0].legend(loc="upper center", frameon=False)
-        return _svg(fig)
+        axes[0].legend(loc="upper center", frameon=False, fontsize=FONT["small"])
+        fig.tight_layout()
+        return fig
 
 
 def write_svg(svg: str, path) -> Path:

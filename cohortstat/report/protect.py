@@ -65,6 +65,7 @@ class Context:
         self.total: dict[str, object] = {}  # final cohort size per group
         self.matched: dict[str, object] = {}  # matched cohort size per group
         self.at_risk: dict[tuple, object] = {}  # (outcome, group, year) -> key
+        self.curve_at_risk: dict[tuple, object] = {}  # (outcome, group, year) -> key, under the curves
         self.model_keys: dict[tuple, tuple] = {}  # (outcome, model) -> (n key, events key)
         self.group_events: dict[tuple, tuple] = {}  # (analysis, outcome, model) -> (events key, group keys)
 
@@ -204,6 +205,9 @@ def _declare_outcome(ctx: Context, o) -> None:
             led.relate({**{ctx.matched[g]: 1 for g in ctx.groups}, n: -1}, "ps model n")
     _declare_group_events(ctx, o)
     _declare_effect_events(ctx, o)
+    from cohortstat.report.published_curves import declare_curves
+
+    declare_curves(ctx, o)
 
 
 def _declare_group_events(ctx: Context, o, analysis: str = "main") -> None:
@@ -369,4 +373,5 @@ def coarsen_cif(cif: pd.DataFrame, k: int) -> pd.DataFrame:
             pooled = 0
     if pooled and keep:
         keep[-1] = c.index[-1]
-    return c.loc[keep, ["time", "n_risk", "estimate"]].reset_index(drop=True)
+    cols = [col for col in ("time", "n_risk", "estimate", "ci_lower", "ci_upper") if col in c.columns]
+    return c.loc[keep, cols].reset_index(drop=True)

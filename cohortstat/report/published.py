@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from cohortstat.report.protect import Protected, coarsen_cif, declare
+from cohortstat.report.published_curves import fixed_times_rows
 from cohortstat.report.safe_text import clean_tree
 
 __all__ = ["public_fingerprint", "publish_data", "shown_cif", "shown_preference"]
@@ -155,6 +156,7 @@ def _outcome(p: Protected, o, groups) -> dict:
         "ph_violated": bool(o.ph_violated),
         "at_risk": at_risk,
         "cif_by_year": _cif_by_year(p, o, groups, corners),
+        "cif_fixed_times": fixed_times_rows(p, o, groups, p.ctx.results.labels) if o.curves is not None else [],
         "notes": [n.render(p.ledger) for n in p.outcome_notes[o.name]],
     }
 

@@ -395,6 +395,8 @@ def scan_outputs(
     tokens_of: dict[str, set[str]] = {}
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         name = str(path.relative_to(root))
+        if path.suffix == ".png" and path.with_suffix(".svg").is_file():
+            continue  # the PNG copy of a figure: drawn from the same data as its SVG, which is scanned
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:

@@ -20,7 +20,7 @@ import pandas as pd
 from cohortstat.constants import MODEL_LABELS
 from cohortstat.errors import ReportError
 from cohortstat.report import figures
-from cohortstat.report.published import publish_data, shown_cif, shown_preference
+from cohortstat.report.published import publish_data
 from cohortstat.report.safe_text import clean_tree, csv_cell
 from cohortstat.report.suppression import scan_outputs
 
@@ -115,33 +115,6 @@ def _tables(data: dict, folder: Path) -> list[dict]:
     return model_rows
 
 
-def _figures(results, data: dict, protected, model_rows: list[dict], k: int) -> dict[str, str]:
-    svgs: dict[str, str] = {}
-    groups, labels = results.groups, results.labels
-    svgs["attrition"] = figures.attrition_flow(pd.DataFrame(data["attrition"]), groups=groups, labels=labels)
-    exp = pd.DataFrame([r for r in model_rows if r["term"] == "exposure"])
-    if len(exp):
-        exp = exp.astype({"hr": float, "ci_lower": float, "ci_upper": float})
-        svgs["forest"] = figures.forest_plot(
-            exp, outcome_labels={o.name: o.label for o in results.outcomes}, model_labels=MODEL_LABELS
-        )
-    for o in results.outcomes:
-        svgs[f"cif_{o.name}"] = figures.cif_plot(
-            shown_cif(protected, o, groups), pd.DataFrame(data["outcomes"][o.name]["at_risk"]), groups=groups,
-            labels=labels, title=f"{o.label}: cumulative incidence (death as competing event)", min_cell_count=k,
-        )
-    if data["balance"]:
-        from cohortstat.report.figures_balance import love_plot
-
-        balance = pd.DataFrame(data["balance"]).astype({"smd_before": float, "smd_after": float})
-        svgs["balance"] = figures.inline_svg(love_plot(balance, after_label=results.confounding_method))
-    if results.preference is not None and len(results.preference):
-        from cohortstat.report.figures_balance import preference_plot
-
-        svgs["preference"] = figures.inline_svg(preference_plot(shown_preference(protected, results.preference)))
-    return svgs
-
-
 def _diagnostics(results, data: dict, protected, folder: Path) -> None:
     """SIRs and diagnostics: results.json ``diagnostics``, tables/sir.csv, tables/diagnostics.csv."""
     from cohortstat.report.diagnostics import diagnostics_rows, publish_diagnostics
@@ -167,9 +140,13 @@ def build_outputs(results, folder: Path, min_cell_count: int, provenance: dict |
     model_rows = _tables(data, folder)
     _estimates_csv(data["estimates"], folder / "tables" / "estimates.csv")
     _diagnostics(results, data, protected, folder)
-    svgs = _figures(results, data, protected, model_rows, k)
-    for name, svg in svgs.items():
-        (folder / "figures" / f"{name}.svg").write_text(svg, encoding="utf-8")
+    _csv([r for o in data["outcomes"].values() for r in o.get("cif_fixed_times", [])],
+         folder / "tables" / "cif_fixed_times.csv")
+    rendered = figures.report_figures(results, data, protected, model_rows)
+    svgs = {name: r.svg for name, r in rendered.items()}
+    for name, r in rendered.items():
+        (folder / "figures" / f"{name}.svg").write_text(r.svg, encoding="utf-8")
+        (folder / "figures" / f"{name}.png").write_bytes(r.png)
     (folder / "results.json").write_text(
         json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
     )

@@ -456,7 +456,5 @@ def cross_check(data: Mapping) -> list[Problem]:
     _check_periods(data, out)
     _check_negative_controls(data, out)
     _check_ps_covariates(data, out)
-
-
     _check_reference_rates(data, out)
     return out

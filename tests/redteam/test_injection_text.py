@@ -17,7 +17,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cohortstat.report.figures import attrition_flow, cif_plot, forest_plot
+from cohortstat.report.figures_cif import cif_figure
+from cohortstat.report.figures_flow import flow_figure
+from cohortstat.report.figures_forest import forest_figure
+from cohortstat.report.style import render
 from cohortstat.report.figures_balance import love_plot, preference_plot
 from cohortstat.report.safe_text import csv_cell, mpl, plain
 
@@ -123,16 +126,19 @@ def test_matplotlib_text_is_never_parsed_as_mathtext():
 
 def test_each_figure_accepts_hostile_labels_directly():
     cif = pd.DataFrame({"group": ["a", "a", "b"], "time": [100.0, 400.0, 200.0], "n_risk": [50, 40, 30],
-                        "estimate": [0.1, 0.2, 0.1]})
+                        "estimate": [0.1, 0.2, 0.1], "ci_lower": [0.05, 0.1, 0.05], "ci_upper": [0.2, 0.3, 0.2]})
     at_risk = pd.DataFrame({"group": ["a", "a", "b", "b"], "year": [0, 1] * 2, "n_risk": [50, 40, 30, 20]})
     labels = {"a": DOLLAR, "b": CONTROL + MARKUP}
     svgs = [
-        cif_plot(cif, at_risk, groups=("a", "b"), labels=labels, title=DOLLAR + CONTROL),
-        forest_plot(pd.DataFrame({"outcome": ["o"], "model": ["cox_crude"], "hr": [1.2], "ci_lower": [0.9],
-                                  "ci_upper": [1.5]}), outcome_labels={"o": DOLLAR + CONTROL},
-                    model_labels={"cox_crude": MARKUP}),
-        attrition_flow(pd.DataFrame({"description": [FORMULA + CONTROL], "n_a": [50], "n_b": [30]}),
-                       groups=("a", "b"), labels=labels),
+        render(cif_figure({"outcome": cif, "death": cif}, at_risk, groups=("a", "b"), labels=labels,
+                          titles={"outcome": DOLLAR + CONTROL, "death": MARKUP}, years=(0, 1),
+                          follow_up_years=1.5)).svg,
+        render(forest_figure(pd.DataFrame({"outcome": ["o"], "model": ["cox_crude"], "hr": [1.2], "ci_lower": [0.9],
+                                           "ci_upper": [1.5], "events": [DOLLAR]}),
+                             outcome_labels={"o": DOLLAR + CONTROL}, model_labels={"cox_crude": MARKUP})).svg,
+        render(flow_figure(pd.DataFrame({"rule_id": ["entry"], "description": [FORMULA + CONTROL], "n_a": [50],
+                                         "n_b": [30]}), groups=("a", "b"), labels=labels,
+                           source=DOLLAR + CONTROL)).svg,
         love_plot(pd.DataFrame({"covariate": [DOLLAR + CONTROL], "smd_before": [0.2], "smd_after": [0.01]}),
                   title=DOLLAR, after_label=CONTROL),
         preference_plot(pd.DataFrame({"sample": ["all"], "group": [CONTROL + DOLLAR], "bin_lower": [0.0],

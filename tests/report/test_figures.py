@@ -1,28 +1,24 @@
-"""Report figures: deterministic SVG, counts as text with ids the disclosure scan reads."""
+"""Report figures: one style, deterministic SVG + 300-dpi PNG, counts as text with ids the disclosure scan
+reads; the curve data of the analysis layer and their published (suppressed) form."""
 
 from __future__ import annotations
 
+import io
 import xml.etree.ElementTree as ET
 
 import numpy as np
 import pandas as pd
+import pytest
+from PIL import Image
 
-from cohortstat.report.figures import attrition_flow, cif_plot, forest_plot
+from cohortstat.analysis.curves import FIXED_YEARS, display_years, outcome_curves
+from cohortstat.report.figures_cif import cif_figure
+from cohortstat.report.figures_flow import flow_figure
+from cohortstat.report.figures_forest import forest_figure, hr_ticks
+from cohortstat.report.protect import coarsen_cif
+from cohortstat.report.style import PNG_DPI, WIDTH, render
 
 NS = "{http://www.w3.org/2000/svg}"
-
-
-def _cif():
-    rows = []
-    for g, h in (("sepsis", 0.0004), ("trauma", 0.0002)):
-        t = np.arange(30, 2900, 30.0)
-        n = np.linspace(500, 8, len(t)).round()
-        rows.append(pd.DataFrame({"group": g, "time": t, "n_risk": n, "estimate": 1 - np.exp(-h * t)}))
-    return pd.concat(rows, ignore_index=True)
-
-
-AT_RISK = pd.DataFrame({"group": ["sepsis"] * 3 + ["trauma"] * 3, "year": [0, 1, 2] * 2,
-                        "n_risk": [500, 230, "<10", 1200, 800, 25]})
 
 
 def _count_texts(svg: str) -> dict[str, str]:
@@ -31,35 +27,153 @@ def _count_texts(svg: str) -> dict[str, str]:
             if (g.get("id") or "").startswith("count")}
 
 
-def test_cif_plot_is_deterministic_and_shows_suppressed_at_risk():
-    a = cif_plot(_cif(), AT_RISK, groups=("sepsis", "trauma"), labels={"sepsis": "Sepsis"}, title="Lung")
-    b = cif_plot(_cif(), AT_RISK, groups=("sepsis", "trauma"), labels={"sepsis": "Sepsis"}, title="Lung")
-    assert a == b and a.startswith("<svg")
-    counts = _count_texts(a)
-    assert counts["count-risk-0-0"] == "500" and counts["count-risk-0-2"] == "<10"
-    assert counts["count-risk-1-0"] == "1,200"
-    assert "Number at risk" in a and "<metadata>" not in a
+def _texts(svg: str) -> list[str]:
+    return ["".join(t.itertext()).strip() for t in ET.fromstring(svg).iter(f"{NS}text")]
 
 
-def test_forest_plot_draws_each_model():
-    models = pd.DataFrame({"outcome": ["lung", "lung", "skin", "skin"],
-                           "model": ["cox_adjusted", "fg_adjusted"] * 2,
-                           "hr": [0.75, 0.7, 1.1, 1.0], "ci_lower": [0.6, 0.55, 0.9, 0.8],
-                           "ci_upper": [0.95, 0.9, 1.3, 1.2]})
-    svg = forest_plot(models, outcome_labels={"lung": "Lung cancer", "skin": "Skin cancer"},
-                      model_labels={"cox_adjusted": "Cox, adjusted", "fg_adjusted": "Fine-Gray, adjusted"})
-    ET.fromstring(svg)
-    for text in ("Lung cancer", "Skin cancer", "Cox, adjusted", "Fine-Gray, adjusted", "Hazard ratio"):
-        assert text in svg
-    assert svg == forest_plot(models, outcome_labels={"lung": "Lung cancer", "skin": "Skin cancer"},
-                              model_labels={"cox_adjusted": "Cox, adjusted", "fg_adjusted": "Fine-Gray, adjusted"})
+def _sample(n=600, seed=5, weights=False) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    g = rng.integers(0, 2, n)
+    t = np.minimum(rng.exponential(1500, n), rng.uniform(200, 2600, n)).round() + 1
+    ev = rng.choice([0, 1, 2], n, p=[0.5, 0.2, 0.3])
+    df = pd.DataFrame({"group": np.where(g == 1, "sepsis", "trauma"), "time": t, "event": ev})
+    if weights:
+        df["weight"] = rng.uniform(0.5, 2.0, n)
+    return df
 
 
-def test_attrition_flow_boxes_hold_the_suppressed_counts():
-    att = pd.DataFrame({"step": [0, 1], "rule_id": ["entry", "adult"], "description": ["First stay", "Adults"],
-                        "n_s": [1500, "*"], "n_t": [900, 850], "excluded_s": [None, "<10"], "excluded_t": [None, 50]})
-    svg = attrition_flow(att, groups=("s", "t"), labels={"s": "Sepsis", "t": "Trauma"})
+def test_render_gives_reproducible_svg_and_a_300_dpi_png():
+    att = pd.DataFrame({"rule_id": ["entry", "adult"], "description": ["First stay", "Adults"],
+                        "n_s": [1500, 1400], "n_t": [900, 850], "excluded_s": [None, 100], "excluded_t": [None, 50]})
+    a = render(flow_figure(att, groups=("s", "t"), labels={"s": "Sepsis", "t": "Trauma"}))
+    b = render(flow_figure(att, groups=("s", "t"), labels={"s": "Sepsis", "t": "Trauma"}))
+    assert a.svg == b.svg and a.png == b.png and a.svg.startswith("<svg") and "<metadata>" not in a.svg
+    im = Image.open(io.BytesIO(a.png))
+    assert im.format == "PNG" and im.size[0] == round(WIDTH * PNG_DPI)
+
+
+def test_flow_has_a_source_box_reasons_and_remaining_counts_never_truncated():
+    long = "No cancer diagnosis in any role in the two years before, or during, the index stay"
+    att = pd.DataFrame({"rule_id": ["entry", "in_both", "no_prior_cancer"],
+                        "description": ["First qualifying stay per patient admitted 2010-01-01 to 2016-12-31",
+                                        "Patients with index stays in both groups excluded", long],
+                        "n_s": [1500, 1400, "*"], "n_t": [900, 850, 700], "excluded_s": [None, 100, "<10"],
+                        "excluded_t": [None, 50, 150]})
+    svg = render(flow_figure(att, groups=("s", "t"), labels={"s": "Sepsis", "t": "Trauma"},
+                             source="Source population: PMSI-MCO, 2010 to 2016")).svg
     counts = _count_texts(svg)
-    assert counts["count-flow-0-0"] == "n = 1,500" and counts["count-flow-0-1"] == "n = *"
-    assert counts["count-excl-0-1"].split() == ["excluded", "<10"]
-    assert counts["count-flow-1-1"] == "n = 850"
+    assert counts["count-flow-0-0"] == "n = 1,500"
+    assert counts["count-flow-0-1"] == "n = 1,400 remaining" and counts["count-flow-1-2"] == "n = 700 remaining"
+    assert counts["count-flow-0-2"] == "n = * remaining" and counts["count-excl-0-2"] == "n < 10"
+    words = " ".join(_texts(svg)).split()
+    assert " ".join(words).count("two years before, or during, the index stay") == 4  # boxes and reasons, full
+    assert "Excluded: qualified for both groups" in " ".join(words)
+    assert "Source population: PMSI-MCO, 2010 to 2016" in " ".join(words)
+    assert not any("..." in t or "…" in t for t in _texts(svg))
+    assert "both" not in " ".join(v for v in counts.values())
+
+
+def test_outcome_curves_cover_outcome_and_death_with_limits_and_fixed_times_within_follow_up():
+    df = _sample()
+    c = outcome_curves(df, "time", "event", ("sepsis", "trauma"))
+    assert set(c.cif) == {"outcome", "death"}
+    for cif in c.cif.values():
+        assert (cif["ci_lower"].fillna(0) <= cif["estimate"] + 1e-12).all()
+        assert (cif["estimate"] <= cif["ci_upper"] + 1e-12).all()
+    assert c.follow_up_years == pytest.approx(df["time"].max() / 365.25)
+    assert tuple(sorted(c.at_risk["year"].unique())) == display_years(c.follow_up_years)
+    years = sorted(c.fixed_times["year"].unique())
+    assert years == [y for y in FIXED_YEARS if y <= c.follow_up_years] and 10 not in years
+    n0 = c.at_risk.loc[c.at_risk["year"] == 0].set_index("group")["n_risk"]
+    assert n0.to_dict() == df.groupby("group").size().to_dict()
+
+
+def test_weighted_curves_keep_person_counts_and_use_the_weights():
+    df = _sample(weights=True)
+    plain = outcome_curves(df, "time", "event", ("sepsis", "trauma"))
+    w = outcome_curves(df, "time", "event", ("sepsis", "trauma"), weights="weight", population="weighted")
+    a, b = plain.cif["outcome"], w.cif["outcome"]
+    assert a["time"].tolist() == b["time"].tolist() and a["n_event"].tolist() == b["n_event"].tolist()
+    assert a["n_risk"].tolist() == b["n_risk"].tolist()  # persons, not weighted sums
+    assert not np.allclose(a["estimate"], b["estimate"])
+    assert w.population == "weighted"
+
+
+def test_display_years_keep_the_at_risk_table_legible():
+    assert display_years(6.0) == (0, 1, 2, 3, 4, 5, 6)
+    assert display_years(6.99) == (0, 2, 4, 6)
+    assert display_years(20) == (0, 5, 10, 15, 20)
+
+
+def test_cif_figure_draws_both_panels_bands_and_aligned_at_risk_numbers():
+    c = outcome_curves(_sample(), "time", "event", ("sepsis", "trauma"))
+    corners = {k: pd.concat([coarsen_cif(v.loc[v["group"] == g], 10).assign(group=g) for g in ("sepsis", "trauma")])
+               for k, v in c.cif.items()}
+    at_risk = c.at_risk.astype({"n_risk": object})
+    at_risk.loc[at_risk.index[-1], "n_risk"] = "<10"
+    years = display_years(c.follow_up_years)
+    fig = cif_figure(corners, at_risk, groups=("sepsis", "trauma"), labels={"sepsis": "Sepsis or severe infection"},
+                     titles={"outcome": "Lung cancer", "death": "Death (competing event)"}, years=years,
+                     follow_up_years=c.follow_up_years)
+    ax_out, ax_death = fig.axes
+    assert ax_out.get_xlim()[1] == pytest.approx(c.follow_up_years)
+    assert len(ax_out.collections) == 2 and len(ax_death.collections) == 2  # one band per group
+    svg = render(fig).svg
+    counts = _count_texts(svg)
+    last = f"count-risk-1-{years[-1]:g}-0"
+    assert counts[last] == "<10" and counts[last.replace("-0", "-1")] == "<10"
+    assert counts["count-risk-0-0-0"] == f"{int(c.at_risk['n_risk'].iloc[0]):,}"
+    texts = _texts(svg)
+    assert "Sepsis or severe infection" in texts and "Number at risk" in texts and "Death (competing event)" in texts
+
+
+def test_hr_ticks_are_plain_and_include_one():
+    left, ticks, right = hr_ticks(0.3, 2.5)
+    assert 1 in ticks and 0.5 in ticks and 2 in ticks and left < 0.3 and right > 2.5
+
+
+def test_forest_has_plain_ticks_text_columns_and_the_table_order():
+    models = pd.DataFrame({"outcome": ["skin", "skin", "lung", "lung"],
+                           "model": ["cox_crude", "fg_crude", "cox_crude", "fg_crude"],
+                           "hr": [0.75, 0.7, 1.1, 1.0], "ci_lower": [0.4, 0.55, 0.9, 0.8],
+                           "ci_upper": [0.95, 0.9, 2.3, 1.2], "events": ["<10 / 43", "<10 / 43", "41 / 259", "41 / 259"]})
+    label = "Skin cancer (melanoma and non-melanoma)"
+    svg = render(forest_figure(models, outcome_labels={"skin": label, "lung": "Lung cancer"},
+                               model_labels={"cox_crude": "Cox, crude", "fg_crude": "Fine-Gray, crude"})).svg
+    texts = _texts(svg)
+    assert {"0.5", "1", "2"} <= set(texts) and not any("10" in t and "^" in t for t in texts)
+    assert "0.75 (0.40 to 0.95)" in texts and "HR (95% CI)" in texts
+    joined = " ".join(texts)
+    assert joined.index("Skin cancer") < joined.index("Lung cancer")  # input (table) order kept
+    assert " ".join(joined.split()).count(label) >= 1 or all(w in joined for w in label.split())
+    assert sorted(_count_texts(svg).values()) == sorted(models["events"])
+
+
+def _declared(values: dict, population: str = "matched"):
+    from types import SimpleNamespace
+
+    from cohortstat.analysis.curves import OutcomeCurves
+    from cohortstat.report.protect import Context
+    from cohortstat.report.published_curves import declare_curves
+
+    rows = [{"group": g, "year": 2 * i, "n_risk": v} for g, vs in values.items() for i, v in enumerate(vs)]
+    curves = OutcomeCurves(population=population, cif={}, at_risk=pd.DataFrame(rows), fixed_times=pd.DataFrame())
+    ctx = Context(SimpleNamespace(groups=tuple(values)), 10)
+    o = SimpleNamespace(name="lung", curves=curves)
+    declare_curves(ctx, o)
+    ctx.ledger.solve()
+    return {key[1:]: ctx.ledger.show(k) for key, k in ((("x", *kk), v) for kk, v in ctx.curve_at_risk.items())}
+
+
+def test_numbers_at_risk_under_the_curves_are_suppressed_and_not_derivable_by_difference():
+    shown = _declared({"a": [500, 495, 300, 5], "b": [800, 600, 600, 40]})
+    k = 10
+    assert shown[("lung", "a", 6)] == "<10"  # a small count
+    for g, years in (("a", (0, 2, 4, 6)), ("b", (0, 2, 4, 6))):
+        vals = [shown[("lung", g, y)] for y in years]
+        assert all(not (isinstance(v, int) and 0 < v < k) for v in vals)
+        for x, y in zip(vals, vals[1:]):  # no published difference of 1..k-1 between adjacent marks
+            if isinstance(x, int) and isinstance(y, int):
+                assert not 0 < x - y < k, (g, vals)
+    assert shown[("lung", "a", 0)] == "*" or shown[("lung", "a", 2)] == "*"  # 500 - 495 = 5 hidden
+    assert shown[("lung", "b", 2)] == 600 and shown[("lung", "b", 4)] == 600  # a difference of 0 is fine

@@ -24,9 +24,10 @@ import numpy as np
 from cohortstat.models._kernels.km_gray import time_table
 
 
-def aj_curve(time: np.ndarray, status: np.ndarray, entry: np.ndarray | None = None):
-    """Grid of event times (any cause): times, at risk, cause-1 and all events, S(t-), F(t)."""
-    ut, n, d1, d2 = time_table(time, status, None, entry)
+def aj_curve(time: np.ndarray, status: np.ndarray, entry: np.ndarray | None = None,
+             weights: np.ndarray | None = None):
+    """Grid of event times (any cause): times, (weighted) at risk, cause-1 and all events, S(t-), F(t)."""
+    ut, n, d1, d2 = time_table(time, status, weights, entry)
     keep = (d1 + d2) > 0
     u, n, d1, d = ut[keep], n[keep], d1[keep], (d1 + d2)[keep]
     s_after = np.cumprod(1.0 - d / n)
@@ -46,9 +47,14 @@ def _from_index(idx: np.ndarray, values: np.ndarray, m: int) -> np.ndarray:
     return np.cumsum(np.bincount(idx, weights=values, minlength=m + 1)[:m])
 
 
-def aj_ij_variance(time, status, entry, u, n, d1, d, s_before, F) -> np.ndarray:
-    """Infinitesimal-jackknife variance of F at every grid time (see the module docstring)."""
+def aj_ij_variance(time, status, entry, u, n, d1, d, s_before, F, weights=None) -> np.ndarray:
+    """Infinitesimal-jackknife variance of F at every grid time (see the module docstring).
+
+    With case ``weights`` (``n, d1, d`` then weighted sums), ``U_i`` is the derivative per unit of
+    weight and the variance ``sum_i w_i^2 U_i(t)^2``, as R ``survfit(weights=, id=)`` computes it.
+    """
     m = u.size
+    w2 = np.ones(time.size) if weights is None else np.asarray(weights, float) ** 2
     with np.errstate(divide="ignore"):
         q = np.where(n > d, 1.0 / np.where(n > d, n - d, 1.0), 0.0)
     hq = d / n * q
@@ -61,14 +67,15 @@ def aj_ij_variance(time, status, entry, u, n, d1, d, s_before, F) -> np.ndarray:
     X = np.where(status == 1, s_before[j] / n[j], 0.0) + np.where(ev, F[j] * q[j], 0.0) - (_at(A, u, time) - a)
     Z = np.where(ev, q[j], 0.0) - (_at(H, u, time) - b)
     fin = np.searchsorted(u, time, side="left")  # finished (T_i <= u_j) from this grid index on
-    var = _from_index(fin, X * X, m) - 2 * F * _from_index(fin, X * Z, m) + F * F * _from_index(fin, Z * Z, m)
+    var = (_from_index(fin, w2 * X * X, m) - 2 * F * _from_index(fin, w2 * X * Z, m)
+           + F * F * _from_index(fin, w2 * Z * Z, m))
     ent = np.zeros(time.size, dtype=np.int64) if entry is None else np.searchsorted(u, entry, side="right")
 
     def ongoing(v):  # sum over subjects with entry < u_j < T_i
         return _from_index(ent, v, m) - _from_index(fin, v, m)
 
     c = -A + F * H
-    n_o = ongoing(np.ones(time.size))
-    var += n_o * c * c + 2 * c * (ongoing(a) - F * ongoing(b))
-    var += ongoing(a * a) - 2 * F * ongoing(a * b) + F * F * ongoing(b * b)
+    n_o = ongoing(w2)
+    var += n_o * c * c + 2 * c * (ongoing(w2 * a) - F * ongoing(w2 * b))
+    var += ongoing(w2 * a * a) - 2 * F * ongoing(w2 * a * b) + F * F * ongoing(w2 * b * b)
     return np.maximum(var, 0.0)
