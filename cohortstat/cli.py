@@ -288,16 +288,22 @@ def rerun_cmd(
     profile: str = typer.Option(None, "--profile", help="Run profile YAML (threads, memory_limit)."),
     threads: int = typer.Option(None, "--threads", help="DuckDB threads / Spark cores (default: all).", min=1),
     source: str = typer.Option(None, "--source", help="pmsi, snds or omop (default: the frozen run's)."),
+    engine: str = typer.Option(None, "--engine", help="duckdb or spark (default: the frozen run's engine)."),
 ) -> None:
-    """Re-run a frozen study and verify every number: exit 0 identical, 1 differences, 2 refused."""
+    """Re-run a frozen study and verify every number: exit 0 identical, 1 differences, 2 refused.
+
+    Prints the differences grouped by section and outcome (outcome / model / term / statistic: old ->
+    new, relative change), and the package versions that differ from the lock's."""
     from cohortstat.run import rerun
 
+    if engine is not None and engine not in ("duckdb", "spark"):
+        _fail(ValueError(f"--engine must be duckdb or spark, got {engine!r}"))
     cb, stop = _run_progress()
     try:
         prof = _profile_options(profile, threads, None)
         report = rerun(out, data, out2=out2, allow_data_change=allow_data_change, progress=cb, force=force,
                        min_cell_count=min_cell_count, allow_small_cells=allow_small_cells, profile=prof,
-                       source=source)
+                       source=source, engine=engine)
     except CohortstatError as exc:
         stop()
         _fail(exc)
@@ -307,12 +313,9 @@ def rerun_cmd(
         stop()
         _fail(f"{exc.strerror or exc}: {exc.filename or ''}; nothing was written")
     stop()
+    typer.echo(report.text())
     if report.differences:
-        typer.echo(f"{len(report.differences)} difference(s) between {out} and {report.out}:")
-        for d in report.differences:
-            typer.echo(f"  {d}")
         raise typer.Exit(1)
-    typer.echo(f"identical: every number of {out}/results.json reproduced in {report.out}")
 
 
 

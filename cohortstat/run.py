@@ -358,12 +358,28 @@ def run(study_path, data, out, engine: str | None = None, min_cell_count: int | 
 
 
 class RerunReport:
-    """Outcome of :func:`rerun`: ``differences`` (readable lines), ``exit_code`` (0 same, 1 differ)."""
+    """Outcome of :func:`rerun`: ``differences`` (readable lines), ``exit_code`` (0 same, 1 differ).
 
-    def __init__(self, out: Path, differences: list[str]):
+    ``diffs`` are the :class:`cohortstat.rerun_diff.Difference` rows (outcome, model, term, statistic, old,
+    new), ``drift`` the package versions that differ between the lock and this environment; :meth:`text`
+    is the reviewer's summary the command line prints.
+    """
+
+    def __init__(self, out: Path, differences: list[str], diffs: list | None = None, drift: list | None = None,
+                 original: Path | None = None):
         self.out = out
         self.differences = differences
+        self.diffs = list(diffs or [])
+        self.drift = list(drift or [])
+        self.original = original
         self.exit_code = 0 if not differences else 1
+
+    def text(self) -> str:
+        """The differences grouped by section and outcome (or ``identical``), with the version drift."""
+        from cohortstat.rerun_diff import render
+
+        return render(self.diffs, drift=self.drift, old_name=f"original run ({self.original})" if self.original
+                      else "original run", new_name=f"rerun ({self.out})")
 
     def __repr__(self) -> str:
         return f"RerunReport(out={self.out}, differences={len(self.differences)})"
@@ -380,11 +396,15 @@ def _same(a, b) -> bool:
 
 
 def compare_results(old, new, path: str = "") -> list[str]:
-    """Every difference between two ``results.json`` documents, as ``path: old -> new`` lines."""
+    """Every difference between two ``results.json`` documents, as ``path: old -> new`` lines.
+
+    ``provenance`` and the top-level ``engine`` (which engine ran, not a result) are not compared: a rerun
+    on another engine that reproduces every number is identical.
+    """
     diffs: list[str] = []
     if isinstance(old, dict) and isinstance(new, dict):
         for key in sorted(set(old) | set(new)):
-            if key == "provenance":
+            if key == "provenance" or (key == "engine" and not path):  # how, not what: an engine change is no diff
                 continue
             where = f"{path}.{key}" if path else key
             if key not in new:
@@ -481,4 +501,8 @@ def rerun(out, data, out2=None, allow_data_change: bool = False, engine: str | N
         progress=progress, study=study, allow_small_cells=allow_small_cells, profile=profile, threads=threads,
         protected=(("the report folder being verified", out),), source=source)
     new = _read_json(target / "results.json", "results")
-    return RerunReport(target, compare_results(old, new))
+    from cohortstat.report.html import software_versions
+    from cohortstat.rerun_diff import compare, version_drift
+
+    drift = version_drift(lock.get("versions"), software_versions())
+    return RerunReport(target, compare_results(old, new), compare(old, new, RERUN_RTOL), drift, original=out)

@@ -36,7 +36,8 @@ import pandas as pd
 
 from cohortstat.errors import ModelInputError
 
-__all__ = ["balance_table", "is_binary", "smd", "smd_from_summaries", "smd_multinomial", "smd_proportions"]
+__all__ = ["balance_table", "is_binary", "smd", "smd_from_summaries", "smd_multinomial", "smd_proportions",
+           "weighted_moments"]
 
 BALANCE_COLUMNS = ["covariate", "kind", "mean_exposed", "mean_reference", "smd"]
 
@@ -90,8 +91,14 @@ def _overall_var(x1: np.ndarray, x0: np.ndarray, binary: bool):
     return var
 
 
-def smd(x_exposed, x_reference, *, binary: bool | None = None) -> float:
-    """Unweighted SMD of one covariate between two groups (sample means and variances).
+def weighted_moments(x, w, *, binary: bool = False) -> tuple[float, float]:
+    """Weighted mean and variance of ``x`` (reliability-weights variance; ``p (1 - p)`` when binary)."""
+    return _weighted_moments(np.asarray(x, dtype=float), np.asarray(w, dtype=float), binary)
+
+
+def smd(x_exposed, x_reference, *, binary: bool | None = None, weights_exposed=None,
+        weights_reference=None) -> float:
+    """SMD of one covariate between two groups (sample means and variances; weighted when weights are given).
 
     Parameters
     ----------
@@ -99,6 +106,8 @@ def smd(x_exposed, x_reference, *, binary: bool | None = None) -> float:
         The covariate's values in each group (no missing values).
     binary : bool, optional
         Use ``p (1 - p)`` as the variance; by default when every value is 0 or 1.
+    weights_exposed, weights_reference : array_like, optional
+        Weights of each group's values (both or neither); the moments are then the weighted ones.
 
     Returns
     -------
@@ -109,8 +118,12 @@ def smd(x_exposed, x_reference, *, binary: bool | None = None) -> float:
     x0 = np.asarray(x_reference, dtype=float)
     if binary is None:
         binary = is_binary(x1) and is_binary(x0)
-    m1, v1 = _sample_moments(x1, binary)
-    m0, v0 = _sample_moments(x0, binary)
+    if weights_exposed is not None and weights_reference is not None:
+        m1, v1 = weighted_moments(x1, weights_exposed, binary=binary)
+        m0, v0 = weighted_moments(x0, weights_reference, binary=binary)
+    else:
+        m1, v1 = _sample_moments(x1, binary)
+        m0, v0 = _sample_moments(x0, binary)
     return _standardize(m1, v1, m0, v0, _overall_var(x1, x0, binary))
 
 

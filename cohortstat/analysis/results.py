@@ -100,6 +100,9 @@ class StudyResults:
     controls : tuple of OutcomeResults
         Negative-control outcomes (``nc_<concept set>``), analysed like outcomes; their exposure
         estimates calibrate those of the outcomes (:mod:`cohortstat.analysis.estimates`).
+    table_one_adjusted : pandas.DataFrame or None
+        Table 1 of the analysed population (matched sample, or weighted cohort with weighted percentages
+        and means) when the study adjusts by propensity score.
     variants : tuple of (str, StudyResults)
         Results of each sensitivity variant (:mod:`cohortstat.analysis.variants`), in study order.
     sir : pandas.DataFrame or None
@@ -125,6 +128,18 @@ class StudyResults:
     controls: tuple[OutcomeResults, ...] = field(default=(), repr=False)
     sir: pd.DataFrame | None = field(default=None, repr=False)
     diagnostics: object | None = field(default=None, repr=False)
+    table_one_adjusted: pd.DataFrame | None = field(default=None, repr=False)
+
+    def summary(self) -> str:
+        """A text summary (groups, cohort size, exposure hazard ratios); see :mod:`cohortstat.display`."""
+        from cohortstat.display import study_summary
+
+        return study_summary(self)
+
+    def _repr_html_(self) -> str:
+        from cohortstat.display import study_html
+
+        return study_html(self)
 
     def estimates(self) -> pd.DataFrame:
         """One tidy row per model term: the estimates table (``tables/estimates.csv``).

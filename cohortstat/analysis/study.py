@@ -59,6 +59,25 @@ def _confound(table: pd.DataFrame, study, notes: list) -> ConfoundingResult:
     return conf
 
 
+def _table_one_options(study) -> dict:
+    sets = study.concept_sets
+    flags = study.covariates.flags
+    labels = {f.name: (getattr(sets.get(f.concept_set), "description", None) or "").split(" (")[0] or None
+              for f in flags}
+    return {"flags": [f.name for f in flags], "flag_labels": labels}
+
+
+def _table_one_adjusted(conf, study):
+    """Table 1 of the analysed population: the matched sample, or the weighted cohort (None without)."""
+    if conf is None or conf.method == "none":
+        return None
+    from cohortstat.constants import WEIGHT
+
+    weights = conf.table[WEIGHT] if conf.method != "matching" and WEIGHT in conf.table else None
+    return table_one(conf.table, exposed=study.comparison.exposed, reference=study.comparison.reference,
+                     weights=weights, **_table_one_options(study))
+
+
 def _with_attrition(attrition: pd.DataFrame, rows: list) -> pd.DataFrame:
     if not rows:
         return attrition
@@ -129,7 +148,7 @@ def _analyze(study, cohort, progress) -> StudyResults:
     table = add_term_columns(table, study.covariates)  # splines / categories of age and calendar year
     if progress:
         progress("Table 1")
-    t1 = table_one(table, exposed=exposed, reference=reference, flags=[f.name for f in study.covariates.flags])
+    t1 = table_one(table, exposed=exposed, reference=reference, **_table_one_options(study))
     method = study.analyses.confounding.method
     notes = list(cohort.notes)
     conf = None
@@ -151,7 +170,7 @@ def _analyze(study, cohort, progress) -> StudyResults:
     return StudyResults(
         study=study, groups=groups, labels={g: study.cohorts[g].label for g in groups},
         attrition=_with_attrition(cohort.attrition, conf.attrition_rows if conf else []).reset_index(drop=True),
-        table_one=t1, outcomes=outcomes, balance=conf.balance if conf else None,
+        table_one=t1, table_one_adjusted=_table_one_adjusted(conf, study), outcomes=outcomes, balance=conf.balance if conf else None,
         ps_coef=conf.ps_coef if conf else None, preference=conf.preference if conf else None,
         confounding_method=method, notes=tuple(notes), engine=getattr(cohort, "engine", "duckdb"),
         controls=controls, sir=sir, diagnostics=diagnostics,

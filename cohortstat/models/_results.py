@@ -239,3 +239,9 @@ class RegressionResult:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def _repr_html_(self) -> str:
+        """The coefficient table as HTML (Jupyter); see :mod:`cohortstat.display`."""
+        from cohortstat.display import regression_html
+
+        return regression_html(self)

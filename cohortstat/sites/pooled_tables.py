@@ -135,6 +135,8 @@ def pool_table_one(site_rows: Sequence[list[dict]], groups: Sequence[str], k: in
         present = by_key[kk]
         rows = [r if r is not None else {} for r in present]
         row = dict(zip(key, kk))
+        first = next(r for r in present if r is not None)
+        row.update({c: first[c] for c in ("section", "label", "show") if c in first})  # how Table 1 shows it
         if kk[1] == "continuous":
             stats_ = {g: _continuous(rows, sizes, g) for g in groups}
             for g in groups:
@@ -150,4 +152,5 @@ def pool_table_one(site_rows: Sequence[list[dict]], groups: Sequence[str], k: in
                     row[f"pct_{g}"] = 100.0 * n / totals[g]
         out.append(row)
     cols = [*key, *[f"{s}_{g}" for g in groups for s in ("n", "pct", "mean", "sd")], "smd"]
-    return pd.DataFrame(out).reindex(columns=cols)
+    extra = [c for c in ("section", "label", "show") if any(c in r for r in out)]
+    return pd.DataFrame(out).reindex(columns=[*extra, *cols])
