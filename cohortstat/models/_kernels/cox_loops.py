@@ -1,7 +1,8 @@
 """Compiled loops of the Cox kernels: one pass over the rows per evaluation, and the weighted Gram.
 
 The design matrix is column-major (F order: each covariate contiguous). Rows are split into a
-fixed number of contiguous parts (``n_parts``, chosen from ``n`` only) that run in parallel; each
+fixed number of contiguous parts (``n_parts``, chosen from ``n`` only) that run in parallel on
+threads (:func:`._jit.run_parts`; numba's ``parallel=True`` cost ~10 s of compiling per layout); each
 part accumulates privately and the parts are added in a fixed order, so a result does not depend
 on how many threads ran it.
 
@@ -13,6 +14,7 @@ the step-halving rule sees it.
 from __future__ import annotations
 
 from cohortstat.models._kernels._jit import numba
+from cohortstat.models._kernels._jit import run_parts
 import numpy as np
 
 FASTMATH = {"reassoc", "contract", "nsz"}
@@ -38,13 +40,14 @@ def risk_totals(P, M, group_end):  # pragma: no cover - compiled
     acc = np.zeros(q)
     for g in range(G - 1, -1, -1):
         c = g + 1
-        if c == group_end[g]:
-            acc[:] = 0.0
+        restart = c == group_end[g]
         for j in range(q):
+            if restart:
+                acc[j] = 0.0
             acc[j] += P[c, j]
             if has_lo:
                 acc[j] -= M[c, j]
-        out[g, :] = acc
+            out[g, j] = acc[j]
     return out
 
 
@@ -72,22 +75,30 @@ def row_weights(wr, C, hi, lo):  # pragma: no cover - compiled
     return v
 
 
-@numba.njit(parallel=True, cache=True)
-def gram_and_cut_sums(X, v, wr, cut_hi, cut_lo, n_cut, n_parts):  # pragma: no cover - compiled
+def gram_and_cut_sums(X, v, wr, cut_hi, cut_lo, n_cut, n_parts):
     """``X' diag(v) X`` (p x p) and, in the same pass, the per-cut sums of ``wr * x``.
 
-    X is column-major. Each part of the rows (:func:`_gram_part`) accumulates privately; the parts
-    are then added in order. With ``cut_hi`` empty only the Gram is computed; ``cut_lo`` (delayed
-    entry) empty means no removals. Returns ``gram, P1 (n_cut, p), M1 (n_cut, p)``.
+    X is column-major. Each part of the rows (:func:`_gram_part`) accumulates privately, on a
+    thread of its own (the compiled part releases the GIL); the parts are then added in order. With
+    ``cut_hi`` empty only the Gram is computed; ``cut_lo`` (delayed entry) empty means no removals.
+    Returns ``gram, P1 (n_cut, p), M1 (n_cut, p)``.
     """
     n, p = X.shape
+    XT = X.T  # (p, n), C order: one compiled layout whatever p (an (n, 1) array is both C and F)
     P = (p + 3) // 4 * 4
     acc = np.zeros((n_parts, P, P))
     P1 = np.zeros((n_parts, n_cut if cut_hi.shape[0] > 0 else 0, P))
     M1 = np.zeros((n_parts, n_cut if cut_lo.shape[0] > 0 else 0, P))
     step = (n + n_parts - 1) // n_parts
-    for t in numba.prange(n_parts):
-        _gram_part(X, v, wr, cut_hi, cut_lo, t * step, min(n, (t + 1) * step), acc[t], P1[t], M1[t])
+    run_parts(_gram_part, [(XT, v, wr, cut_hi, cut_lo, t * step, min(n, (t + 1) * step), acc[t], P1[t], M1[t])
+                           for t in range(n_parts)])
+    return _add_parts(acc, P1, M1, p)
+
+
+@numba.njit(cache=True)
+def _add_parts(acc, P1, M1, p):  # pragma: no cover - compiled
+    """The parts' Grams (lower triangles, symmetrised) and per-cut sums, added in part order."""
+    n_parts = acc.shape[0]
     out = np.empty((p, p))
     for j in range(p):
         for k in range(j + 1):
@@ -96,21 +107,33 @@ def gram_and_cut_sums(X, v, wr, cut_hi, cut_lo, n_cut, n_parts):  # pragma: no c
                 s += acc[t, j, k]
             out[j, k] = s
             out[k, j] = s
-    for t in range(1, n_parts):
-        P1[0] += P1[t]
-        M1[0] += M1[t]
-    return out, np.ascontiguousarray(P1[0, :, :p]), np.ascontiguousarray(M1[0, :, :p])
+    return out, _sum_parts(P1, p), _sum_parts(M1, p)
 
 
-@numba.njit(fastmath=FASTMATH, cache=True)
-def _gram_part(X, v, wr, cut_hi, cut_lo, a, b, A, P1, M1):  # pragma: no cover - compiled
+@numba.njit(cache=True)
+def _sum_parts(Q, p):  # pragma: no cover - compiled
+    """``sum_t Q[t, :, :p]``, added in part order (explicit loops: an array expression would compile
+    numba's broadcasting error path, seconds of compiling)."""
+    n_parts, m, _ = Q.shape
+    out = np.empty((m, p))
+    for c in range(m):
+        for j in range(p):
+            s = Q[0, c, j]
+            for t in range(1, n_parts):
+                s += Q[t, c, j]
+            out[c, j] = s
+    return out
+
+
+@numba.njit(fastmath=FASTMATH, cache=True, nogil=True)
+def _gram_part(XT, v, wr, cut_hi, cut_lo, a, b, A, P1, M1):  # pragma: no cover - compiled
     """Rows a..b-1: add their Gram to A (lower triangle) and ``wr * x`` to their cuts' rows.
 
     Blocks of rows are copied into small buffers (the block and the block scaled by v, both
     column-major, and the block scaled by wr, row-major); the lower triangle is accumulated in
     2 x 4 tiles of dot products over the block (8 sums in registers, vectorised over rows).
     """
-    p = X.shape[1]
+    p = XT.shape[0]
     P = A.shape[0]
     S = np.zeros((P, _BLOCK))
     T = np.zeros((P, _BLOCK))
@@ -119,7 +142,7 @@ def _gram_part(X, v, wr, cut_hi, cut_lo, a, b, A, P1, M1):  # pragma: no cover -
         m = min(_BLOCK, b - s)
         for j in range(p):
             for r in range(m):
-                x = X[s + r, j]
+                x = XT[j, s + r]
                 T[j, r] = x
                 S[j, r] = v[s + r] * x
                 R[r, j] = wr[s + r] * x  # unused without cuts (the PH test's blocks)
@@ -159,7 +182,7 @@ def _gram_part(X, v, wr, cut_hi, cut_lo, a, b, A, P1, M1):  # pragma: no cover -
                 A[J + 1, K + 3] += a13
 
 
-@numba.njit(fastmath=FASTMATH, cache=True)
+@numba.njit(fastmath=FASTMATH, cache=True, nogil=True)
 def _add_rows(Pt, R, cut, s, m):  # pragma: no cover - compiled
     """Add row r of the block buffer R to row ``cut[s + r]`` of Pt (r < m)."""
     q = R.shape[1]

@@ -1,4 +1,8 @@
-"""Compiled single-pass loops for the Fine-Gray kernels (no n x p temporaries)."""
+"""Compiled single-pass loops for the Fine-Gray kernels (no n x p temporaries).
+
+Explicit element loops only: an array expression (``out[k, :] = acc``) makes numba compile its
+broadcasting error path, seconds of compiling on first use for nothing.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,8 @@ def block_revsum_rows(X, r, first):  # pragma: no cover - compiled
     acc = np.zeros(p)
     for i in range(n - 1, -1, -1):
         while k >= 0 and i < first[k]:
-            out[k, :] = acc
+            for j in range(p):
+                out[k, j] = acc[j]
             k -= 1
         if k < 0:
             break
@@ -24,7 +29,8 @@ def block_revsum_rows(X, r, first):  # pragma: no cover - compiled
         for j in range(p):
             acc[j] += ri * X[i, j]
     while k >= 0:
-        out[k, :] = acc
+        for j in range(p):
+            out[k, j] = acc[j]
         k -= 1
     return out
 
@@ -43,7 +49,8 @@ def prefix_rows_at(X, idx, w, counts):  # pragma: no cover - compiled
             for j in range(p):
                 acc[j] += w[m] * X[row, j]
             m += 1
-        out[k, :] = acc
+        for j in range(p):
+            out[k, j] = acc[j]
     return out
 
 
