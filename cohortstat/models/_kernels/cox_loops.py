@@ -75,10 +75,11 @@ def row_weights(wr, C, hi, lo):  # pragma: no cover - compiled
     return v
 
 
-def gram_and_cut_sums(X, v, wr, cut_hi, cut_lo, n_cut, n_parts):
+def gram_and_cut_sums(X, v, wr, cut_hi, cut_lo, n_cut, n_parts, wlo=None, n_cut_lo=None):
     """``X' diag(v) X`` (p x p) and, in the same pass, the per-cut sums of ``wr * x``.
 
-    X is column-major. Each part of the rows (:func:`_gram_part`) accumulates privately, on a
+    X is column-major (Cox) or row-major (Fine-Gray: its own compiled layout). ``cut_lo`` rows are
+    summed with the weights ``wlo`` (default ``wr``) into ``n_cut_lo`` cuts (default ``n_cut``). Each part of the rows (:func:`_gram_part`) accumulates privately, on a
     thread of its own (the compiled part releases the GIL); the parts are then added in order. With
     ``cut_hi`` empty only the Gram is computed; ``cut_lo`` (delayed entry) empty means no removals.
     Returns ``gram, P1 (n_cut, p), M1 (n_cut, p)``.
@@ -88,9 +89,11 @@ def gram_and_cut_sums(X, v, wr, cut_hi, cut_lo, n_cut, n_parts):
     P = (p + 3) // 4 * 4
     acc = np.zeros((n_parts, P, P))
     P1 = np.zeros((n_parts, n_cut if cut_hi.shape[0] > 0 else 0, P))
-    M1 = np.zeros((n_parts, n_cut if cut_lo.shape[0] > 0 else 0, P))
+    n_lo = n_cut if n_cut_lo is None else n_cut_lo
+    M1 = np.zeros((n_parts, n_lo if cut_lo.shape[0] > 0 else 0, P))
+    wlo = wr if wlo is None else wlo
     step = (n + n_parts - 1) // n_parts
-    run_parts(_gram_part, [(XT, v, wr, cut_hi, cut_lo, t * step, min(n, (t + 1) * step), acc[t], P1[t], M1[t])
+    run_parts(_gram_part, [(XT, v, wr, wlo, cut_hi, cut_lo, t * step, min(n, (t + 1) * step), acc[t], P1[t], M1[t])
                            for t in range(n_parts)])
     return _add_parts(acc, P1, M1, p)
 
@@ -126,8 +129,9 @@ def _sum_parts(Q, p):  # pragma: no cover - compiled
 
 
 @numba.njit(fastmath=FASTMATH, cache=True, nogil=True)
-def _gram_part(XT, v, wr, cut_hi, cut_lo, a, b, A, P1, M1):  # pragma: no cover - compiled
-    """Rows a..b-1: add their Gram to A (lower triangle) and ``wr * x`` to their cuts' rows.
+def _gram_part(XT, v, wr, wlo, cut_hi, cut_lo, a, b, A, P1, M1):  # pragma: no cover - compiled
+    """Rows a..b-1: add their Gram to A (lower triangle), ``wr * x`` to their ``cut_hi`` rows of P1
+    and ``wlo * x`` to their ``cut_lo`` rows of M1.
 
     Blocks of rows are copied into small buffers (the block and the block scaled by v, both
     column-major, and the block scaled by wr, row-major); the lower triangle is accumulated in
@@ -138,6 +142,8 @@ def _gram_part(XT, v, wr, cut_hi, cut_lo, a, b, A, P1, M1):  # pragma: no cover 
     S = np.zeros((P, _BLOCK))
     T = np.zeros((P, _BLOCK))
     R = np.zeros((_BLOCK, P))
+    has_lo = cut_lo.shape[0] > 0
+    R2 = np.zeros((_BLOCK if has_lo else 0, P))
     for s in range(a, b, _BLOCK):
         m = min(_BLOCK, b - s)
         for j in range(p):
@@ -146,13 +152,15 @@ def _gram_part(XT, v, wr, cut_hi, cut_lo, a, b, A, P1, M1):  # pragma: no cover 
                 T[j, r] = x
                 S[j, r] = v[s + r] * x
                 R[r, j] = wr[s + r] * x  # unused without cuts (the PH test's blocks)
+                if has_lo:
+                    R2[r, j] = wlo[s + r] * x
             for r in range(m, _BLOCK):
                 T[j, r] = 0.0
                 S[j, r] = 0.0
         if cut_hi.shape[0] > 0:
             _add_rows(P1, R, cut_hi, s, m)
-        if cut_lo.shape[0] > 0:
-            _add_rows(M1, R, cut_lo, s, m)
+        if has_lo:
+            _add_rows(M1, R2, cut_lo, s, m)
         for J in range(0, P, 2):
             for K in range(0, J + 2, 4):
                 a00 = a01 = a02 = a03 = 0.0
