@@ -97,7 +97,7 @@ class _FGData:
     order: np.ndarray  # sort permutation of the kept rows
     time: np.ndarray  # sorted
     status: np.ndarray  # sorted, 0/1/2
-    X: np.ndarray  # sorted, centred
+    X: np.ndarray  # sorted, centred, column-major
     means: np.ndarray
     spec: DesignSpec
     notes: list
@@ -260,10 +260,10 @@ class FineGray:
         if n_events == 0:
             raise ModelInputError(f"no event of cause {self.cause} in the data; check cause= and event codes")
         order = np.argsort(t, kind="stable")
-        X = spec.matrix(sub)[order]
+        X = sorted_columns(spec.matrix(sub), order)
         means = X.mean(axis=0)
         X -= means  # centring leaves the partial likelihood and crr's variance unchanged
-        return _FGData(sub, order, t[order], status[order], np.ascontiguousarray(X), means, spec, notes,
+        return _FGData(sub, order, t[order], status[order], X, means, spec, notes,
                        n_events, int((status == 2).sum()))
 
     def convergence_notes(self, nr: FGNewtonResult, inv: np.ndarray, terms, notes: list,
@@ -340,6 +340,15 @@ class FineGray:
             design=d.spec, infinite=infinite, cause=self.cause, n_competing=d.n_competing,
             variance=self.variance, information=nr.ev.info, baseline=baseline, time_varying=tuple(terms[len(d.spec.terms):]),
             strata=None if strata is None else (strata if isinstance(strata, str) else tuple(strata)))
+
+
+def sorted_columns(X: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """``X[order]`` column-major (as the Cox design): each column gathered on its own (a row gather of a
+    column-major matrix reads p scattered cache lines per row, ~5x slower at 1 M x 20)."""
+    out = np.empty(X.shape, order="F")
+    for j in range(X.shape[1]):
+        np.take(X[:, j], order, out=out[:, j])
+    return out
 
 
 def information_inverse(info: np.ndarray) -> np.ndarray:

@@ -11,31 +11,6 @@ import numpy as np
 
 
 @numba.njit(cache=True)
-def block_revsum_rows(X, r, first):  # pragma: no cover - compiled
-    """out[k] = sum_{i >= first[k]} r_i X_i (first strictly increasing)."""
-    n, p = X.shape
-    K = first.size
-    out = np.zeros((K, p))
-    k = K - 1
-    acc = np.zeros(p)
-    for i in range(n - 1, -1, -1):
-        while k >= 0 and i < first[k]:
-            for j in range(p):
-                out[k, j] = acc[j]
-            k -= 1
-        if k < 0:
-            break
-        ri = r[i]
-        for j in range(p):
-            acc[j] += ri * X[i, j]
-    while k >= 0:
-        for j in range(p):
-            out[k, j] = acc[j]
-        k -= 1
-    return out
-
-
-@numba.njit(cache=True)
 def prefix_rows_at(X, idx, w, counts):  # pragma: no cover - compiled
     """out[k] = sum_{m < counts[k]} w[m] X[idx[m]] (counts non-decreasing)."""
     p = X.shape[1]
@@ -58,12 +33,12 @@ def prefix_rows_at(X, idx, w, counts):  # pragma: no cover - compiled
 def eta_residuals(X, r, kt, cumA, cumB, fail_idx, fail_k, E, wfail):  # pragma: no cover - compiled
     """res_i = -r_i (X_i A[kt_i] - B[kt_i]); failures add w_i (X_i - E(T_i))."""
     n, p = X.shape
-    res = np.empty((n, p))
-    for i in range(n):
-        a = r[i] * cumA[kt[i]]
-        ri = r[i]
-        k = kt[i]
-        for j in range(p):
+    res = np.empty((p, n)).T  # column-major, as X: both read and written column by column
+    for j in range(p):
+        for i in range(n):
+            ri = r[i]
+            k = kt[i]
+            a = ri * cumA[k]
             res[i, j] = -(X[i, j] * a - cumB[k, j] * ri)
     for m in range(fail_idx.size):
         i = fail_idx[m]
