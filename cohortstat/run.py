@@ -329,6 +329,8 @@ def run(study_path, data, out, engine: str | None = None, min_cell_count: int | 
     cohortstat.interrupts.RunInterrupted
         SIGINT or SIGTERM during the run; nothing is written.
     """
+    from cohortstat.models._kernels._jit import compile_notice
+
     prof = _settings(profile, engine, threads, min_cell_count, memory_limit)
     k = check_min_cell_count(prof.min_cell_count, allow_small_cells=allow_small_cells)
     log = _Log(progress)
@@ -343,7 +345,8 @@ def run(study_path, data, out, engine: str | None = None, min_cell_count: int | 
                      memory_limit=prof.memory_limit, min_cell_count=k, small_cells_override=k < 10,
                      strict=bool(study.data_checks.strict if strict is None else strict), log=log, staging=staging,
                      site=site, source=resolve_source(data, source))
-            _steps(r)
+            with compile_notice(lambda message: log.console(message, logging.INFO)):
+                _steps(r)
             staging.publish()
         except BaseException as exc:
             staging.discard()

@@ -46,7 +46,7 @@ def finegray_robust_fit(model, d, weights, cluster, strata=None):
             continue
         setup = fg_setup(d.time[m], d.status[m], np.zeros(int(m.sum()), dtype=np.int64), 1,
                          wt=None if wt is None else wt[m], failures_at_risk=False)
-        parts.append((setup, np.ascontiguousarray(d.X[m])))
+        parts.append((setup, np.asfortranarray(d.X[m])))
         masks.append(m)
         labels.append(lev)
     joint = parts[0][0] if len(parts) == 1 else StrataSetup(tuple(parts))

@@ -48,7 +48,7 @@ def finegray_tv_fit(model, d, setup, tv: dict):
     nr = newton_crr(t, None, model.gtol, model.max_iter, model.eps)
     terms = (*d.spec.terms, *names)
     inv = information_inverse(nr.ev.info)
-    infinite = model.convergence_notes(nr, inv, terms, d.notes)
+    infinite = model.convergence_notes(nr, inv, terms, d.notes, model.refine_crr(t, None))
     var = inv @ tv_crr_variance_meat(t, nr.ev) @ inv.T
     var = (var + var.T) / 2
     p1 = d.X.shape[1]

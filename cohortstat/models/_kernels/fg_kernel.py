@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cohortstat.models._kernels.cox_loops import gram_and_cut_sums, n_parts_for
 from cohortstat.models._kernels.fg_loops import (
     add_gathered,
-    block_revsum_rows,
     comp_residuals,
     eta_residuals,
     prefix_rows_at,
@@ -65,6 +65,10 @@ class FGSetup:
     comp_k: tuple[np.ndarray, ...]  # per group: # competing with t < uft[k], for each k
     dg: np.ndarray  # (ncg, K) cause-1 failures of censoring group g at uft[k]
     wt: np.ndarray | None = None  # (n,) case weights (None: all 1)
+    blk: np.ndarray | None = None  # (n,) k with first[k] <= i < first[k+1]; K before first[0]
+    ccut: np.ndarray | None = None  # (n,) competing: g (K+1) + #{uft <= t_i}; others ncg (K+1)
+    comp_all: np.ndarray | None = None  # indices of every competing failure (all groups)
+    kt: np.ndarray | None = None  # (n,) number of distinct failure times <= t_i
 
 
 def fg_setup(time: np.ndarray, status: np.ndarray, group: np.ndarray, ncg: int,
@@ -90,14 +94,35 @@ def fg_setup(time: np.ndarray, status: np.ndarray, group: np.ndarray, ncg: int,
         comp_k.append(np.searchsorted(time[ci], uft, side="left"))
     dg = np.zeros((ncg, uft.size))
     np.add.at(dg, (group[fail_idx], fail_k), 1.0)
+    blk, ccut, kt = _cuts(time, uft, first, comp, ncg)
     return FGSetup(time, status, group, ncg, uft, d.astype(float), first, fail_k, fail_idx, Gk, Gi,
-                   tuple(comp), tuple(comp_k), dg, wt)
+                   tuple(comp), tuple(comp_k), dg, wt, blk, ccut, np.sort(np.concatenate(comp)), kt)
 
 
-def _block_revsum(v: np.ndarray, first: np.ndarray) -> np.ndarray:
-    """out[k] = sum of v[i] for i >= first[k] (first strictly increasing)."""
-    blocks = np.add.reduceat(v, first, axis=0)
-    return np.flip(np.cumsum(np.flip(blocks, axis=0), axis=0), axis=0)
+def _cuts(time, uft, first, comp, ncg):
+    """Cut of every row for the one-pass sums (risk sets by counting sort, as the Cox kernel).
+
+    ``blk``: rows first[k] <= i < first[k+1] are at risk at failure times k and before, so
+    ``S(k) = sum_{c >= k} (block sums)``; rows before first[0] go to the slot K (never read).
+    ``ccut``: a competing failure of group g at t counts at the failure times after t:
+    ``g (K+1) + #{uft <= t}``, read by a cumulative sum over c <= k within g; other rows: ncg (K+1).
+    """
+    n, K = time.size, uft.size
+    blk = np.full(n, K, dtype=np.int64)
+    kt = np.zeros(n, dtype=np.int64)
+    if K:
+        blk[first[0]:] = np.repeat(np.arange(K, dtype=np.int64), np.diff(np.append(first, n)))
+        kt[first[0]:] = blk[first[0]:] + 1
+    ccut = np.full(n, ncg * (K + 1), dtype=np.int64)
+    for g in range(ncg):
+        ci = comp[g]
+        ccut[ci] = g * (K + 1) + kt[ci]
+    return blk, ccut, kt
+
+
+def _times_up_to(s: FGSetup) -> np.ndarray:
+    """(n,) number of distinct failure times <= t_i."""
+    return np.searchsorted(s.uft, s.time, side="right") if s.kt is None else s.kt
 
 
 def _prefix_at(v: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -117,32 +142,48 @@ class FGEval:
 
 
 def fg_eval(s: FGSetup, X: np.ndarray, beta: np.ndarray, derivs: bool = True) -> FGEval:
-    """Log partial likelihood (Breslow ties), score and information at ``beta``."""
-    p = X.shape[1]
-    eta = X @ beta if p else np.zeros(s.time.size)
+    """Log partial likelihood (Breslow ties), score and information at ``beta``.
+
+    One compiled pass over X per evaluation (:func:`.cox_loops.gram_and_cut_sums`): the risk-set
+    sums need only the scalar sums of ``r`` (counting-sort bins of ``blk``/``ccut``), so the row
+    weights of the information are known before X is read; the pass then makes the weighted Gram
+    and the per-cut sums of ``r x`` (risk sets) and ``r x / G`` (competing failures) together, in
+    row parts fixed by n.
+    """
+    n, p = X.shape
+    K, ncg = s.uft.size, s.ncg
+    eta = X @ beta if p else np.zeros(n)
     r = np.exp(eta)
     if s.wt is not None:
         r = r * s.wt
-    S0 = _block_revsum(r, s.first)
-    if derivs:
-        S1 = block_revsum_rows(X, r, s.first)
-    for g in range(s.ncg):
-        ci = s.comp[g]
-        if ci.size == 0:
-            continue
-        w = r[ci] / s.Gi[ci]
-        S0 = S0 + s.Gk[g] * _prefix_at(w, s.comp_k[g])
-        if derivs:
-            S1 = S1 + s.Gk[g][:, None] * prefix_rows_at(X, ci, w, s.comp_k[g])
+    wlo = np.zeros(n)
+    ca = s.comp_all
+    wlo[ca] = r[ca] / s.Gi[ca]
+    n_lo = ncg * (K + 1) + 1
+    S0 = _revcumsum(np.bincount(s.blk, weights=r, minlength=K + 1)[:K])
+    Q0 = np.bincount(s.ccut, weights=wlo, minlength=n_lo)
+    for g in range(ncg):
+        if s.comp[g].size:
+            S0 = S0 + s.Gk[g] * np.cumsum(Q0[g * (K + 1):g * (K + 1) + K])
     wf = None if s.wt is None else s.wt[s.fail_idx]
     loglik = float((eta[s.fail_idx].sum() if wf is None else wf @ eta[s.fail_idx]) - np.dot(s.d, np.log(S0)))
     if not derivs:
         return FGEval(loglik, np.empty(0), None, S0, None, r)
+    v = r * subject_hazard_weight(s, s.d / S0)
+    gram, P1, M1 = gram_and_cut_sums(X, v, r, s.blk, s.ccut, K + 1, n_parts_for(n), wlo=wlo, n_cut_lo=n_lo)
+    S1 = _revcumsum(P1[:K])
+    for g in range(ncg):
+        if s.comp[g].size:
+            S1 = S1 + s.Gk[g][:, None] * np.cumsum(M1[g * (K + 1):g * (K + 1) + K], axis=0)
     E = S1 / S0[:, None]
     score = (X[s.fail_idx].sum(axis=0) if wf is None else wf @ X[s.fail_idx]) - s.d @ E
-    c = subject_hazard_weight(s, s.d / S0)
-    info = X.T @ (X * (r * c)[:, None]) - (E * s.d[:, None]).T @ E
+    info = gram - (E * s.d[:, None]).T @ E
     return FGEval(loglik, score, info, S0, E, r)
+
+
+def _revcumsum(v: np.ndarray) -> np.ndarray:
+    """out[k] = sum of v[k:] (along the first axis)."""
+    return np.flip(np.cumsum(np.flip(v, axis=0), axis=0), axis=0)
 
 
 def subject_hazard_weight(s: FGSetup, dL: np.ndarray) -> np.ndarray:
@@ -151,13 +192,14 @@ def subject_hazard_weight(s: FGSetup, dL: np.ndarray) -> np.ndarray:
     w_i(t) = 1 while t <= t_i; for a competing failure, G(t-)/G(t_i-) afterwards.
     """
     cumL = np.concatenate(([0.0], np.cumsum(dL)))
-    c = cumL[np.searchsorted(s.uft, s.time, side="right")]
+    kt = _times_up_to(s)
+    c = cumL[kt]
     for g in range(s.ncg):
         ci = s.comp[g]
         if ci.size == 0:
             continue
         cumA = np.concatenate(([0.0], np.cumsum(s.Gk[g] * dL)))
-        after = cumA[-1] - cumA[np.searchsorted(s.uft, s.time[ci], side="right")]
+        after = cumA[-1] - cumA[kt[ci]]
         c[ci] += after / s.Gi[ci]
     return c
 
@@ -169,7 +211,7 @@ def score_residuals(s: FGSetup, X: np.ndarray, ev: FGEval) -> np.ndarray:
     E = ev.E
     r = ev.r
     # ---- eta_i: dN part minus the compensator
-    kt = np.searchsorted(s.uft, s.time, side="right")  # # failure times <= t_i
+    kt = _times_up_to(s)  # # failure times <= t_i
     cumA = np.concatenate(([0.0], np.cumsum(dL)))
     cumB = np.concatenate((np.zeros((1, p)), np.cumsum(E * dL[:, None], axis=0)), axis=0)
     wfail = np.ones(s.fail_idx.size) if s.wt is None else s.wt[s.fail_idx]

@@ -1,32 +1,13 @@
-"""Compiled single-pass loops for the Fine-Gray kernels (no n x p temporaries)."""
+"""Compiled single-pass loops for the Fine-Gray kernels (no n x p temporaries).
+
+Explicit element loops only: an array expression (``out[k, :] = acc``) makes numba compile its
+broadcasting error path, seconds of compiling on first use for nothing.
+"""
 
 from __future__ import annotations
 
 from cohortstat.models._kernels._jit import numba
 import numpy as np
-
-
-@numba.njit(cache=True)
-def block_revsum_rows(X, r, first):  # pragma: no cover - compiled
-    """out[k] = sum_{i >= first[k]} r_i X_i (first strictly increasing)."""
-    n, p = X.shape
-    K = first.size
-    out = np.zeros((K, p))
-    k = K - 1
-    acc = np.zeros(p)
-    for i in range(n - 1, -1, -1):
-        while k >= 0 and i < first[k]:
-            out[k, :] = acc
-            k -= 1
-        if k < 0:
-            break
-        ri = r[i]
-        for j in range(p):
-            acc[j] += ri * X[i, j]
-    while k >= 0:
-        out[k, :] = acc
-        k -= 1
-    return out
 
 
 @numba.njit(cache=True)
@@ -43,7 +24,8 @@ def prefix_rows_at(X, idx, w, counts):  # pragma: no cover - compiled
             for j in range(p):
                 acc[j] += w[m] * X[row, j]
             m += 1
-        out[k, :] = acc
+        for j in range(p):
+            out[k, j] = acc[j]
     return out
 
 
@@ -51,12 +33,12 @@ def prefix_rows_at(X, idx, w, counts):  # pragma: no cover - compiled
 def eta_residuals(X, r, kt, cumA, cumB, fail_idx, fail_k, E, wfail):  # pragma: no cover - compiled
     """res_i = -r_i (X_i A[kt_i] - B[kt_i]); failures add w_i (X_i - E(T_i))."""
     n, p = X.shape
-    res = np.empty((n, p))
-    for i in range(n):
-        a = r[i] * cumA[kt[i]]
-        ri = r[i]
-        k = kt[i]
-        for j in range(p):
+    res = np.empty((p, n)).T  # column-major, as X: both read and written column by column
+    for j in range(p):
+        for i in range(n):
+            ri = r[i]
+            k = kt[i]
+            a = ri * cumA[k]
             res[i, j] = -(X[i, j] * a - cumB[k, j] * ri)
     for m in range(fail_idx.size):
         i = fail_idx[m]

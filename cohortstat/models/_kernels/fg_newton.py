@@ -69,9 +69,10 @@ def _finite(ev: FGEval) -> bool:
     return bool(np.isfinite(ev.loglik) and np.isfinite(ev.score).all() and np.isfinite(ev.info).all())
 
 
-def newton_fg(setup: FGSetup, X: np.ndarray, iter_max: int = 25, eps: float = 1e-9) -> FGNewtonResult:
-    """Maximise the Fine-Gray log partial likelihood from 0."""
-    beta = np.zeros(X.shape[1])
+def newton_fg(setup: FGSetup, X: np.ndarray, iter_max: int = 25, eps: float = 1e-9,
+              beta0: np.ndarray | None = None) -> FGNewtonResult:
+    """Maximise the Fine-Gray log partial likelihood from 0 (or from ``beta0``: ``ev0`` is then there)."""
+    beta = np.zeros(X.shape[1]) if beta0 is None else np.array(beta0, dtype=float)
     ev0 = _eval(setup, X, beta)
     if iter_max == 0:
         return FGNewtonResult(beta, ev0, ev0, 0, True)

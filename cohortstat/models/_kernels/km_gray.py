@@ -99,7 +99,10 @@ def cuminc_table(time, status):
 
 @numba.njit(cache=True)
 def gray_stratum(time, status, group, ng, rho):  # pragma: no cover - compiled
-    """Score vector (ng-1) and its covariance for one stratum, Gray (1988) as in cmprsk's crstm."""
+    """Score vector (ng-1) and its covariance for one stratum, Gray (1988) as in cmprsk's crstm.
+
+    Element loops only (no array expressions: those compile numba's broadcasting error path,
+    seconds on first use)."""
     n = time.size
     ng1 = ng - 1
     at_risk = np.zeros(ng)
@@ -123,11 +126,17 @@ def gray_stratum(time, status, group, ng, rho):  # pragma: no cover - compiled
         hi = lo
         while hi + 1 < n and time[hi + 1] <= time[lo]:
             hi += 1
-        d[:, :] = 0.0
+        for k in range(ng):
+            d[0, k] = 0.0
+            d[1, k] = 0.0
+            d[2, k] = 0.0
         for i in range(lo, hi + 1):
             d[status[i], group[i]] += 1.0
-        nd1 = d[1].sum()
-        nd2 = d[2].sum()
+        nd1 = 0.0
+        nd2 = 0.0
+        for k in range(ng):
+            nd1 += d[1, k]
+            nd2 += d[2, k]
         if nd1 > 0 or nd2 > 0:
             tr = 0.0
             tq = 0.0
@@ -139,7 +148,9 @@ def gray_stratum(time, status, group, ng, rho):  # pragma: no cover - compiled
                     tq += at_risk[k] * (1.0 - f_prev[k]) / s_prev[k]
             fpool = fpool_prev + nd1 / tr
             fb = (1.0 - fpool_prev) ** rho
-            a[:, :] = 0.0
+            for i in range(ng):
+                for j in range(ng):
+                    a[i, j] = 0.0
             for i in range(ng):
                 if at_risk[i] <= 0:
                     continue
@@ -150,7 +161,10 @@ def gray_stratum(time, status, group, ng, rho):  # pragma: no cover - compiled
                         a[i, j] = -fb * t1 * at_risk[j] / (s_prev[j] * tr)
                         a[j, i] = a[i, j]
             if nd1 > 0:
-                c += a * (nd1 / (tr * (1.0 - fpool_prev)))
+                cf = nd1 / (tr * (1.0 - fpool_prev))
+                for i in range(ng):
+                    for j in range(ng):
+                        c[i, j] += a[i, j] * cf
             for i in range(ng1):
                 if at_risk[i] > 0:
                     score[i] += fb * (d[1, i] - nd1 * at_risk[i] * (1.0 - f_prev[i]) / (s_prev[i] * tq))
@@ -183,8 +197,9 @@ def gray_stratum(time, status, group, ng, rho):  # pragma: no cover - compiled
         for i in range(lo, hi + 1):
             at_risk[group[i]] -= 1.0
         fpool_prev = fpool
-        f_prev[:] = f_now
-        s_prev[:] = s_now
+        for k in range(ng):
+            f_prev[k] = f_now[k]
+            s_prev[k] = s_now[k]
         lo = hi + 1
     for i in range(ng1):
         for j in range(i + 1):
