@@ -93,11 +93,11 @@ class _Log:
         self("done")
 
 
-def _identifiers(data, source: str | None = None) -> list[str]:
-    """The patient ids of the input data (strings), searched for in every output file."""
-    from cohortstat.sources.provenance import identifiers
+def _identifiers(data, source: str | None = None):
+    """The patient ids of the input data, searched for in every output file (a DuckDB join, not a list)."""
+    from cohortstat.sources.provenance import identifier_matcher
 
-    return identifiers(data, source)
+    return identifier_matcher(data, source)
 
 
 def _checks_rows(report) -> list[dict]:

@@ -329,12 +329,16 @@ def _tokens(text: str) -> set[str]:
 def _identifiers_found(tokens: set[str], identifiers) -> set[str]:
     """The tokens that are patient identifiers.
 
-    ``identifiers`` is an iterable of strings, or the path of a parquet file (or folder of parquet
-    files) with a ``patient_id`` column: then the few thousand tokens of the outputs are joined with the
-    identifiers inside DuckDB, and no identifier is ever loaded into Python.
+    ``identifiers`` is an iterable of strings, the path of a parquet file (or folder of parquet
+    files) with a ``patient_id`` column, or a function ``tokens -> identifiers among them``
+    (:func:`cohortstat.sources.provenance.identifier_matcher`). With a path or a function the few
+    thousand tokens of the outputs are joined with the identifiers inside DuckDB, and no identifier
+    is ever loaded into Python.
     """
     if not tokens:
         return set()
+    if callable(identifiers):
+        return set(identifiers(set(tokens))) & tokens
     if isinstance(identifiers, (str, Path)):
         import duckdb
 
@@ -379,9 +383,10 @@ def scan_outputs(
     out_dir : path
         The folder (``report.html``, ``results.json``, ``*.csv``, ``figures/*.svg``, ...).
     min_cell_count : int
-    identifiers : iterable of str, or path, optional
-        Patient identifiers (e.g. the data's patient_id) that must appear in no file: strings, or the
-        path of the input ``patients.parquet`` (compared inside DuckDB: cheap for millions of patients).
+    identifiers : iterable of str, path, or callable, optional
+        Patient identifiers (e.g. the data's patient_id) that must appear in no file: strings, the
+        path of the input ``patients.parquet``, or a function returning the identifiers among a set of
+        tokens (the last two compared inside DuckDB: cheap for millions of patients).
         Purely numeric identifiers are ignored (indistinguishable from counts).
 
     Returns

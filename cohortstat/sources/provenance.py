@@ -71,27 +71,67 @@ _ID_COLUMNS = {
 }
 
 
-def identifiers(folder: str | Path, source: str | None = None) -> list[str]:
-    """The patients' identifiers in the data (strings of at least 8 characters), for the output scan."""
+def _id_source(folder: str | Path, source: str | None):
+    """(relation SQL, target, column) of the patients' identifiers in the data, or None."""
     root = Path(folder)
     try:
         name = resolve_source(root, source)
         tables = list_tables(root)
     except DataSchemaError:
-        return []
+        return None
     con = duckdb.connect()
     try:
         for key, col in _ID_COLUMNS[name]:
             tf = tables.get(key)
             if tf is None:
                 continue
-            try:
-                rows = con.execute(
-                    f'SELECT DISTINCT CAST("{col}" AS VARCHAR) FROM {_relation(tf)}',
-                    [_target(tf)]).fetchall()
+            try:  # the first table and column that can be read (as before: a readable column wins)
+                con.execute(f'SELECT CAST("{col}" AS VARCHAR) FROM {_relation(tf)} LIMIT 0', [_target(tf)])
             except duckdb.Error:
                 continue
-            return [r[0] for r in rows if r[0] is not None and len(r[0]) >= MIN_IDENTIFIER_LENGTH]
+            return _relation(tf), _target(tf), col
     finally:
         con.close()
-    return []
+    return None
+
+
+def identifiers(folder: str | Path, source: str | None = None) -> list[str]:
+    """The patients' identifiers in the data (strings of at least 8 characters), for the output scan."""
+    found = _id_source(folder, source)
+    if found is None:
+        return []
+    relation, target, col = found
+    con = duckdb.connect()
+    try:
+        rows = con.execute(f'SELECT DISTINCT CAST("{col}" AS VARCHAR) FROM {relation}', [target]).fetchall()
+    finally:
+        con.close()
+    return [r[0] for r in rows if r[0] is not None and len(r[0]) >= MIN_IDENTIFIER_LENGTH]
+
+
+def identifier_matcher(folder: str | Path, source: str | None = None):
+    """A function ``tokens -> the tokens that are patient identifiers of the data``, for the output scan.
+
+    Same identifiers as :func:`identifiers`, but the few thousand tokens of the outputs are joined with
+    the identifier column inside DuckDB: no identifier is loaded into Python (3.9 M patients: well
+    under a second instead of ~10 s for the list of strings).
+    """
+    found = _id_source(folder, source)
+
+    def match(tokens: set[str]) -> set[str]:
+        if found is None or not tokens:
+            return set()
+        relation, target, col = found
+        con = duckdb.connect()
+        try:
+            con.execute("CREATE TEMP TABLE tokens(t VARCHAR)")
+            con.executemany("INSERT INTO tokens VALUES (?)", [[t] for t in sorted(tokens)])
+            rows = con.execute(
+                f'SELECT DISTINCT t FROM tokens SEMI JOIN (SELECT CAST("{col}" AS VARCHAR) AS id FROM '
+                f"{relation}) p ON tokens.t = p.id AND length(p.id) >= {MIN_IDENTIFIER_LENGTH}", [target]
+            ).fetchall()
+        finally:
+            con.close()
+        return {r[0] for r in rows}
+
+    return match
