@@ -120,3 +120,19 @@ def test_a_variant_switching_to_overlap_with_att_is_located_under_the_variant():
     doc["sensitivity"] = {"overlap": {"analyses": {"confounding": {"method": "overlap"}}}}
     errors = _errors(doc)
     assert any(loc == "sensitivity.overlap.analyses.confounding" and "estimand: att" in msg for loc, msg in errors)
+
+
+def test_a_variant_changing_the_form_resets_df():
+    doc = _with(covariates__age={"form": "spline", "df": 4})
+    doc["sensitivity"] = {
+        "bands": {"covariates": {"age": {"form": "categories", "breaks": [50, 65, 80], "df": None}}},
+        "stale_df": {"covariates": {"age": {"form": "categories", "breaks": [50, 65, 80]}}},
+    }
+    errors = _errors(doc)
+    assert [loc for loc, _ in errors] == ["sensitivity.stale_df.covariates.age"]
+    assert "df applies to form: spline only" in errors[0][1]
+    del doc["sensitivity"]["stale_df"]
+    from cohortstat.spec.variants import resolve_variant
+
+    study = validate_document(doc)
+    assert resolve_variant(study, "bands").covariates.age == TermForm(form="categories", breaks=(50, 65, 80))
