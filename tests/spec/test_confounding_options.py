@@ -136,3 +136,19 @@ def test_a_variant_changing_the_form_resets_df():
 
     study = validate_document(doc)
     assert resolve_variant(study, "bands").covariates.age == TermForm(form="categories", breaks=(50, 65, 80))
+
+
+def test_propensity_flags_are_checked_like_the_study_flags():
+    doc = _with(analyses__confounding={"method": "iptw", "covariates": {"flags": [
+        {"name": "smoker", "concept_set": "no_such_set", "lookback_days": 365},
+        {"name": "weight", "concept_set": "tobacco", "lookback_days": 365},
+        {"name": "tobacco", "concept_set": "tobacco", "lookback_days": 1},
+    ]}})
+    errors = dict(_errors(doc))
+    where = "analyses.confounding.covariates.flags"
+    assert errors[f"{where}.0.concept_set"].startswith("unknown concept set 'no_such_set'")
+    assert "fixed column" in errors[f"{where}.1.name"]
+    assert "defined differently under covariates.flags" in errors[f"{where}.2"]
+    same = copy.deepcopy(shipped_document()["covariates"]["flags"][0])
+    ok = _with(analyses__confounding={"method": "iptw", "covariates": {"flags": [same]}})
+    assert validate_document(ok).analyses.confounding.covariates.flags[0].name == same["name"]
