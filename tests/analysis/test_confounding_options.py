@@ -103,7 +103,7 @@ def test_truncation_caps_weights_at_the_percentiles():
     lo, hi = np.quantile(w0, [0.05, 0.95])
     assert np.allclose(w, np.clip(w0, lo, hi), rtol=1e-14)
     assert w.max() == pytest.approx(hi) and w.min() == pytest.approx(lo)
-    assert any("weights truncated at their percentiles 5 and 95" in n for n in res.notes)
+    assert any("weights truncated at their 0.05 and 0.95 quantiles" in n for n in res.notes)
 
 
 def test_att_truncation_leaves_the_exposed_alone():
