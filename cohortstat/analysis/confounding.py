@@ -276,8 +276,8 @@ def _iptw(ps: np.ndarray, exposure: np.ndarray, conf) -> tuple[np.ndarray, str]:
         tr = truncate_weights(w, exposure, conf.truncate, conf.estimand)
         w = tr.weights
         whose = "reference group's weights" if conf.estimand == "att" else "weights"
-        note += (f"; {whose} truncated at their percentiles {100 * (1 - conf.truncate):.4g} and "
-                 f"{100 * conf.truncate:.4g} ({tr.lower:.4g} and {tr.upper:.4g})")
+        note += (f"; {whose} truncated at their {1 - conf.truncate:.4g} and {conf.truncate:.4g} quantiles "
+                 f"({tr.lower:#.4g} and {tr.upper:#.4g})")
     return w, note + f"; max weight {w.max():.4g}"
 
 

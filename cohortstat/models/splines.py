@@ -111,6 +111,12 @@ class NaturalSpline:
         x = np.asarray(x, dtype=float)
         if not np.isfinite(x).all():
             raise ModelInputError("spline values must be finite (drop missing values first)")
+        values, where = np.unique(x, return_inverse=True)
+        if values.size < x.size:  # ages and years repeat: evaluate each value once
+            return self._basis(values)[where.reshape(-1)]
+        return self._basis(x)
+
+    def _basis(self, x: np.ndarray) -> np.ndarray:
         knots = self._all_knots()
         b0, b1 = self.boundary
         inside = (x >= b0) & (x <= b1)

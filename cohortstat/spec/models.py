@@ -349,8 +349,10 @@ class TermForm(_Model):
 def _term(value: Any) -> Any:
     """``true``/``false`` as they are (linear / absent: the hash of such studies is unchanged); a mapping
     as a :class:`TermForm`, ``{form: linear}`` alone being ``true``."""
-    if isinstance(value, (bool, TermForm)):
+    if isinstance(value, bool):
         return value
+    if isinstance(value, TermForm):
+        return True if value == TermForm() else value
     if not isinstance(value, dict):  # reported as any boolean's type error (the loader adds the hint)
         raise PydanticCustomError("bool_type", "Input should be a valid boolean or a mapping {form: ...}")
     unknown = [k for k in value if k not in TermForm.model_fields]

@@ -103,7 +103,7 @@ def test_truncation_caps_weights_at_the_percentiles():
     lo, hi = np.quantile(w0, [0.05, 0.95])
     assert np.allclose(w, np.clip(w0, lo, hi), rtol=1e-14)
     assert w.max() == pytest.approx(hi) and w.min() == pytest.approx(lo)
-    assert any("weights truncated at their percentiles 5 and 95" in n for n in res.notes)
+    assert any("weights truncated at their 0.05 and 0.95 quantiles" in n for n in res.notes)
 
 
 def test_att_truncation_leaves_the_exposed_alone():
@@ -173,3 +173,18 @@ def _adjusted_exposure_hr(outcome) -> float:
 def test_term_columns_keep_todays_order_for_booleans():
     study = make_study()
     assert term_columns(study.covariates) == ["age", "female", "calendar_year", "charlson", "tobacco", "alcohol"]
+
+
+def test_analyze_counts_trimming_in_the_attrition_and_fits_the_weighted_models():
+    conf = {"method": "iptw", "estimand": "att", "trim": [0.25, 0.9], "truncate": 0.99}
+    cohort = _cohort()
+    results = analyze(make_study(confounding=conf), cohort)
+    att = results.attrition.set_index("rule_id")
+    assert att.loc["ps_trimming", "step"] == cohort.attrition["step"].max() + 1
+    kept = att.loc["ps_trimming", "n_sepsis"] + att.loc["ps_trimming", "n_trauma"]
+    excluded = att.loc["ps_trimming", "excluded_sepsis"] + att.loc["ps_trimming", "excluded_trauma"]
+    assert kept + excluded == len(cohort.table) and excluded > 0
+    assert any(n.startswith("IPTW (ATT), stabilized; reference group's weights truncated") for n in results.notes)
+    models = results.outcomes[0].models
+    ps_rows = models[(models["model"] == "cox_ps") & (models["term"] == "exposure")]
+    assert len(ps_rows) == 1 and int(ps_rows["n"].iloc[0]) == kept

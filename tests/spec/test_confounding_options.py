@@ -120,3 +120,35 @@ def test_a_variant_switching_to_overlap_with_att_is_located_under_the_variant():
     doc["sensitivity"] = {"overlap": {"analyses": {"confounding": {"method": "overlap"}}}}
     errors = _errors(doc)
     assert any(loc == "sensitivity.overlap.analyses.confounding" and "estimand: att" in msg for loc, msg in errors)
+
+
+def test_a_variant_changing_the_form_resets_df():
+    doc = _with(covariates__age={"form": "spline", "df": 4})
+    doc["sensitivity"] = {
+        "bands": {"covariates": {"age": {"form": "categories", "breaks": [50, 65, 80], "df": None}}},
+        "stale_df": {"covariates": {"age": {"form": "categories", "breaks": [50, 65, 80]}}},
+    }
+    errors = _errors(doc)
+    assert [loc for loc, _ in errors] == ["sensitivity.stale_df.covariates.age"]
+    assert "df applies to form: spline only" in errors[0][1]
+    del doc["sensitivity"]["stale_df"]
+    from cohortstat.spec.variants import resolve_variant
+
+    study = validate_document(doc)
+    assert resolve_variant(study, "bands").covariates.age == TermForm(form="categories", breaks=(50, 65, 80))
+
+
+def test_propensity_flags_are_checked_like_the_study_flags():
+    doc = _with(analyses__confounding={"method": "iptw", "covariates": {"flags": [
+        {"name": "smoker", "concept_set": "no_such_set", "lookback_days": 365},
+        {"name": "weight", "concept_set": "tobacco", "lookback_days": 365},
+        {"name": "tobacco", "concept_set": "tobacco", "lookback_days": 1},
+    ]}})
+    errors = dict(_errors(doc))
+    where = "analyses.confounding.covariates.flags"
+    assert errors[f"{where}.0.concept_set"].startswith("unknown concept set 'no_such_set'")
+    assert "fixed column" in errors[f"{where}.1.name"]
+    assert "defined differently under covariates.flags" in errors[f"{where}.2"]
+    same = copy.deepcopy(shipped_document()["covariates"]["flags"][0])
+    ok = _with(analyses__confounding={"method": "iptw", "covariates": {"flags": [same]}})
+    assert validate_document(ok).analyses.confounding.covariates.flags[0].name == same["name"]
