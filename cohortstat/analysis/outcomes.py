@@ -6,6 +6,12 @@ Semantic choices (docs/user-guide.md, "What the report computes"):
 - when a group has nobody left at risk (every member had the outcome before follow-up, as when the
   outcome's concept set is one that defines the group), the outcome gets its rates and cumulative
   incidence but no comparison (Gray's test, models): a note says so;
+- an outcome with a ``population`` (``outcomes.<o>.population``) has NaN ``time_<o>`` outside it (set by
+  the cohort builder), so every analysis of the outcome uses its population only; a covariate constant in
+  the population (``female`` when it holds one sex) leaves that outcome's adjusted models, with a note;
+  with matching, the population is taken after matching: sets it leaves with one group add nothing to the
+  conditional model (stratified on the matched set) and keep their members in the marginal one, and a note
+  gives how many sets keep both groups;
 - the E-value uses the rare-outcome approximation (HR ~ RR) when the cumulative incidence of the outcome
   at the end of follow-up is below :data:`cohortstat.constants.RARE_OUTCOME_RISK` in both groups, the
   common-outcome conversion otherwise.
@@ -30,7 +36,15 @@ from cohortstat.analysis.fitting import (
 )
 from cohortstat.analysis.rates import at_risk_table, group_rates
 from cohortstat.analysis.results import OutcomeResults
-from cohortstat.constants import GROUP, OUTCOME_EVENT, RARE_OUTCOME_RISK, event_column, time_column
+from cohortstat.constants import (
+    EXPOSURE,
+    GROUP,
+    MATCHED_SET,
+    OUTCOME_EVENT,
+    RARE_OUTCOME_RISK,
+    event_column,
+    time_column,
+)
 from cohortstat.errors import CohortError, ModelInputError
 
 __all__ = ["analyze_outcome", "outcome_sample"]
@@ -79,9 +93,13 @@ def _is_rare(cif: pd.DataFrame) -> bool:
     return bool((last < RARE_OUTCOME_RISK).all())
 
 
-def _comparable(sub: pd.DataFrame, e: str, name: str, groups, notes: list) -> bool:
+def _comparable(sub: pd.DataFrame, e: str, name: str, groups, notes: list, population=None) -> bool:
     """Whether the groups can be compared on this outcome; a note says why not."""
     missing = groups_not_at_risk(sub, groups)
+    if missing and population is not None:
+        notes.append(f"{name}: no {' or '.join(missing)} patient at risk in its population ({population.describe()}: "
+                     "outside it, or the outcome before follow-up); groups not compared")
+        return False
     if missing:
         notes.append(f"{name}: no {' or '.join(missing)} patient at risk (each had the outcome before follow-up; "
                      "is the outcome's concept set one that defines the cohort?); groups not compared")
@@ -90,6 +108,29 @@ def _comparable(sub: pd.DataFrame, e: str, name: str, groups, notes: list) -> bo
         notes.append(f"{name}: no outcome event; no model fitted")
         return False
     return True
+
+
+def _population_covariates(sub: pd.DataFrame, name: str, population, covariates, groups, notes: list) -> list:
+    """The outcome's population in a note (persons analysed per group, suppressed like every count), and the
+    adjusted models' covariates without those constant in it (e.g. ``female`` for women only)."""
+    n = ", ".join(f"{g} {int((sub[GROUP] == g).sum())}" for g in groups)
+    notes.append(f"{name}: {population.describe()} only (its population), persons analysed: {n}")
+    constant = [c for c in covariates[1:] if c in sub and len(sub) and sub[c].nunique(dropna=False) == 1]
+    if constant:
+        notes.append(f"{name}: {', '.join(constant)} left out of the adjusted models (the same for every person "
+                     "of the outcome's population)")
+    return [c for c in covariates if c not in constant]
+
+
+def _broken_sets(adjusted_sub: pd.DataFrame, adjusted: pd.DataFrame, name: str) -> list[str]:
+    """After matching: how many matched sets keep both groups in the outcome's population."""
+    if MATCHED_SET not in adjusted or not len(adjusted):
+        return []
+    both = adjusted_sub.groupby(MATCHED_SET)[EXPOSURE].nunique()
+    kept, total = int((both == 2).sum()), int(adjusted[MATCHED_SET].nunique())
+    return [f"{name}: population taken after matching: {kept} of {total} matched sets keep both groups in it; "
+            "the other sets add nothing to the conditional model (stratified on the matched set) and keep their "
+            "remaining members in the marginal model"]
 
 
 def analyze_outcome(study, name: str, outcome, table: pd.DataFrame, adjusted_table: pd.DataFrame | None,
@@ -123,8 +164,13 @@ def analyze_outcome(study, name: str, outcome, table: pd.DataFrame, adjusted_tab
     sub = outcome_sample(table, name)
     # (patients not at risk per group are in the cohort notes; a total here would un-suppress them)
     notes: list[str] = []
+    population = getattr(outcome, "population", None)
+    if population is not None:
+        covariates = _population_covariates(sub, name, population, covariates, groups, notes)
+        if adjusted_table is not None:
+            notes.extend(_broken_sets(outcome_sample(adjusted_table, name), adjusted_table, name))
     cif = _cumulative_incidence(sub, t, e)
-    comparable = _comparable(sub, e, name, groups, notes)
+    comparable = _comparable(sub, e, name, groups, notes, population)
     gray = _NO_TEST if groups_not_at_risk(sub, groups) else _gray(sub, t, e, name, notes)
     ctx = FitContext(name=name, duration=t, event=e, rare=_is_rare(cif), notes=notes, progress=progress)
     cox_fits = {}

@@ -216,8 +216,7 @@ def build_cohort(
     eng = Engine.create(engine, threads=threads, memory_limit=memory_limit, verbose=verbose)
     try:
         inputs, patients, bad_codes, data_notes = _prepared_inputs(eng, study, Path(data), source)
-        lookback = lookback_notes(study, eng.to_pandas(inputs.stays.aggregate(first=inputs.stays.dis.min()))
-                                  ["first"].iloc[0])
+        lookback = lookback_notes(study, _first_discharge(eng, inputs.stays))
         tick("inputs checked")
         _check_roles(eng, study, inputs.diagnoses)
         frame = concept_frame(study, _used_concepts(study), bool(_covariates(study).charlson))
@@ -241,6 +240,11 @@ def build_cohort(
     if out is not None:
         cohort.to_parquet(out)
     return cohort
+
+
+def _first_discharge(eng: Engine, stays: ibis.Table):
+    """Day number of the earliest discharge in the data (None when no stay has one)."""
+    return eng.to_pandas(stays.aggregate(first=stays.dis.min()))["first"].iloc[0]
 
 
 def _lookbacks(study) -> list[tuple[str, int]]:
@@ -459,7 +463,6 @@ def _attrition(study, counts: pd.DataFrame, bad_codes: tuple[str, ...] = ()) -> 
 
 def _finish(study, raw: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """Dates from day numbers, fixed column order and types, person keys, notes."""
-    exposed, reference = study.comparison.exposed, study.comparison.reference
     t = raw
     t["index_admission"] = _days_to_dates(t["adm"])
     t["index_discharge"] = _days_to_dates(t["dis"])
