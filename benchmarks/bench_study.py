@@ -55,8 +55,7 @@ def _timed_run(study, data, out: Path, engine: str) -> float:
     return time.perf_counter() - t0
 
 
-def variants_mode(study_path: Path, data, work: Path, engine: str, reuse: bool) -> None:
-    """Time the study alone and with its sensitivity variants on the same data."""
+def _studies(study_path: Path):
     from cohortstat.spec import load_study
     from cohortstat.spec.canonical import to_data
     from cohortstat.spec.loading import validate_document
@@ -65,21 +64,48 @@ def variants_mode(study_path: Path, data, work: Path, engine: str, reuse: bool) 
     doc = to_data(study)
     if not study.sensitivity:
         doc["sensitivity"] = DEFAULT_VARIANTS
-    with_variants = validate_document(doc)
-    main_only = validate_document({**doc, "sensitivity": {}})
+    return validate_document({**doc, "sensitivity": {}}), validate_document(doc)
+
+
+def variants_part(part: str, study_path: Path, data, work: Path, engine: str, reuse: bool) -> None:
+    """One timed run in this process: ``main`` (no variants) or ``all`` (with them)."""
+    main_only, with_variants = _studies(study_path)
     if not reuse:
         import contextlib
 
         import cohortstat.analysis.fit_cache as fc
 
         fc.reuse_fits = contextlib.nullcontext  # every fit made afresh
-    t_main = _timed_run(main_only, data, work / "out_main", engine)
-    t_all = _timed_run(with_variants, data, work / "out_variants", engine)
+    out = work / f"out_{part}"
+    secs = _timed_run(main_only if part == "main" else with_variants, data, out, engine)
+    print(f"TIME {secs:.2f}")
+    if part == "all":
+        for name, t in _variant_times(out, list(with_variants.sensitivity)):
+            print(f"VARIANT {name} {t:.2f}")
+
+
+def variants_mode(study_path: Path, data, work: Path, engine: str, reuse: bool) -> None:
+    """Time the study alone and with its sensitivity variants, each in a fresh process (same start-up
+    and compilation costs), on the same data."""
+    import subprocess
+    import sys
+
+    _, with_variants = _studies(study_path)
+    results = {}
+    for part in ("main", "all"):
+        cmd = [sys.executable, __file__, "--data", str(data), "--study", str(study_path), "--engine", engine,
+               "--variants-part", part, "--work", str(work)] + ([] if reuse else ["--no-reuse"])
+        text = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        results[part] = text.splitlines()
+    t_main = float(next(line.split()[1] for line in results["main"] if line.startswith("TIME ")))
+    t_all = float(next(line.split()[1] for line in results["all"] if line.startswith("TIME ")))
     print(f"variants: {', '.join(with_variants.sensitivity)}   fit reuse: {'on' if reuse else 'off'}")
     print(f"{'main analysis alone':<36}{t_main:>10.2f} s")
     print(f"{'main + variants':<36}{t_all:>10.2f} s   ratio {t_all / t_main:.2f}")
-    for name, secs in _variant_times(work / "out_variants", list(with_variants.sensitivity)):
-        print(f"  variant {name:<26}{secs:>10.2f} s")
+    for line in results["all"]:
+        if line.startswith("VARIANT "):
+            _, name, secs = line.split()
+            print(f"  variant {name:<26}{float(secs):>10.2f} s")
 
 
 def _variant_times(out: Path, names: list[str]) -> list[tuple[str, float]]:
@@ -109,7 +135,12 @@ def main() -> None:
     ap.add_argument("--variants", action="store_true", help="time the study with and without its variants")
     ap.add_argument("--no-reuse", action="store_true", help="with --variants: refit identical models")
     ap.add_argument("--study", type=Path, default=ROOT / "studies" / "sepsis_cancer.yaml")
+    ap.add_argument("--variants-part", choices=("main", "all"), help=argparse.SUPPRESS)
+    ap.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.variants_part:  # one timed run of --variants mode, in its own process
+        variants_part(args.variants_part, args.study, args.data, args.work, args.engine, not args.no_reuse)
+        return
 
     from cohortstat.run import run
 

@@ -129,3 +129,29 @@ def test_cif_sum_reuses_the_study_fine_gray_fit(cohort):
     fresh = analyze(study, cohort)
     pd.testing.assert_frame_equal(fresh.estimates(), again.estimates(), check_exact=True)
     assert fresh.notes == again.notes
+
+
+def test_written_report_suppresses_small_observed_counts_and_their_sir(cohort, tmp_path):
+    import csv
+    import json
+
+    from cohortstat.report.writer import write_report
+
+    res = analyze(_study(_flat(150.0)), cohort)
+    observed = sorted(int(v) for v in res.sir["observed_events"])
+    k = max(10, observed[len(observed) // 2])  # some counts below it, some not
+    out = write_report(res, tmp_path / "out", min_cell_count=k)
+    sir = list(csv.DictReader((out / "tables" / "sir.csv").open()))
+    assert len(sir) == len(res.sir)
+    for row, (_, truth) in zip(sir, res.sir.iterrows()):
+        small = 0 < int(truth["observed_events"]) < k
+        assert (row["observed_events"] == f"<{k}") == small
+        assert (row["sir"] == "") == small or row["observed_events"] == "*"
+    est = [r for r in csv.DictReader((out / "tables" / "estimates.csv").open()) if r["estimate_type"] == "sir"]
+    assert all(r["estimate"] == "" for r in est if f"<{k}" in (r["events_exposed"], r["events_reference"]))
+    data = json.loads((out / "results.json").read_text())
+    assert [r["outcome"] for r in data["diagnostics"]["mdrr"]] == list(OUTCOMES)
+    diag = list(csv.DictReader((out / "tables" / "diagnostics.csv").open()))
+    assert {r["diagnostic"] for r in diag} >= {"mdrr", "follow_up", "cif_sum"}
+    html = (out / "report.html").read_text()
+    assert 'id="sir"' in html and 'id="study-diagnostics"' in html
