@@ -105,3 +105,35 @@ def test_calibrated_negative_control_intervals_cover_over_seeds():
     assert total == 160
     assert 0.90 <= cal / total <= 0.99, (raw, cal, total)
     assert raw / total < 0.90, (raw, cal, total)
+
+
+def test_cohort_builder_reproduces_the_nonsevere_comparison(tmp_path):
+    """The shipped study's ``infection_comparator`` variant on the files gives the generator's
+    sepsis-vs-nonsevere table, plus only exposed rows: the reference-group patients with a second,
+    sepsis, stay (docs/synthetic-data.md), fewer than the planted "both" patients."""
+    import json
+
+    import cohortstat
+    from cohortstat.spec.variants import resolve_variant, with_negative_controls
+
+    n, seed = 6_000, 3
+    folder = synth.generate(n, seed, tmp_path / "d")
+    shipped = cohortstat.load_study("studies/sepsis_cancer.yaml")
+    study = with_negative_controls(resolve_variant(shipped, "infection_comparator"))
+    table = cohortstat.build_cohort(study, data=folder).table
+    truth = synth.ground_truth_table(n, seed, reference="nonsevere_infection")
+    cols = ["exposure", "index_admission", "index_discharge", "age", "sex", "charlson", "tobacco", "alcohol"]
+    cols += [f"{a}_{o}" for o in study.outcomes for a in ("time", "event")]
+    assert {f"time_{nc_outcome(k)}" for k in P.NEGATIVE_CONTROLS} <= set(cols)
+    frames = []
+    for d in (table, truth):
+        d = d[cols].copy()
+        for c in cols[8:]:
+            d[c] = d[c].astype(float).fillna(-1.0)
+        frames.append(d)
+    m = frames[0].merge(frames[1], on=cols, how="outer", indicator=True)
+    counts = m["_merge"].value_counts()
+    assert counts["both"] == len(truth) > 2_000 and counts["right_only"] == 0
+    extra = m[m["_merge"] == "left_only"]
+    both = json.loads((folder / "truth.json").read_text())["counts"]["both"]
+    assert (extra["exposure"] == 1).all() and 0 < len(extra) < both
