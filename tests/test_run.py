@@ -49,7 +49,8 @@ def test_report_folder_holds_every_output(report):
     assert not any(p.name.startswith(".") for p in report.parent.iterdir())  # no temporary folder left
     lock = json.loads((report / "study.lock.json").read_text())
     assert set(lock["data_fingerprint"]) == {"patients", "stays", "diagnoses"}
-    assert lock["data_fingerprint"]["patients"]["rows"] == 20_000
+    # synth 1.1.0 adds 0.3 nonsevere-infection patients per index patient (comparator group)
+    assert lock["data_fingerprint"]["patients"]["rows"] == 26_000
     assert lock["engine"] == "duckdb" and "numpy" in lock["versions"]
     assert len(lock["spec_hash"]) == 64
 

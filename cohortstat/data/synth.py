@@ -204,6 +204,20 @@ def truth(n_patients: int, seed: int, counts: dict[str, int] | None = None) -> d
             "p_minor": "share of patients aged 0-17 at the index admission",
             "outcome_codes": "ICD-10 codes of the stays recording each cancer (principal diagnosis)",
             "chunk_patients": "patients per simulation chunk (random stream SeedSequence([seed, chunk]))",
+            "design_streams": "extra random streams SeedSequence([seed, chunk, k]) of the study-design additions",
+            "unmeasured_u": "P(U = 1) of the unmeasured binary confounder by group (U is never coded in the data)",
+            "design_outcomes": "myeloid (age-band effect) and in_situ (period effect): same form as outcomes, "
+                               "exposure given by myeloid_exposure_by_age_band / in_situ_exposure_by_period",
+            "age_band_edges": "age bands [edge_k, edge_k+1) at the index admission of the myeloid effect",
+            "period_edges_days": "periods [edge_k, edge_k+1) in days since the index discharge of the in_situ effect",
+            "negative_controls": "per negative control: base_per_year, age (per year), u = log-HR of U; "
+                                 "no exposure effect (HR 1 given U)",
+            "negative_control_marginal_log_hr": "implied log-HR of exposure of each negative control when U is "
+                                                "not adjusted for (rare-outcome value)",
+            "sepsis_vs_nonsevere": "cause-specific log-HR of sepsis vs nonsevere infection (adjusted for age, "
+                                   "sex, Charlson, tobacco) for the cancer sites and death",
+            "nonsevere_vs_reference_log_hr": "log-HR of the nonsevere-infection group vs the trauma group",
+            "nonsevere_per_patient": "nonsevere-infection patients generated per index patient",
         },
         "counts": counts or {},
     }
