@@ -64,7 +64,7 @@ def test_flow_has_a_source_box_reasons_and_remaining_counts_never_truncated():
     counts = _count_texts(svg)
     assert counts["count-flow-0-0"] == "n = 1,500"
     assert counts["count-flow-0-1"] == "n = 1,400 remaining" and counts["count-flow-1-2"] == "n = 700 remaining"
-    assert counts["count-flow-0-2"] == "n = * remaining" and counts["count-excl-0-2"] == "n < 10"
+    assert counts["count-flow-0-2"] == "n = * remaining" and counts["count-excl-0-2"] == "n = <10"
     words = " ".join(_texts(svg)).split()
     assert " ".join(words).count("two years before, or during, the index stay") == 4  # boxes and reasons, full
     assert "Excluded: qualified for both groups" in " ".join(words)
@@ -177,3 +177,27 @@ def test_numbers_at_risk_under_the_curves_are_suppressed_and_not_derivable_by_di
                 assert not 0 < x - y < k, (g, vals)
     assert shown[("lung", "a", 0)] == "*" or shown[("lung", "a", 2)] == "*"  # 500 - 495 = 5 hidden
     assert shown[("lung", "b", 2)] == 600 and shown[("lung", "b", 4)] == 600  # a difference of 0 is fine
+
+
+def test_grid_forest_rows_study_outcomes_in_order_with_readable_labels():
+    from types import SimpleNamespace
+
+    from cohortstat.report.figures import _grid_rows
+    from cohortstat.report.figures_forest import grid_forest_figure
+
+    def est(analysis, outcome, adjustment="adjusted", subgroup=None, level=None, period=None, hr=1.2):
+        return {"analysis": analysis, "outcome": outcome, "model": "cox", "adjustment": adjustment, "term": "exposure",
+                "subgroup": subgroup, "level": level, "period": period, "estimate": hr, "ci_lower": hr / 1.5,
+                "ci_upper": hr * 1.5}
+
+    data = {"estimates": [est("main", "b"), est("main", "a"), est("main", "a", "crude", hr=3.0),
+                          est("main", "a", subgroup="age_band", level="<50"), est("main", "nc_x"),
+                          est("blanking_2y", "a"), est("main", "a", period="365-730")]}
+    outcomes = [SimpleNamespace(name="a", label="Lung cancer"), SimpleNamespace(name="b", label="Skin cancer")]
+    rows, title = _grid_rows(data, outcomes)
+    assert list(dict.fromkeys(rows["outcome"])) == ["a", "b"] and "nc_x" not in set(rows["outcome"])
+    assert set(rows["row"]) == {"Main analysis", "Age band: <50", "Sensitivity: blanking 2y", "Days 365-730"}
+    assert 3.0 not in set(rows["hr"]) and title.startswith("Cox, adjusted")
+    fig = grid_forest_figure(rows, outcome_labels={"a": "Lung cancer", "b": "Skin cancer"}, title=title)
+    assert len(fig.axes) == 2 and all(len(ax.get_xticks()) <= 3 and 1 in ax.get_xticks() for ax in fig.axes)
+    assert "Main analysis" in _texts(render(fig).svg)
