@@ -21,16 +21,17 @@ from cohortstat.report.style import Rendered, inline_svg, render
 
 __all__ = ["forest", "inline_svg", "plot_cif", "report_figures"]
 
-_SOURCES = {"pmsi": "PMSI-MCO hospital discharge data", "snds": "SNDS (PMSI-MCO hospital stays and beneficiaries)",
-            "omop": "OMOP common data model database"}
+_SOURCES = {"pmsi": "the PMSI-MCO hospital discharge data",
+            "snds": "the SNDS (PMSI-MCO hospital stays and beneficiaries)",
+            "omop": "an OMOP common data model database"}
 _POPULATION = {"cohort": "", "matched": " (matched population)", "weighted": " (weighted population)"}
 
 
 def _source_text(results, data: dict) -> str:
     study = results.study
     src = (data.get("provenance") or {}).get("source")
-    where = _SOURCES.get(src, f"{src} data" if src else "the study data")
-    return (f"Source population: patients with a hospital stay in the {where}, "
+    where = _SOURCES.get(src, f"the {src} data" if src else "the study data")
+    return (f"Source population: patients with a hospital stay in {where}, "
             f"{study.study_period.start} to {study.study_period.end}")
 
 

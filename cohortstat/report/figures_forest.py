@@ -123,7 +123,8 @@ def forest_figure(models: pd.DataFrame, *, outcome_labels: dict, model_labels: d
                     ax.errorbar([hr], [yc], xerr=[[hr - max(lo, left)], [min(hi, right) - hr]], fmt=marker[m],
                                 ms=3.5, capsize=1.8, lw=0.9, color=color[m])
                 fig.text(x_hr, yf, _fmt_hr(hr, lo, hi), fontsize=size, va="center")
-                fig.text(x_ev, yf, mpl(str(r.get("events") or "-")), fontsize=size, va="center", gid=f"count-forest-{i}")
+                fig.text(x_ev, yf, mpl(str(r.get("events") or "-")), fontsize=size, va="center",
+                         gid=f"count-forest-{i}")
             y -= h
         _legend(fig, order, model_labels, color, marker, 0.06, ncol)
         return fig

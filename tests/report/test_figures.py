@@ -136,7 +136,8 @@ def test_forest_has_plain_ticks_text_columns_and_the_table_order():
     models = pd.DataFrame({"outcome": ["skin", "skin", "lung", "lung"],
                            "model": ["cox_crude", "fg_crude", "cox_crude", "fg_crude"],
                            "hr": [0.75, 0.7, 1.1, 1.0], "ci_lower": [0.4, 0.55, 0.9, 0.8],
-                           "ci_upper": [0.95, 0.9, 2.3, 1.2], "events": ["<10 / 43", "<10 / 43", "41 / 259", "41 / 259"]})
+                           "ci_upper": [0.95, 0.9, 2.3, 1.2],
+                           "events": ["<10 / 43", "<10 / 43", "41 / 259", "41 / 259"]})
     label = "Skin cancer (melanoma and non-melanoma)"
     svg = render(forest_figure(models, outcome_labels={"skin": label, "lung": "Lung cancer"},
                                model_labels={"cox_crude": "Cox, crude", "fg_crude": "Fine-Gray, crude"})).svg
