@@ -145,6 +145,19 @@ def _legend(fig, order, model_labels, color, marker, x0, ncol) -> None:
                frameon=False, fontsize=FONT["small"], handletextpad=0.3, columnspacing=0.8, borderaxespad=0)
 
 
+def _grid_panel(ax, part: pd.DataFrame, labels: list, body: float, left: float, right: float) -> None:
+    """One outcome's estimates, a row per analysis label (the main analysis in colour)."""
+    for i, lab in enumerate(labels):
+        if lab not in part.index:
+            continue
+        r = part.loc[lab]
+        hr, lo, hi = float(r["hr"]), float(r["ci_lower"]), float(r["ci_upper"])
+        if np.isfinite(hr) and np.isfinite(lo) and np.isfinite(hi):
+            yc = body - (i + 0.5) * _ROW
+            ax.errorbar([hr], [yc], xerr=[[hr - max(lo, left)], [min(hi, right) - hr]], fmt="o", ms=3,
+                        capsize=1.5, lw=0.8, color=COLORS[0] if i == 0 else GREY)
+
+
 def grid_forest_figure(rows: pd.DataFrame, *, outcome_labels: dict, title: str = ""):
     """Grid forest: one panel per outcome, one row per analysis (main, sensitivity variants, subgroup
     levels, periods) of one model (matplotlib figure).
@@ -179,16 +192,7 @@ def grid_forest_figure(rows: pd.DataFrame, *, outcome_labels: dict, title: str =
             ax.set_ylim(0, body)
             _axis(ax, left, ticks, right, None)
             ax.set_title(titles[j], fontsize=FONT["small"], loc="center")
-            part = rows.loc[rows["outcome"] == o].set_index("row")
-            for i, lab in enumerate(labels):
-                if lab not in part.index:
-                    continue
-                r = part.loc[lab]
-                hr, lo, hi = float(r["hr"]), float(r["ci_lower"]), float(r["ci_upper"])
-                if np.isfinite(hr) and np.isfinite(lo) and np.isfinite(hi):
-                    yc = body - (i + 0.5) * _ROW
-                    ax.errorbar([hr], [yc], xerr=[[hr - max(lo, left)], [min(hi, right) - hr]], fmt="o", ms=3,
-                                capsize=1.5, lw=0.8, color=COLORS[0] if i == 0 else GREY)
+            _grid_panel(ax, rows.loc[rows["outcome"] == o].set_index("row"), labels, body, left, right)
         for i, lab in enumerate(labels):
             fig.text(0.06 / WIDTH, (bottom + body - (i + 0.5) * _ROW) / height, mpl(lab), fontsize=FONT["small"],
                      va="center", weight="bold" if i == 0 else "normal")
