@@ -202,3 +202,36 @@ def test_grid_forest_rows_study_outcomes_in_order_with_readable_labels():
     fig = grid_forest_figure(rows, outcome_labels={"a": "Lung cancer", "b": "Skin cancer"}, title=title)
     assert len(fig.axes) == 2 and all(len(ax.get_xticks()) <= 3 and 1 in ax.get_xticks() for ax in fig.axes)
     assert "Main analysis" in _texts(render(fig).svg)
+
+
+def _chromium_test_results():
+    """The small complete StudyResults of test_html_chromium (real Cox fit and aggregates), with curves."""
+    import importlib.util
+    from dataclasses import replace
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("_html_case", Path(__file__).with_name("test_html_chromium.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    res = mod._results()
+    return res, replace
+
+
+def test_public_plot_cif_and_forest_for_notebooks():
+    import cohortstat as cs
+    from cohortstat.errors import ReportError
+
+    res, replace = _chromium_test_results()
+    with pytest.raises(ReportError, match="outcome must be one of lung"):
+        cs.plot_cif(res, "lung")  # no curve data in these results
+    df = _sample(n=600).rename(columns={"time": "time_lung", "event": "event_lung"})
+    o = replace(res.outcomes[0], curves=outcome_curves(df, "time_lung", "event_lung", ("sepsis", "trauma")))
+    res = replace(res, outcomes=(o,))
+    fig = cs.plot_cif(res, min_cell_count=10)
+    assert len(fig.axes) == 2 and fig.axes[1].get_title(loc="left") == "Death (competing event)"
+    counts = _count_texts(render(fig).svg)
+    assert counts and all(not (v.isdigit() and 0 < int(v) < 10) for v in counts.values())
+    fig = cs.forest(res)
+    assert "Cox, adjusted" in _texts(render(fig).svg)
+    with pytest.raises(ReportError, match="models: unknown cox_typo"):
+        cs.forest(res, models=["cox_typo"])
