@@ -235,3 +235,13 @@ def test_public_plot_cif_and_forest_for_notebooks():
     assert "Cox, adjusted" in _texts(render(fig).svg)
     with pytest.raises(ReportError, match="models: unknown cox_typo"):
         cs.forest(res, models=["cox_typo"])
+
+
+def test_report_screenshots_are_committed_small_and_linked_from_the_readme():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    shots = sorted((root / "docs" / "screenshots").glob("*.png"))
+    assert len(shots) >= 3 and all(s.stat().st_size < 300_000 for s in shots)
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert all(f"docs/screenshots/{s.name}" in readme for s in shots)
