@@ -21,16 +21,17 @@ from cohortstat.report.style import Rendered, inline_svg, render
 
 __all__ = ["forest", "inline_svg", "plot_cif", "report_figures"]
 
-_SOURCES = {"pmsi": "PMSI-MCO hospital discharge data", "snds": "SNDS (PMSI-MCO hospital stays and beneficiaries)",
-            "omop": "OMOP common data model database"}
+_SOURCES = {"pmsi": "the PMSI-MCO hospital discharge data",
+            "snds": "the SNDS (PMSI-MCO hospital stays and beneficiaries)",
+            "omop": "an OMOP common data model database"}
 _POPULATION = {"cohort": "", "matched": " (matched population)", "weighted": " (weighted population)"}
 
 
 def _source_text(results, data: dict) -> str:
     study = results.study
     src = (data.get("provenance") or {}).get("source")
-    where = _SOURCES.get(src, f"{src} data" if src else "the study data")
-    return (f"Source population: patients with a hospital stay in the {where}, "
+    where = _SOURCES.get(src, f"the {src} data" if src else "the study data")
+    return (f"Source population: patients with a hospital stay in {where}, "
             f"{study.study_period.start} to {study.study_period.end}")
 
 
@@ -66,27 +67,36 @@ def _forest_rows(results, p, model_rows: list[dict]) -> pd.DataFrame:
     return frame
 
 
-def _grid_rows(data: dict) -> tuple[pd.DataFrame, str]:
-    """Rows of the grid forest: main, then variants, subgroup levels and periods, for one model."""
-    est = [r for r in data.get("estimates", []) if r.get("term") == "exposure" and r.get("model") == "cox"]
+def _human(name: str) -> str:
+    text = str(name).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def _grid_label(r: dict) -> str:
+    if r.get("subgroup"):
+        label = f"{_human(r['subgroup'])}: {r['level']}"
+    elif r.get("period"):
+        label = f"Days {r['period']}"
+    else:
+        return "Main analysis" if r["analysis"] == "main" else f"Sensitivity: {r['analysis'].replace('_', ' ')}"
+    return label if r["analysis"] == "main" else f"{r['analysis'].replace('_', ' ')}, {label}"
+
+
+def _grid_rows(data: dict, outcomes) -> tuple[pd.DataFrame, str]:
+    """Rows of the grid forest: main, then variants, subgroup levels and periods, for one model (the
+    adjusted or PS-adjusted Cox model); the study's outcomes only (no negative control), in study order."""
+    names = [o.name for o in outcomes]
+    est = [r for r in data.get("estimates", []) if r.get("term") == "exposure" and r.get("model") == "cox"
+           and r.get("outcome") in names]
     if not est:
         return pd.DataFrame(), ""
     adjustment = "ps" if any(r.get("adjustment") == "ps" for r in est) else "adjusted"
-    rows = []
-    for r in est:
-        if r.get("adjustment") != adjustment and not (r.get("subgroup") or r.get("period")):
-            continue
-        if r.get("subgroup"):
-            label = f"{r['subgroup']}: {r['level']}"
-        elif r.get("period"):
-            label = f"Period {r['period']}"
-        else:
-            label = "Main analysis" if r["analysis"] == "main" else f"Sensitivity: {r['analysis']}"
-        if r["analysis"] != "main" and (r.get("subgroup") or r.get("period")):
-            label = f"{r['analysis']}, {label}"
-        rows.append({"row": label, "outcome": r["outcome"], "hr": r.get("estimate"), "ci_lower": r.get("ci_lower"),
-                     "ci_upper": r.get("ci_upper")})
+    rows = [{"row": _grid_label(r), "outcome": r["outcome"], "hr": r.get("estimate"), "ci_lower": r.get("ci_lower"),
+             "ci_upper": r.get("ci_upper")}
+            for r in est if r.get("adjustment") == adjustment or r.get("subgroup") or r.get("period")]
     frame = pd.DataFrame(rows).drop_duplicates(["row", "outcome"])
+    frame["order"] = frame["outcome"].map({n: i for i, n in enumerate(names)})
+    frame = frame.sort_values("order", kind="stable").drop(columns="order")
     for col in ("hr", "ci_lower", "ci_upper"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce")
     title = f"Cox, {'PS-adjusted' if adjustment == 'ps' else 'adjusted'}: exposure hazard ratio by analysis"
@@ -103,7 +113,7 @@ def report_figures(results, data: dict, protected, model_rows: list[dict]) -> di
     if len(forest_rows):
         out["forest"] = render(forest_figure(forest_rows, outcome_labels={o.name: o.label for o in results.outcomes},
                                              model_labels=MODEL_LABELS))
-    grid, title = _grid_rows(data)
+    grid, title = _grid_rows(data, results.outcomes)
     if len(grid) and grid["row"].nunique() > 1:
         out["forest_grid"] = render(grid_forest_figure(grid, outcome_labels={o.name: o.label for o in
                                                                              results.outcomes}, title=title))

@@ -20,7 +20,7 @@ __all__ = ["exclusion_reason", "flow_figure"]
 _LINE = FONT["small"] * 1.32 / 72  # line height, inches
 _PAD = 0.07
 _GAP = 0.28  # vertical space between boxes (arrow)
-_REASONS = {"in_both": "qualified for both groups", "matching": "no match found",
+_REASONS = {"in_both": "qualified for both groups", "matching": "not in a matched set",
             "entry": "no qualifying stay"}
 
 
@@ -30,9 +30,7 @@ _STEPS = {"in_both": "Qualifying for one group only"}
 def _fmt(v) -> str:
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return "= -"
-    if isinstance(v, str):
-        return f"< {v[1:]}" if v.startswith("<") else f"= {v}"
-    return f"= {int(v):,}"
+    return f"= {v}" if isinstance(v, str) else f"= {int(v):,}"
 
 
 def exclusion_reason(rule_id: str, description: str) -> str:

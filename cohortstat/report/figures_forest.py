@@ -42,7 +42,7 @@ def _fmt_hr(hr, lo, hi) -> str:
     return f"{hr:.2f} ({lo:.2f} to {hi:.2f})"
 
 
-def _axis(ax, left, ticks, right, xlabel: str) -> None:
+def _axis(ax, left, ticks, right, xlabel: str | None) -> None:
     ax.set_xscale("log")
     ax.set_xlim(left, right)
     ax.xaxis.set_major_locator(FixedLocator(ticks))
@@ -50,7 +50,8 @@ def _axis(ax, left, ticks, right, xlabel: str) -> None:
     ax.xaxis.set_minor_locator(NullLocator())
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.axvline(1.0, color=GREY, lw=0.7)
-    ax.set_xlabel(xlabel, fontsize=FONT["small"])
+    if xlabel:
+        ax.set_xlabel(xlabel, fontsize=FONT["small"])
     ax.spines["left"].set_visible(False)
     ax.tick_params(axis="y", left=False, labelleft=False)
 
@@ -122,7 +123,8 @@ def forest_figure(models: pd.DataFrame, *, outcome_labels: dict, model_labels: d
                     ax.errorbar([hr], [yc], xerr=[[hr - max(lo, left)], [min(hi, right) - hr]], fmt=marker[m],
                                 ms=3.5, capsize=1.8, lw=0.9, color=color[m])
                 fig.text(x_hr, yf, _fmt_hr(hr, lo, hi), fontsize=size, va="center")
-                fig.text(x_ev, yf, mpl(str(r.get("events") or "-")), fontsize=size, va="center", gid=f"count-forest-{i}")
+                fig.text(x_ev, yf, mpl(str(r.get("events") or "-")), fontsize=size, va="center",
+                         gid=f"count-forest-{i}")
             y -= h
         _legend(fig, order, model_labels, color, marker, 0.06, ncol)
         return fig
@@ -143,6 +145,19 @@ def _legend(fig, order, model_labels, color, marker, x0, ncol) -> None:
                frameon=False, fontsize=FONT["small"], handletextpad=0.3, columnspacing=0.8, borderaxespad=0)
 
 
+def _grid_panel(ax, part: pd.DataFrame, labels: list, body: float, left: float, right: float) -> None:
+    """One outcome's estimates, a row per analysis label (the main analysis in colour)."""
+    for i, lab in enumerate(labels):
+        if lab not in part.index:
+            continue
+        r = part.loc[lab]
+        hr, lo, hi = float(r["hr"]), float(r["ci_lower"]), float(r["ci_upper"])
+        if np.isfinite(hr) and np.isfinite(lo) and np.isfinite(hi):
+            yc = body - (i + 0.5) * _ROW
+            ax.errorbar([hr], [yc], xerr=[[hr - max(lo, left)], [min(hi, right) - hr]], fmt="o", ms=3,
+                        capsize=1.5, lw=0.8, color=COLORS[0] if i == 0 else GREY)
+
+
 def grid_forest_figure(rows: pd.DataFrame, *, outcome_labels: dict, title: str = ""):
     """Grid forest: one panel per outcome, one row per analysis (main, sensitivity variants, subgroup
     levels, periods) of one model (matplotlib figure).
@@ -158,7 +173,7 @@ def grid_forest_figure(rows: pd.DataFrame, *, outcome_labels: dict, title: str =
         probe = new_figure(WIDTH, 3)
         label_w = max(text_width(probe, mpl(t), FONT["small"]) for t in labels) + 0.15
         npan = max(len(outs), 1)
-        gap = 0.12
+        gap = 0.22
         pan_w = (WIDTH - label_w - 0.1 - gap * (npan - 1)) / npan
         chars = max(int(pan_w / 0.06), 10)
         titles = [mpl(wrap(outcome_labels.get(o, o), chars)) for o in outs]
@@ -169,25 +184,20 @@ def grid_forest_figure(rows: pd.DataFrame, *, outcome_labels: dict, title: str =
         fig = new_figure(WIDTH, height)
         vals = rows[["ci_lower", "ci_upper"]].to_numpy(float)
         vals = vals[np.isfinite(vals) & (vals > 0)]
-        left, ticks, right = hr_ticks(vals.min() if vals.size else 1, vals.max() if vals.size else 1)
+        left, ticks, right = hr_ticks(max(vals.min(), 0.1) if vals.size else 1, min(vals.max(), 10) if vals.size else 1)
+        if len(ticks) > 3:  # narrow panels: the outermost ticks and 1
+            ticks = sorted({ticks[0], 1, ticks[-1]})
         for j, o in enumerate(outs):
             ax = fig.add_axes(((label_w + j * (pan_w + gap)) / WIDTH, bottom / height, pan_w / WIDTH, body / height))
             ax.set_ylim(0, body)
-            _axis(ax, left, ticks, right, "HR (95% CI)")
+            _axis(ax, left, ticks, right, None)
             ax.set_title(titles[j], fontsize=FONT["small"], loc="center")
-            part = rows.loc[rows["outcome"] == o].set_index("row")
-            for i, lab in enumerate(labels):
-                if lab not in part.index:
-                    continue
-                r = part.loc[lab]
-                hr, lo, hi = float(r["hr"]), float(r["ci_lower"]), float(r["ci_upper"])
-                if np.isfinite(hr) and np.isfinite(lo) and np.isfinite(hi):
-                    yc = body - (i + 0.5) * _ROW
-                    ax.errorbar([hr], [yc], xerr=[[hr - max(lo, left)], [min(hi, right) - hr]], fmt="o", ms=3,
-                                capsize=1.5, lw=0.8, color=COLORS[0] if i == 0 else GREY)
+            _grid_panel(ax, rows.loc[rows["outcome"] == o].set_index("row"), labels, body, left, right)
         for i, lab in enumerate(labels):
             fig.text(0.06 / WIDTH, (bottom + body - (i + 0.5) * _ROW) / height, mpl(lab), fontsize=FONT["small"],
                      va="center", weight="bold" if i == 0 else "normal")
+        fig.text((label_w + (WIDTH - label_w - 0.1) / 2) / WIDTH, 0.04 / height, "Hazard ratio (95% CI), log scale",
+                 fontsize=FONT["small"], ha="center", va="bottom")
         if title:
             fig.text(0.06 / WIDTH, 1 - 0.04 / height, mpl(title), fontsize=FONT["title"], va="top")
         return fig

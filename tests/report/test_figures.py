@@ -64,7 +64,7 @@ def test_flow_has_a_source_box_reasons_and_remaining_counts_never_truncated():
     counts = _count_texts(svg)
     assert counts["count-flow-0-0"] == "n = 1,500"
     assert counts["count-flow-0-1"] == "n = 1,400 remaining" and counts["count-flow-1-2"] == "n = 700 remaining"
-    assert counts["count-flow-0-2"] == "n = * remaining" and counts["count-excl-0-2"] == "n < 10"
+    assert counts["count-flow-0-2"] == "n = * remaining" and counts["count-excl-0-2"] == "n = <10"
     words = " ".join(_texts(svg)).split()
     assert " ".join(words).count("two years before, or during, the index stay") == 4  # boxes and reasons, full
     assert "Excluded: qualified for both groups" in " ".join(words)
@@ -136,7 +136,8 @@ def test_forest_has_plain_ticks_text_columns_and_the_table_order():
     models = pd.DataFrame({"outcome": ["skin", "skin", "lung", "lung"],
                            "model": ["cox_crude", "fg_crude", "cox_crude", "fg_crude"],
                            "hr": [0.75, 0.7, 1.1, 1.0], "ci_lower": [0.4, 0.55, 0.9, 0.8],
-                           "ci_upper": [0.95, 0.9, 2.3, 1.2], "events": ["<10 / 43", "<10 / 43", "41 / 259", "41 / 259"]})
+                           "ci_upper": [0.95, 0.9, 2.3, 1.2],
+                           "events": ["<10 / 43", "<10 / 43", "41 / 259", "41 / 259"]})
     label = "Skin cancer (melanoma and non-melanoma)"
     svg = render(forest_figure(models, outcome_labels={"skin": label, "lung": "Lung cancer"},
                                model_labels={"cox_crude": "Cox, crude", "fg_crude": "Fine-Gray, crude"})).svg
@@ -177,3 +178,70 @@ def test_numbers_at_risk_under_the_curves_are_suppressed_and_not_derivable_by_di
                 assert not 0 < x - y < k, (g, vals)
     assert shown[("lung", "a", 0)] == "*" or shown[("lung", "a", 2)] == "*"  # 500 - 495 = 5 hidden
     assert shown[("lung", "b", 2)] == 600 and shown[("lung", "b", 4)] == 600  # a difference of 0 is fine
+
+
+def test_grid_forest_rows_study_outcomes_in_order_with_readable_labels():
+    from types import SimpleNamespace
+
+    from cohortstat.report.figures import _grid_rows
+    from cohortstat.report.figures_forest import grid_forest_figure
+
+    def est(analysis, outcome, adjustment="adjusted", subgroup=None, level=None, period=None, hr=1.2):
+        return {"analysis": analysis, "outcome": outcome, "model": "cox", "adjustment": adjustment, "term": "exposure",
+                "subgroup": subgroup, "level": level, "period": period, "estimate": hr, "ci_lower": hr / 1.5,
+                "ci_upper": hr * 1.5}
+
+    data = {"estimates": [est("main", "b"), est("main", "a"), est("main", "a", "crude", hr=3.0),
+                          est("main", "a", subgroup="age_band", level="<50"), est("main", "nc_x"),
+                          est("blanking_2y", "a"), est("main", "a", period="365-730")]}
+    outcomes = [SimpleNamespace(name="a", label="Lung cancer"), SimpleNamespace(name="b", label="Skin cancer")]
+    rows, title = _grid_rows(data, outcomes)
+    assert list(dict.fromkeys(rows["outcome"])) == ["a", "b"] and "nc_x" not in set(rows["outcome"])
+    assert set(rows["row"]) == {"Main analysis", "Age band: <50", "Sensitivity: blanking 2y", "Days 365-730"}
+    assert 3.0 not in set(rows["hr"]) and title.startswith("Cox, adjusted")
+    fig = grid_forest_figure(rows, outcome_labels={"a": "Lung cancer", "b": "Skin cancer"}, title=title)
+    assert len(fig.axes) == 2 and all(len(ax.get_xticks()) <= 3 and 1 in ax.get_xticks() for ax in fig.axes)
+    assert "Main analysis" in _texts(render(fig).svg)
+
+
+def _chromium_test_results():
+    """The small complete StudyResults of test_html_chromium (real Cox fit and aggregates), with curves."""
+    import importlib.util
+    from dataclasses import replace
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("_html_case", Path(__file__).with_name("test_html_chromium.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    res = mod._results()
+    return res, replace
+
+
+def test_public_plot_cif_and_forest_for_notebooks():
+    import cohortstat as cs
+    from cohortstat.errors import ReportError
+
+    res, replace = _chromium_test_results()
+    with pytest.raises(ReportError, match="outcome must be one of lung"):
+        cs.plot_cif(res, "lung")  # no curve data in these results
+    df = _sample(n=600).rename(columns={"time": "time_lung", "event": "event_lung"})
+    o = replace(res.outcomes[0], curves=outcome_curves(df, "time_lung", "event_lung", ("sepsis", "trauma")))
+    res = replace(res, outcomes=(o,))
+    fig = cs.plot_cif(res, min_cell_count=10)
+    assert len(fig.axes) == 2 and fig.axes[1].get_title(loc="left") == "Death (competing event)"
+    counts = _count_texts(render(fig).svg)
+    assert counts and all(not (v.isdigit() and 0 < int(v) < 10) for v in counts.values())
+    fig = cs.forest(res)
+    assert "Cox, adjusted" in _texts(render(fig).svg)
+    with pytest.raises(ReportError, match="models: unknown cox_typo"):
+        cs.forest(res, models=["cox_typo"])
+
+
+def test_report_screenshots_are_committed_small_and_linked_from_the_readme():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    shots = sorted((root / "docs" / "screenshots").glob("*.png"))
+    assert len(shots) >= 3 and all(s.stat().st_size < 300_000 for s in shots)
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert all(f"docs/screenshots/{s.name}" in readme for s in shots)
