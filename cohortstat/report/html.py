@@ -76,6 +76,8 @@ _ENV = jinja2.Environment(
 )
 _ENV.filters["num"] = _num
 _ENV.filters["p"] = _p
+_ENV.filters["method"] = lambda v: {"iptw": "inverse probability of treatment weighting",
+                                    "overlap": "overlap weighting"}.get(v, v)
 _ENV.filters["term"] = lambda v: human_text(human(v)) if isinstance(v, str) else v
 
 

@@ -227,8 +227,9 @@ def _t1_notes(data, zero_labels, zero_reason, adjusted, method) -> list[str]:
         notes.append("Not shown (no patient of either group has it" + (f"; {zero_reason}" if zero_reason else "")
                      + "): " + "; ".join(zero_labels) + ".")
     if adjusted and method != "matching":
-        notes.append("† Weighted by the propensity-score weights (" + method + "): percentages, means, SDs, "
-                     "follow-up and SMDs are weighted; counts are those of the unweighted table.")
+        how = {"iptw": "inverse probability of treatment weights", "overlap": "overlap weights"}.get(method, method)
+        notes.append("† Weighted by the propensity-score " + how + ": percentages, means, SDs, "
+                     "follow-up and SMDs are weighted; no count is shown (the patients are those before weighting).")
     elif adjusted:
         notes.append("After matching: the matched sample on which the propensity-score models are fitted.")
     return notes
