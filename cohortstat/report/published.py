@@ -89,6 +89,8 @@ def _table_one_adjusted(p: Protected, results, groups) -> list[dict]:
         for g in groups:
             if r["kind"] != "n":
                 r[f"n_{g}"] = None
+            else:  # the patients of the cohort: the counts of Table 1, as published there
+                r[f"n_{g}"] = shown.get((r["variable"], r["level"]), {}).get(f"n_{g}")
             if r["kind"] == "categorical" and before.get(f"pct_{g}") is None:
                 r[f"pct_{g}"] = None
         if r["variable"] in smd_hidden:
