@@ -36,18 +36,19 @@ def _analyses(study) -> tuple[str, str]:
 def strobe_items(study, data: dict) -> list[tuple[str, str, str]]:
     """``(item, recommendation, where the report answers it)`` for every STROBE and RECORD item."""
     sens, conf = _analyses(study)
-    sub = ("Methods (subgroups: " + ", ".join(study.analyses.subgroups) + ")" if study.analyses.subgroups
+    sub = ("Methods (subgroups: " + ", ".join(s.replace("_", " ") for s in study.analyses.subgroups) + ")"
+           if study.analyses.subgroups
            else "Not applicable: the study declares no subgroup or interaction analysis")
     return [
         ("1a", "Study design indicated in the title or abstract", _AUTHORS + " (the report's title: " + data["title"]
          + "; design: Methods)"),
         ("1b", "Informative and balanced abstract", _AUTHORS),
-        ("RECORD 1.1", "Type of data used named in the title or abstract", "Methods (data source); " + _AUTHORS),
-        ("RECORD 1.2", "Geographic region and time frame", "Study summary (study period); region: " + _AUTHORS),
+        ("RECORD 1.1", "Type of data used named in the title or abstract", "Methods (data source); the title and abstract are for the authors of the manuscript"),
+        ("RECORD 1.2", "Geographic region and time frame", "Study summary (study period); the region is for the authors of the manuscript"),
         ("RECORD 1.3", "Linkage between databases", "Not applicable: one database, no linkage"),
-        ("2", "Scientific background and rationale", "Study summary (study description); " + _AUTHORS),
+        ("2", "Scientific background and rationale", "Study summary (study description); the rationale is for the authors of the manuscript"),
         ("3", "Specific objectives and hypotheses", "Study summary (exposed and reference groups, outcomes); "
-         "hypotheses: " + _AUTHORS),
+         "the hypotheses are for the authors of the manuscript"),
         ("4", "Key elements of study design", "Methods (design)"),
         ("5", "Setting, locations, relevant dates (recruitment, exposure, follow-up, data collection)",
          "Study summary (study period); Methods (follow-up, end of data)"),
@@ -79,7 +80,7 @@ def strobe_items(study, data: dict) -> list[tuple[str, str, str]]:
         ("12d", "Cohort study: how loss to follow-up was addressed", "Methods (follow-up ends at death or end of "
          "data; patients leaving the database are not observable in hospital data)"),
         ("12e", "Sensitivity analyses", sens),
-        ("RECORD 12.1", "Extent of access to the database population", "Methods (data source); access: " + _AUTHORS),
+        ("RECORD 12.1", "Extent of access to the database population", "Methods (data source); the extent of access is for the authors of the manuscript"),
         ("RECORD 12.2", "Data cleaning methods", "Limitations (data checks: named anomalies counted, not repaired)"),
         ("RECORD 12.3", "Linkage methods and quality", "Not applicable: no linkage"),
         ("13a", "Numbers of individuals at each stage", "Patient flow (figure and table)"),
@@ -102,7 +103,7 @@ def strobe_items(study, data: dict) -> list[tuple[str, str, str]]:
          if (variants_or_subgroups(study)) else "Not applicable: no other analysis declared"),
         ("18", "Key results with reference to objectives", _AUTHORS),
         ("19", "Limitations, sources of bias or imprecision", "Limitations (data checks and what they cannot "
-         "detect); discussion: " + _AUTHORS),
+         "detect); the discussion is for the authors of the manuscript"),
         ("RECORD 19.1", "Implications of using data not created for research", "Limitations (hospital diagnoses "
          "only, coding practice, deaths outside hospital)"),
         ("20", "Cautious overall interpretation", _AUTHORS),
