@@ -153,15 +153,37 @@ def compare(old: dict, new: dict, rtol: float = 1e-9) -> list[Difference]:
                     else:
                         _walk(pa, pb, section, label, what, rtol, out)
         elif a is _MISSING or b is _MISSING:
-            out.append(Difference(section, "", "", "", a, b))
+            out.append(Difference(section, "", "", "whole section", a, b))
         else:
             _walk(a, b, section, "", "", rtol, out)
     return out
 
 
+def _collapsed(items: list[Difference], limit: int) -> list[str]:
+    """Lines of one group: a field added or removed in many rows is one line; at most ``limit`` lines."""
+    fields: dict[tuple[str, bool], int] = {}
+    rest = []
+    for d in items:
+        if (d.old is _MISSING) != (d.new is _MISSING) and d.statistic not in ("row", "rows", "outcome", "whole section"):
+            key = (d.statistic, d.old is _MISSING)
+            fields[key] = fields.get(key, 0) + 1
+        else:
+            rest.append(d.line())
+    lines = [f"field {name!r} {'new in the rerun' if new else 'absent from the rerun'} ({n} row(s))"
+             for (name, new), n in fields.items()]
+    lines += rest
+    if len(lines) > limit:
+        lines = lines[:limit] + [f"... and {len(lines) - limit} more"]
+    return lines
+
+
 def render(diffs: list[Difference], *, drift: list[str] = (), old_name: str = "original",
-           new_name: str = "rerun") -> str:
-    """The differences grouped by section and outcome, with a summary; ``identical`` when there are none."""
+           new_name: str = "rerun", limit: int = 25) -> str:
+    """The differences grouped by section and outcome, with a summary; ``identical`` when there are none.
+
+    In each group a field added or removed in many rows (a new version's new column) is one line, and at
+    most ``limit`` lines are listed (the count of the others follows).
+    """
     lines = []
     if drift:
         lines.append("Version drift between the lock and this environment: " + "; ".join(drift))
@@ -169,17 +191,17 @@ def render(diffs: list[Difference], *, drift: list[str] = (), old_name: str = "o
         lines.append(f"identical: every number of the {old_name} reproduced in the {new_name}")
         return "\n".join(lines)
     numeric = [d.relative for d in diffs if d.relative is not None]
-    summary = f"{len(diffs)} difference(s) between the {old_name} and the {new_name}"
     groups: dict[tuple[str, str], list[Difference]] = {}
     for d in diffs:
         groups.setdefault((d.section, d.outcome), []).append(d)
-    summary += f" in {len(groups)} group(s)"
+    summary = (f"{len(diffs)} difference(s) between the {old_name} and the {new_name} in {len(groups)} group(s): "
+               f"{len(numeric)} changed number(s)")
     if numeric:
-        summary += f"; largest relative change {max(numeric, key=abs):+.2%}"
-    lines.append(summary + ":")
+        summary += f", largest relative change {max(numeric, key=abs):+.2%}"
+    lines.append(summary)
     for (section, outcome), items in groups.items():
         lines.append(f"{section}" + (f": {outcome}" if outcome else "") + f" ({len(items)})")
-        lines += [f"  {d.line()}" for d in items]
+        lines += [f"  {line}" for line in _collapsed(items, limit)]
     return "\n".join(lines)
 
 

@@ -56,8 +56,8 @@ def test_render_groups_and_summarises():
     text = render(compare(OLD, _changed()), drift=["numpy 2.4.6 -> 2.5.0"])
     lines = text.splitlines()
     assert lines[0] == "Version drift between the lock and this environment: numpy 2.4.6 -> 2.5.0"
-    assert lines[1] == ("3 difference(s) between the original and the rerun in 2 group(s); largest relative change "
-                        "+10.00%:")
+    assert lines[1] == ("3 difference(s) between the original and the rerun in 2 group(s): 3 changed number(s), "
+                        "largest relative change +10.00%")
     assert "Outcomes: Lung cancer (2)" in lines and "Table 1 (1)" in lines
     assert "  Cox, adjusted / exposure / hr: 0.5 -> 0.55 (+10.00%)" in lines
 
@@ -91,3 +91,13 @@ def test_rerun_refuses_an_unknown_engine(tmp_path):
     result = CliRunner().invoke(app, ["rerun", str(tmp_path), "--data", str(tmp_path), "--engine", "sqlite"])
     assert result.exit_code == 2
     assert "--engine must be duckdb or spark" in result.output
+
+
+def test_a_field_new_in_many_rows_is_one_line_and_long_groups_are_cut():
+    old = {"table_one": [{"variable": f"v{i}", "level": "yes", "n_a": i} for i in range(40)]}
+    new = {"table_one": [{"variable": f"v{i}", "level": "yes", "n_a": i + 1, "label": f"V{i}"} for i in range(40)]}
+    text = render(compare(old, new), limit=10)
+    lines = text.splitlines()
+    assert "  field 'label' new in the rerun (40 row(s))" in lines
+    assert lines[-1] == "  ... and 31 more"
+    assert len(lines) == 2 + 10 + 1

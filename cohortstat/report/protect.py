@@ -147,20 +147,29 @@ def _declare_attrition(ctx: Context, att: pd.DataFrame) -> None:
         led.relate({ctx.matched[ctx.groups[1]]: 1, ctx.matched[ctx.groups[0]]: -int(ratio)}, "matching ratio")
 
 
-def _declare_table_one(ctx: Context, t1: pd.DataFrame) -> dict:
-    """Keys of Table 1: ``{(row index, group): key}``; totals are the attrition's final counts."""
+def _declare_table_one(ctx: Context, t1: pd.DataFrame | None, sample: str = "t1", totals_of=None) -> dict:
+    """Keys of Table 1: ``{(row index, group): key}``; totals are the attrition's final counts.
+
+    ``sample``/``totals_of``: the adjusted Table 1 of a matched study (``"t1_matched"``, the matched
+    counts of the attrition) uses its own keys. A weighted Table 1 declares nothing (its ``n`` are the
+    unadjusted counts; the report shows only its weighted percentages, hidden where the unadjusted cell is).
+    """
+    if t1 is None:
+        return {"totals": {}}
     led, keys = ctx.ledger, {}
     totals = {}
+    totals_of = ctx.total if totals_of is None else totals_of
     for i, r in t1.iterrows():
         if r["kind"] == "n":
             for g in ctx.groups:
-                totals[g] = keys[(i, g)] = ctx.same_as(ctx.total.get(g), int(r[f"n_{g}"]), ("t1_total", g))
+                totals[g] = keys[(i, g)] = ctx.same_as(totals_of.get(g), int(r[f"n_{g}"]), (f"{sample}_total", g))
     for var, idx in t1.groupby("variable", sort=False).groups.items():
         rows = t1.loc[idx]
         if rows["kind"].iloc[0] != "categorical":
             continue
         for g in ctx.groups:
-            cells = [led.count(("t1", var, str(t1.at[i, "level"]), g), int(t1.at[i, f"n_{g}"]), cost=2) for i in idx]
+            cells = [led.count((sample, var, str(t1.at[i, "level"]), g), int(t1.at[i, f"n_{g}"]), cost=2)
+                     for i in idx]
             for i, c in zip(idx, cells):
                 keys[(i, g)] = c
             if g in totals:
@@ -315,9 +324,11 @@ def _declare_preference(ctx: Context, pref: pd.DataFrame | None) -> None:
 class Protected:
     """The solved ledger of a report and helpers to publish each statistic."""
 
-    def __init__(self, ctx: Context, t1_keys: dict, balance_keys: dict, notes: list, outcome_notes: dict):
+    def __init__(self, ctx: Context, t1_keys: dict, balance_keys: dict, notes: list, outcome_notes: dict,
+                 t1_adjusted_keys: dict | None = None):
         self.ctx, self.ledger = ctx, ctx.ledger
         self.t1_keys, self.balance_keys = t1_keys, balance_keys
+        self.t1_adjusted_keys = t1_adjusted_keys or {"totals": {}}
         self.notes, self.outcome_notes = notes, outcome_notes
 
     def show(self, key):
@@ -332,6 +343,10 @@ def declare(results, k: int, *, provenance: dict | None = None, data_checks: lis
     ctx = Context(results, k)
     _declare_attrition(ctx, results.attrition)
     t1_keys = _declare_table_one(ctx, results.table_one)
+    t1_adjusted_keys = {"totals": {}}
+    adjusted = getattr(results, "table_one_adjusted", None)
+    if adjusted is not None and results.confounding_method == "matching" and len(ctx.matched) == 2:
+        t1_adjusted_keys = _declare_table_one(ctx, adjusted, "t1_matched", ctx.matched)
     for o in (*results.outcomes, *getattr(results, "controls", ())):
         _declare_outcome(ctx, o)
     for name, variant in getattr(results, "variants", ()):
@@ -352,7 +367,7 @@ def declare(results, k: int, *, provenance: dict | None = None, data_checks: lis
 
     declare_diagnostics(ctx, results)  # SIR observed events, equipoise counts
     ctx.ledger.solve()
-    return Protected(ctx, t1_keys, balance_keys, notes, outcome_notes)
+    return Protected(ctx, t1_keys, balance_keys, notes, outcome_notes, t1_adjusted_keys)
 
 
 def coarsen_cif(cif: pd.DataFrame, k: int) -> pd.DataFrame:

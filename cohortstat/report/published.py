@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from cohortstat.report.labels import human_text
 from cohortstat.report.protect import Protected, coarsen_cif, declare
 from cohortstat.report.published_curves import fixed_times_rows
 from cohortstat.report.safe_text import clean_tree
@@ -49,8 +50,9 @@ def _attrition(p: Protected, att: pd.DataFrame, groups) -> list[dict]:
     return out
 
 
-def _table_one(p: Protected, t1: pd.DataFrame, groups) -> list[dict]:
-    keys, totals = p.t1_keys, p.t1_keys["totals"]
+def _table_one(p: Protected, t1: pd.DataFrame, groups, keys: dict | None = None) -> list[dict]:
+    keys = p.t1_keys if keys is None else keys
+    totals = keys["totals"]
     smd_hidden = {}
     for var, idx in t1.groupby("variable", sort=False).groups.items():
         cells = [keys[(i, g)] for i in idx for g in groups if (i, g) in keys]
@@ -66,6 +68,35 @@ def _table_one(p: Protected, t1: pd.DataFrame, groups) -> list[dict]:
         if smd_hidden[r["variable"]]:
             row["smd"] = None
         out.append(row)
+    return out
+
+
+def _table_one_adjusted(p: Protected, results, groups) -> list[dict]:
+    """The adjusted Table 1 as published: matched counts through their own ledger keys; a weighted table
+    shows no count (its persons are those of Table 1) and hides what the unadjusted table hides."""
+    adj = getattr(results, "table_one_adjusted", None)
+    if adj is None:
+        return []
+    if p.t1_adjusted_keys["totals"]:
+        return _table_one(p, adj, groups, p.t1_adjusted_keys)
+    before_rows = _table_one(p, results.table_one, groups)
+    shown = {(r["variable"], r["level"]): r for r in before_rows}
+    smd_hidden = {r["variable"] for r in before_rows if r["kind"] == "categorical" and r["smd"] is None
+                  and before_rows.index(r) == next(i for i, b in enumerate(before_rows)
+                                                   if b["variable"] == r["variable"])}
+    out = []
+    for r in _records(adj):
+        before = shown.get((r["variable"], r["level"]), {})
+        for g in groups:
+            if r["kind"] != "n":
+                r[f"n_{g}"] = None
+            else:  # the patients of the cohort: the counts of Table 1, as published there
+                r[f"n_{g}"] = shown.get((r["variable"], r["level"]), {}).get(f"n_{g}")
+            if r["kind"] == "categorical" and before.get(f"pct_{g}") is None:
+                r[f"pct_{g}"] = None
+        if r["variable"] in smd_hidden:
+            r["smd"] = None
+        out.append(r)
     return out
 
 
@@ -157,7 +188,7 @@ def _outcome(p: Protected, o, groups) -> dict:
         "at_risk": at_risk,
         "cif_by_year": _cif_by_year(p, o, groups, corners),
         "cif_fixed_times": fixed_times_rows(p, o, groups, p.ctx.results.labels) if o.curves is not None else [],
-        "notes": [n.render(p.ledger) for n in p.outcome_notes[o.name]],
+        "notes": [human_text(n.render(p.ledger)) for n in p.outcome_notes[o.name]],
     }
 
 
@@ -218,10 +249,11 @@ def publish_data(results, min_cell_count: int = 10, *, provenance: dict | None =
         "confounding_method": results.confounding_method,
         "attrition": _attrition(p, results.attrition, groups),
         "table_one": _table_one(p, results.table_one, groups),
+        "table_one_adjusted": _table_one_adjusted(p, results, groups),
         "balance": _balance(p, results),
         "ps_coef": _records(results.ps_coef),
         # sorted: the order of notes follows the order of outcomes in the spec, which a lock may not keep
-        "notes": sorted(n.render(p.ledger) for n in p.notes),
+        "notes": sorted(human_text(n.render(p.ledger)) for n in p.notes),
         "outcomes": {o.name: _outcome(p, o, groups) for o in results.outcomes},
     }
     if provenance:

@@ -402,6 +402,9 @@ def scan_outputs(
         name = str(path.relative_to(root))
         if path.suffix == ".png" and path.with_suffix(".svg").is_file():
             continue  # the PNG copy of a figure: drawn from the same data as its SVG, which is scanned
+        if path.suffix == ".xlsx":  # the publication tables: only cells of tables.html (scanned below)
+            scan_xlsx(path, name, path.with_suffix(".html"), problems)
+            continue
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
@@ -422,3 +425,49 @@ def scan_outputs(
             for token in sorted(tokens & found):
                 problems.append(DisclosureProblem(f"{name}: contains patient identifier {token!r}"))
     return problems
+
+
+class _CellTexts(html.parser.HTMLParser):
+    """The text of every table cell of an HTML file."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.cells: set[str] = set()
+        self.current: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("td", "th", "caption", "p"):
+            self.current = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th", "caption", "p") and self.current is not None:
+            self.cells.add(" ".join("".join(self.current).split()))
+            self.current = None
+
+    def handle_data(self, data):
+        if self.current is not None:
+            self.current.append(data)
+
+
+def scan_xlsx(path: Path, name: str, html_path: Path, problems: list) -> None:
+    """A workbook of the report holds only cells of its HTML twin (``tables.html``, scanned as markup)."""
+    try:
+        from openpyxl import load_workbook
+
+        wb = load_workbook(path, read_only=True)
+        texts = [str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for v in row
+                 if v is not None]
+        wb.close()
+    except Exception as exc:  # noqa: BLE001  (a corrupt workbook is a finding, not a crash)
+        problems.append(DisclosureProblem(f"{name}: unreadable workbook ({type(exc).__name__})"))
+        return
+    if not html_path.is_file():
+        problems.append(DisclosureProblem(f"{name}: no {html_path.name} beside it to check it against"))
+        return
+    parser = _CellTexts()
+    parser.feed(html_path.read_text(encoding="utf-8"))
+    for t in texts:
+        t = " ".join(t.lstrip("'").split())
+        if t and t not in parser.cells:
+            problems.append(DisclosureProblem(f"{name}: cell {t[:40]!r} is not a cell of {html_path.name}"))
+            return

@@ -150,7 +150,13 @@ def build_outputs(results, folder: Path, min_cell_count: int, provenance: dict |
     (folder / "results.json").write_text(
         json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
     )
-    (folder / "report.html").write_text(render_html(results, data, svgs), encoding="utf-8")
+    from cohortstat.report.html import publication_tables
+    from cohortstat.report.xlsx import tables_html, write_xlsx
+
+    tables = publication_tables(results, data)
+    write_xlsx(tables, folder / "tables" / "tables.xlsx")
+    (folder / "tables" / "tables.html").write_text(tables_html(tables, results.study.title), encoding="utf-8")
+    (folder / "report.html").write_text(render_html(results, data, svgs, tables), encoding="utf-8")
     return data
 
 

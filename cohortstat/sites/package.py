@@ -134,7 +134,8 @@ def add_site_outputs(folder, site: str, study, cohort, min_cell_count: int, iden
     if (folder / "attrition.csv").is_file():
         shutil.copy2(folder / "attrition.csv", pkg / "attrition.csv")
     if (folder / "tables").is_dir():
-        shutil.copytree(folder / "tables", pkg / "tables")
+        # the CSV tables; their xlsx and HTML copies for manuscripts stay in the report
+        shutil.copytree(folder / "tables", pkg / "tables", ignore=shutil.ignore_patterns("*.xlsx", "*.html"))
     _estimates(site, results).to_csv(pkg / "estimates.csv", index=False)
     an = study.analyses
     _dump(pkg / "package.json", {

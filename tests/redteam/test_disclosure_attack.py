@@ -377,6 +377,17 @@ def test_every_table_file_repeats_results_json(study, request):
             assert f"n = {shown}" in svg
 
 
+def _text(path) -> str:
+    """A file's text; a workbook's cell values (tables.xlsx is binary)."""
+    if path.suffix == ".xlsx":
+        from openpyxl import load_workbook
+
+        wb = load_workbook(path, read_only=True)
+        return "\n".join(str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for v in row
+                         if v is not None)
+    return path.read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize("study", ["unmatched", "matched"])
 def test_no_patient_identifier_in_any_output(study, request):
     run = request.getfixturevalue(study)
@@ -388,7 +399,7 @@ def test_no_patient_identifier_in_any_output(study, request):
         if p.suffix == ".png":  # a figure's raster copy holds no text; its SVG twin is read instead
             assert p.with_suffix(".svg").is_file(), p
             continue
-        tokens = set(re.findall(r"[A-Za-z0-9_-]{4,}", p.read_text(encoding="utf-8")))
+        tokens = set(re.findall(r"[A-Za-z0-9_-]{4,}", _text(p)))
         assert not tokens & ids, p
         assert not {t for t in tokens & stays if not t.isdigit()}, p
 
