@@ -7,7 +7,10 @@ first cold (every kernel the study uses is compiled and written to the folder), 
 kernel loaded from it). Wall time of the whole process from outside; the difference cold - warm is
 the cost of compiling. Rounds are repeated and the medians reported, with the load average.
 
-Usage: PYTHONPATH=. python benchmarks/bench_coldstart.py [--rounds 3] [--patients 20000]
+``--source DIR`` times another checkout of cohortstat (e.g. an earlier version, for a before/after
+comparison in the same run); the study file is always this checkout's.
+
+Usage: PYTHONPATH=. python benchmarks/bench_coldstart.py [--rounds 3] [--patients 20000] [--source DIR]
 """
 
 from __future__ import annotations
@@ -26,9 +29,9 @@ STUDY = ROOT / "studies" / "sepsis_cancer.yaml"
 COMPILE_MESSAGE = "compiling numerical kernels, once per installation"
 
 
-def _env(cache: Path | None = None) -> dict:
+def _env(cache: Path | None = None, source: Path = ROOT) -> dict:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    env["PYTHONPATH"] = str(source)
     if cache is not None:
         env["NUMBA_CACHE_DIR"] = str(cache)
     return env
@@ -52,6 +55,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--patients", type=int, default=20000)
+    ap.add_argument("--source", type=Path, default=ROOT)
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmpd:
         tmp = Path(tmpd)
@@ -64,7 +68,7 @@ def main() -> None:
             for kind, times in (("cold", cold), ("warm", warm)):
                 out = tmp / f"out_{kind}{i}"
                 wall, printed = _cohortstat(["run", str(STUDY), "--data", str(data), "--out", str(out)],
-                                            _env(cache))
+                                            _env(cache, a.source.resolve()))
                 times.append(wall)
                 said = COMPILE_MESSAGE in printed
                 print(f"  {kind}: {wall:6.2f} s (compile message shown: {said})", flush=True)
