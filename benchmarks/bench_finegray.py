@@ -11,9 +11,22 @@ Peers:
 - comprisk ``FineGrayRegression`` (PyPI, benchmark-only peer; ``pip install comprisk``; not a
   cohortstat dependency) when it is importable.
 cohortstat's large sizes (0.5M, 1M, 2M, 4M) run each in a child process so that peak RSS is per fit.
+The data frame is built column by column (each column contiguous, as a frame read from parquet or
+a database; a frame made from one 2-D array holds its columns strided, and every column read then
+touches the whole array).
+
+``--limit``: 1M x 20 with crr's variance, ``--repeat`` interleaved rounds of cohortstat (in this
+process, kernels loaded by a warm-up fit) and comprisk (a child process per round, warm-up fit in it,
+fit time only; ``--comprisk-python`` names an interpreter that has comprisk, e.g. a separate
+environment: comprisk 0.8.0 pins numba < 0.66, which cohortstat's environment does not share),
+medians and the median of the per-round ratios; then 4M x 20 in a child process (fit time, peak RSS
+of the whole process including the data frame), ``--repeat`` times.
+
+Benchmark-only requirements: R with cmprsk and survival (Rscript), comprisk 0.8.0 (PyPI).
 
 Usage: PYTHONPATH=. python benchmarks/bench_finegray.py [--r-sizes 10000,20000,40000]
        [--big-sizes 500000,1000000,2000000,4000000] [--fg-size 200000] [--no-r] [--no-comprisk]
+       PYTHONPATH=. python benchmarks/bench_finegray.py --limit [--repeat 5] [--comprisk-python PY]
 """
 
 from __future__ import annotations
@@ -45,11 +58,9 @@ def simulate(n: int, seed: int = 2026) -> pd.DataFrame:
     c = rng.uniform(1, 3 * 365, size=n)
     t = np.ceil(np.minimum.reduce([t1, t2, c]))
     ev = np.where(c <= np.minimum(t1, t2), 0, np.where(t1 < t2, 1, 2))
-    df = pd.DataFrame(X, columns=COVS)
-    df.insert(0, "event", ev)
-    df.insert(0, "time", t)
-    df.insert(0, "id", np.arange(1, n + 1))
-    return df
+    cols = {"id": np.arange(1, n + 1), "time": t, "event": ev}
+    cols.update({c: np.ascontiguousarray(X[:, j]) for j, c in enumerate(COVS)})
+    return pd.DataFrame(cols)
 
 
 _WARM: set[str] = set()
@@ -129,6 +140,66 @@ def fit_comprisk(df: pd.DataFrame):
     return el, coef
 
 
+COMPRISK_CHILD = r"""
+import json, sys, time
+import numpy as np
+from comprisk import FineGrayRegression
+a = np.load(sys.argv[1])
+X, t, e = a["X"], a["time"], a["event"]
+FineGrayRegression(cause=1).fit(X[:2000], time=t[:2000], event=e[:2000])
+t0 = time.perf_counter()
+m = FineGrayRegression(cause=1).fit(X, time=t, event=e)
+el = time.perf_counter() - t0
+print(json.dumps({"seconds": el, "coef": np.asarray(m.coef_, dtype=float).tolist()}))
+"""
+
+
+def comprisk_child(python: str, df: pd.DataFrame, tmp: Path):
+    """comprisk's fit time (and coefficients) in a child process of ``python``."""
+    f = tmp / "cp.npz"
+    if not f.exists():
+        np.savez(f, X=df[COVS].to_numpy(), time=df["time"].to_numpy(), event=df["event"].to_numpy())
+    proc = subprocess.run([python, "-c", COMPRISK_CHILD, str(f)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"comprisk child failed: {proc.stderr[-500:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def limit(repeat: int, python: str | None) -> None:
+    """1M x 20 against comprisk (interleaved rounds), then 4M x 20 alone in child processes."""
+    import os
+    import statistics as st
+
+    df = simulate(1_000_000)
+    print(f"load average {os.getloadavg()}", flush=True)
+    ours, theirs = [], []
+    with tempfile.TemporaryDirectory() as tmpd:
+        for i in range(repeat):
+            el, res = fit_cohortstat(df)
+            ours.append(el)
+            row = {"round": i + 1, "cohortstat_s": round(el, 3), "iterations": res.iterations}
+            if python:
+                cp = comprisk_child(python, df, Path(tmpd))
+                theirs.append(cp["seconds"])
+                row.update(comprisk_s=round(cp["seconds"], 3), coef_rel=rel(cp["coef"], res.coef))
+            print(row, flush=True)
+    print(f"1M x 20: cohortstat median {st.median(ours):.3f} s (min {min(ours):.3f})", end="")
+    if theirs:
+        ratios = [b / a for a, b in zip(ours, theirs, strict=True)]
+        print(f"; comprisk median {st.median(theirs):.3f} s; median ratio comprisk / cohortstat "
+              f"{st.median(ratios):.2f}", end="")
+    print(f"; load average {os.getloadavg()}", flush=True)
+    del df
+    big = []
+    for _ in range(repeat):
+        proc = subprocess.run([sys.executable, __file__, "--worker", "4000000"], capture_output=True, text=True)
+        w = json.loads(proc.stdout.strip().splitlines()[-1])
+        big.append(w)
+        print(w, flush=True)
+    print(f"4M x 20: cohortstat median {st.median(w['seconds'] for w in big):.3f} s, peak RSS max "
+          f"{max(w['rss_gb'] for w in big):.2f} GB; load average {os.getloadavg()}")
+
+
 def worker(n: int) -> None:
     df = simulate(n)
     el, res = fit_cohortstat(df)
@@ -150,9 +221,15 @@ def main() -> None:
     ap.add_argument("--no-r", action="store_true")
     ap.add_argument("--no-comprisk", action="store_true")
     ap.add_argument("--worker", type=int, default=0)
+    ap.add_argument("--limit", action="store_true")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--comprisk-python", default=None)
     a = ap.parse_args()
     if a.worker:
         worker(a.worker)
+        return
+    if a.limit:
+        limit(a.repeat, a.comprisk_python)
         return
     have_r = not a.no_r and shutil.which("Rscript") is not None
     try:

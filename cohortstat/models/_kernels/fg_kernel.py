@@ -181,6 +181,11 @@ def fg_eval(s: FGSetup, X: np.ndarray, beta: np.ndarray, derivs: bool = True) ->
     return FGEval(loglik, score, info, S0, E, r)
 
 
+def _t(X: np.ndarray) -> np.ndarray:
+    """``X.T`` in C order, the one layout the compiled loops take (a copy unless X is column-major)."""
+    return np.ascontiguousarray(X.T)
+
+
 def _revcumsum(v: np.ndarray) -> np.ndarray:
     """out[k] = sum of v[k:] (along the first axis)."""
     return np.flip(np.cumsum(np.flip(v, axis=0), axis=0), axis=0)
@@ -215,7 +220,7 @@ def score_residuals(s: FGSetup, X: np.ndarray, ev: FGEval) -> np.ndarray:
     cumA = np.concatenate(([0.0], np.cumsum(dL)))
     cumB = np.concatenate((np.zeros((1, p)), np.cumsum(E * dL[:, None], axis=0)), axis=0)
     wfail = np.ones(s.fail_idx.size) if s.wt is None else s.wt[s.fail_idx]
-    res = eta_residuals(X, r, kt, cumA, cumB, s.fail_idx, s.fail_k, E, wfail)
+    resT = eta_residuals(_t(X), r, kt, cumA, cumB, s.fail_idx, s.fail_k, E, wfail)
     for g in range(s.ncg):
         ci = s.comp[g]
         if ci.size == 0:
@@ -227,8 +232,8 @@ def score_residuals(s: FGSetup, X: np.ndarray, ev: FGEval) -> np.ndarray:
         a_after = cA[-1] - cA[kc]
         b_after = cB[-1] - cB[kc]
         f = r[ci] / s.Gi[ci]
-        comp_residuals(res, X, ci, f, a_after, b_after)
-    return res
+        comp_residuals(resT, _t(X), ci, f, a_after, b_after)
+    return resT.T
 
 
 def crr_variance_meat(s: FGSetup, X: np.ndarray, ev: FGEval) -> np.ndarray:
@@ -262,7 +267,7 @@ def crr_variance_meat(s: FGSetup, X: np.ndarray, ev: FGEval) -> np.ndarray:
             w = r[ci] / s.Gi[ci]
             nc = np.searchsorted(s.time[ci], uc, side="left")
             C0 = _prefix_at(w, nc)
-            C1 = prefix_rows_at(X, ci, w, nc)
+            C1 = prefix_rows_at(_t(X), ci, w, nc)
             qg[g] = C1 * R0[:, None] - C0[:, None] * R1
         add_censoring_term(s, res, qg, uc)
     return res.T @ res
@@ -274,7 +279,17 @@ def add_censoring_term(s: FGSetup, res: np.ndarray, qg: np.ndarray, uc: np.ndarr
     ``qg`` (ncg, U, p): q_g(u) at the distinct censoring times ``uc``; psi_i integrates
     q_g(u) / Y_g(u) against subject i's censoring martingale within its censoring group g.
     """
-    p = res.shape[1]
+    resT = res.T  # the compiled loops take the transposed residuals, in C order
+    if resT.flags.c_contiguous:
+        _censoring_term(s, resT, qg, uc)
+    else:
+        resT = np.ascontiguousarray(resT)
+        _censoring_term(s, resT, qg, uc)
+        res[...] = resT.T
+
+
+def _censoring_term(s: FGSetup, resT: np.ndarray, qg: np.ndarray, uc: np.ndarray) -> None:
+    p = resT.shape[0]
     cens = np.flatnonzero(s.status == 0)
     ui = np.searchsorted(uc, s.time[cens])  # index of each censored subject's time
     for g in range(s.ncg):
@@ -290,11 +305,11 @@ def add_censoring_term(s: FGSetup, res: np.ndarray, qg: np.ndarray, uc: np.ndarr
             term = np.where(nce[:, None] > 0, q * (nce / Y**2)[:, None], 0.0)
         cum = np.concatenate((np.zeros((1, p)), np.cumsum(term, axis=0)), axis=0)
         gi = np.flatnonzero(m)
-        add_gathered(res, gi, cum, np.searchsorted(uc, s.time[gi], side="right"), -1.0)
+        add_gathered(resT, gi, cum, np.searchsorted(uc, s.time[gi], side="right"), -1.0)
         cidx = np.flatnonzero(cg)
         with np.errstate(divide="ignore", invalid="ignore"):
             qy = np.where(Y[:, None] > 0, q / Y[:, None], 0.0)
-        add_gathered(res, cidx, qy, np.searchsorted(uc, s.time[cidx]), 1.0)
+        add_gathered(resT, cidx, qy, np.searchsorted(uc, s.time[cidx]), 1.0)
 
 
 def fg_baseline_jumps(s: FGSetup, S0: np.ndarray) -> np.ndarray:
