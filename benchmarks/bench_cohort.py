@@ -52,10 +52,11 @@ c = build_cohort(study, data=sys.argv[2], engine=sys.argv[3],
                  threads=int(sys.argv[4]) if sys.argv[4] != "0" else None,
                  progress=lambda i, n, m: steps.append((m, round(time.perf_counter() - t0, 2))))
 wall = time.perf_counter() - t0
+ru = resource.getrusage(resource.RUSAGE_SELF)
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 rss_children = max(children_hwm_gb(),
                    resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2)
-print("RESULT" + json.dumps({"rows": len(c.table), "wall_s": wall, "rss_gb": rss,
+print("RESULT" + json.dumps({"rows": len(c.table), "wall_s": wall, "cpu_s": ru.ru_utime + ru.ru_stime, "rss_gb": rss,
                              "rss_children_gb": rss_children, "steps": steps}))
 """
 

@@ -22,6 +22,8 @@ import itertools
 import logging
 import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 import ibis
@@ -178,8 +180,12 @@ class DuckDBEngine(Engine):
         if threads:
             raw.execute(f"SET threads = {int(threads)}")
         raw.execute("SET preserve_insertion_order = false")
-        # bounded memory: DuckDB spills to a temporary folder beyond this
+        # bounded memory: DuckDB spills to a temporary folder beyond this. DuckDB's own default
+        # for an in-memory database is ".tmp" in the current folder (the user's project, possibly
+        # read-only): spill into a private folder of the system's temporary directory instead
+        self._spill = Path(tempfile.mkdtemp(prefix="cohortstat-duckdb-"))
         raw.execute(f"SET memory_limit = '{limit}'")
+        raw.execute(f"SET temp_directory = '{str(self._spill).replace(chr(39), chr(39) * 2)}'")
 
     def _register_parquet(self, path: Path, name: str) -> str:
         target = f"{path}/*.parquet" if path.is_dir() else str(path)
@@ -222,6 +228,7 @@ class DuckDBEngine(Engine):
 
     def _shutdown(self) -> None:
         self.con.disconnect()
+        shutil.rmtree(self._spill, ignore_errors=True)
 
 
 class SparkEngine(Engine):

@@ -40,9 +40,20 @@ def _pick(t: ibis.Table, names: tuple[str, ...]) -> str | None:
     return next((n for n in names if n in t.columns), None)
 
 
+#: last characters after which the trailing '+'/space trim can change a code (a superset of the
+#: regular expression's class on every engine: RE2's and Java's ``\s``, plus '+')
+_TRIM_LAST = ("+", " ", "\t", "\n", "\r", "\f", "\x0b")
+
+
 def _code(col: ibis.Column) -> ibis.Column:
-    """An ICD-10 code as stored, trailing '+' and spaces of some years trimmed; empty -> null."""
-    c = col.cast(dt.string).re_replace(r"[+\s]+$", "").strip()
+    """An ICD-10 code as stored, trailing '+' and spaces of some years trimmed; empty -> null.
+
+    The regular expression only runs on the codes whose last character it could remove (a few, in
+    the years that pad codes): on the others it would return the code unchanged.
+    """
+    s = col.cast(dt.string)
+    trimmed = ibis.ifelse(s.right(1).isin(list(_TRIM_LAST)), s.re_replace(r"[+\s]+$", ""), s)
+    c = trimmed.strip()
     return ibis.ifelse(c == "", ibis.null(dt.string), c)
 
 
@@ -229,7 +240,8 @@ def relations(engine, folder: Path, cleaning=None, years_needed=None) -> Relatio
                         adm_year=year_of_day(kept.adm), discharge_mode=kept.discharge_mode)
     diag_parts = [d for p in parts for d in p[1]]
     diags = ibis.union(*diag_parts, distinct=False)
-    diags = engine.materialize(diags.filter(diags.icd10_code.notnull()), "snds_diagnoses")
+    # not materialised here: the builder and the data checks materialise ``diagnoses`` once
+    diags = diags.filter(diags.icd10_code.notnull())
     diagnoses = diags.semi_join(stays.select("stay_id"), "stay_id").distinct()
     rules = tuple(
         CleaningRule(name, *R.RULES[name], removed=dict(removed).get(name), enabled=R.enabled(cleaning, name))

@@ -139,3 +139,16 @@ def test_cli_verbose_switches_spark_logging_on(flag, layouts, tmp_path, monkeypa
                                     str(tmp_path / "out"), "--memory-limit", "2GB", *flag])
     assert done.exit_code == 0, done.output
     assert seen == {"switch": "1" if flag else None, "memory_limit": "2GB"}
+
+
+def test_duckdb_spills_into_a_private_temporary_folder_not_the_current_one(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    eng = Engine.create("duckdb", threads=1, memory_limit="200MB")
+    spill = eng.con.con.execute("SELECT current_setting('temp_directory')").fetchone()[0]
+    assert Path(spill).is_dir() and Path(spill).resolve().parent != tmp_path.resolve()
+    # a table about the size of the limit (spilled when it does not fit) is read back exactly
+    eng.con.con.execute("CREATE TEMP TABLE big AS SELECT i, md5(i::VARCHAR) AS h FROM range(4000000) t(i)")
+    assert eng.con.con.execute("SELECT count(*), sum(i) FROM big").fetchone() == (4_000_000, 7_999_998_000_000)
+    eng.close()
+    assert not Path(spill).exists()
+    assert list(tmp_path.iterdir()) == []

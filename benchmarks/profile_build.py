@@ -1,0 +1,77 @@
+"""Where a cohort build spends its time: every materialisation and collection the engine runs.
+
+    PYTHONPATH=. python benchmarks/profile_build.py --data DIR [--engine duckdb] [--threads 2]
+
+Wraps :class:`cohortstat.engines.Engine`'s ``materialize``, ``to_pandas`` and ``con.execute``-like
+scalar reads for one ``build_cohort`` of the shipped study and prints, in order, the wall time of each
+(the stem of the materialised table names the step), the builder's step times (cumulative wall and CPU seconds), the total, the process CPU time (user +
+system, all threads: less sensitive to other jobs on the machine than the wall time), the peak RSS and the
+1-minute load average before and after. Query results are not changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import time
+from pathlib import Path
+
+from cohortstat.cohort import build_cohort
+from cohortstat.engines import Engine
+from cohortstat.spec import load_study
+
+STUDY = Path(__file__).resolve().parents[1] / "studies" / "sepsis_cancer.yaml"
+
+
+def _wrap(log: list) -> None:
+    mat, pdf = Engine.materialize, Engine.to_pandas
+
+    def materialize(self, expr, stem):
+        t = time.perf_counter()
+        out = mat(self, expr, stem)
+        log.append((f"materialize {stem}", time.perf_counter() - t))
+        return out
+
+    def to_pandas(self, expr):
+        t = time.perf_counter()
+        out = pdf(self, expr)
+        log.append(("collect", time.perf_counter() - t))
+        return out
+
+    Engine.materialize, Engine.to_pandas = materialize, to_pandas
+
+
+def _cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return round(ru.ru_utime + ru.ru_stime, 1)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", type=Path, required=True)
+    ap.add_argument("--engine", default="duckdb")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--memory-limit", default=None)
+    args = ap.parse_args()
+    log: list = []
+    _wrap(log)
+    study = load_study(STUDY)
+    load0 = os.getloadavg()[0]
+    t0, c0 = time.perf_counter(), _cpu()
+    steps = []
+    c = build_cohort(study, data=args.data, engine=args.engine, threads=args.threads,
+                     memory_limit=args.memory_limit,
+                     progress=lambda i, n, m: steps.append((m, round(time.perf_counter() - t0, 2), _cpu() - c0)))
+    total = time.perf_counter() - t0
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    for name, s in log:
+        print(f"{s:8.2f}  {name}")
+    print(json.dumps({"data": str(args.data), "rows": len(c.table), "total_s": round(total, 1),
+                      "cpu_s": round(ru.ru_utime + ru.ru_stime, 1), "peak_rss_gb": round(ru.ru_maxrss / 1024**2, 2),
+                      "steps": steps, "load": [round(load0, 1), round(os.getloadavg()[0], 1)]}))
+
+
+if __name__ == "__main__":
+    main()
