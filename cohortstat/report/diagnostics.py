@@ -96,7 +96,7 @@ def publish_diagnostics(p, results) -> dict:
     groups = tuple(results.groups)
     out: dict = {"sir": _sir(p, results), "equipoise": None, "mdrr": [], "follow_up": [], "cif_sum": []}
     if diag is None:
-        return out
+        return _canonical_order(out, groups)
     if diag.equipoise is not None and not p.hidden(("equipoise", "inside"), ("equipoise", "outside")):
         out["equipoise"] = _plain(diag.equipoise)
     for r in diag.mdrr.to_dict("records"):
@@ -109,6 +109,15 @@ def publish_diagnostics(p, results) -> dict:
         out["follow_up"].append({k: (None if hide and k not in ("outcome", "group") else _plain(v))
                                  for k, v in r.items()})
     out["cif_sum"] = [{k: _plain(v) for k, v in r.items()} for r in diag.cif_sum.to_dict("records")]
+    return _canonical_order(out, groups)
+
+
+def _canonical_order(out: dict, groups) -> dict:
+    """Rows sorted by outcome name, then group (exposed first): a rerun from the lock, whose mappings
+    are sorted by name, writes the same file."""
+    rank = {g: i for i, g in enumerate(groups)}
+    for key in ("sir", "mdrr", "follow_up", "cif_sum"):
+        out[key] = sorted(out[key], key=lambda r: (str(r["outcome"]), rank.get(r.get("group"), -1)))
     return out
 
 
