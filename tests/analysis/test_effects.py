@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import yaml
 
 from cohortstat import analyze
 from cohortstat.analysis.effects import age_band_labels
 from cohortstat.models.subgroups import subgroup_hazard_ratios
 from cohortstat.spec import load_study
 
-from .helpers import STUDY, simulated_cohort
+from .helpers import shipped_core, simulated_cohort
 
 
 def _study(**analyses):
-    doc = yaml.safe_load(STUDY.read_text(encoding="utf-8"))
+    doc = shipped_core()
     doc["outcomes"] = {"lung": doc["outcomes"]["lung"]}
     doc["analyses"].update(analyses)
     return load_study(doc)

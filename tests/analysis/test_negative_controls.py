@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-import yaml
 
 from cohortstat import analyze
 from cohortstat.errors import SpecError
@@ -14,13 +13,13 @@ from cohortstat.models.calibration import calibrate_ci, calibrate_p, fit_null
 from cohortstat.spec import load_study
 from cohortstat.spec.variants import with_negative_controls
 
-from .helpers import STUDY, simulated_cohort
+from .helpers import shipped_core, simulated_cohort
 
 CONTROLS = ["skin_cancer", "oropharynx_cancer", "breast_cancer", "tobacco", "alcohol"]
 
 
 def _doc(controls=CONTROLS):
-    doc = yaml.safe_load(STUDY.read_text(encoding="utf-8"))
+    doc = shipped_core()
     doc["outcomes"] = {"lung": doc["outcomes"]["lung"]}
     doc["negative_controls"] = list(controls)
     return doc

@@ -12,19 +12,18 @@ import warnings
 
 import numpy as np
 import pytest
-import yaml
 
 from cohortstat.analysis import analyze
 from cohortstat.cohort import build_cohort
 from cohortstat.errors import CohortWarning
 from cohortstat.spec import load_study
-from tests.analysis.helpers import STUDY
+from tests.analysis.helpers import shipped_core
 from tests.cohort import fixtures
 from tests.cohort import test_semantics as tiny
 
 
 def _study(confounding=None):
-    doc = yaml.safe_load(STUDY.read_text(encoding="utf-8"))
+    doc = shipped_core()
     breast = doc["outcomes"]["breast"]
     doc["outcomes"] = {"breast": {**breast, "population": {"sex": "female"}}, "breast_all": dict(breast)}
     doc["analyses"]["fine_gray"] = {"crude": False, "adjusted": False}

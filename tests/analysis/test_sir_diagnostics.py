@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from cohortstat import analyze
 from cohortstat.analysis.fit_cache import reuse_fits, stats
@@ -13,13 +12,13 @@ from cohortstat.constants import DAYS_PER_YEAR
 from cohortstat.models.diagnostics import minimum_detectable_rr, preference_score
 from cohortstat.spec import load_study
 
-from .helpers import STUDY, simulated_cohort
+from .helpers import shipped_core, simulated_cohort
 
 OUTCOMES = ("lung", "skin")
 
 
 def _study(rates: list[tuple], confounding=None, per=100000):
-    data = yaml.safe_load(STUDY.read_text())
+    data = shipped_core()
     data["outcomes"] = {k: v for k, v in data["outcomes"].items() if k in OUTCOMES}
     if confounding:
         data["analyses"]["confounding"] = confounding
@@ -78,7 +77,7 @@ def test_age_bands_weight_the_expected_count(cohort):
 
 
 def test_no_reference_rates_no_sir(cohort):
-    data = yaml.safe_load(STUDY.read_text())
+    data = shipped_core()
     data["outcomes"] = {k: v for k, v in data["outcomes"].items() if k in OUTCOMES}
     res = analyze(load_study(data), cohort)
     assert res.sir is None and not (res.estimates()["estimate_type"] == "sir").any()

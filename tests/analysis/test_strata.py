@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,11 +12,12 @@ import cohortstat as cs
 from cohortstat.analysis.fitting import cox_strata
 from cohortstat.models import CoxPH
 
-STUDY = Path(__file__).resolve().parents[2] / "studies" / "sepsis_cancer.yaml"
+from .helpers import shipped_core
+
 
 
 def study_with(strata, outcomes=("lung", "all_cancers")):
-    data = yaml.safe_load(STUDY.read_text())
+    data = shipped_core()
     data["outcomes"] = {k: v for k, v in data["outcomes"].items() if k in outcomes}
     data["analyses"]["cox"]["strata"] = list(strata)
     return cs.load_study(yaml.safe_dump(data, sort_keys=False))

@@ -7,7 +7,6 @@ import copy
 
 import pandas as pd
 import pytest
-import yaml
 
 from cohortstat import analyze
 from cohortstat.analysis import analyze_variants
@@ -15,7 +14,7 @@ from cohortstat.analysis.fit_cache import reuse_fits
 from cohortstat.cohort import build_cohort
 from cohortstat.spec import load_study
 
-from .helpers import STUDY
+from .helpers import shipped_core
 
 OVERRIDES = {
     "blanking_2y": ("follow_up", {"blanking_days": 730}),
@@ -25,7 +24,7 @@ OVERRIDES = {
 
 
 def _base_doc():
-    doc = yaml.safe_load(STUDY.read_text(encoding="utf-8"))
+    doc = shipped_core()
     doc["outcomes"] = {k: v for k, v in doc["outcomes"].items() if k in ("lung", "all_cancers")}
     return doc
 
