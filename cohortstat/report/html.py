@@ -86,11 +86,13 @@ def publication_tables(results, data: dict) -> list:
     from cohortstat.analysis.table_one import zero_rows
     from cohortstat.report.methods import zero_by_design_reason
     from cohortstat.report.strobe import strobe_table
+    from cohortstat.report.design_tables import design_tables
     from cohortstat.report.pubtables import report_tables
 
     zeros = zero_rows(results.table_one, results.groups)
+    variants = {name: name.replace("_", " ") for name in (getattr(results.study, "sensitivity", None) or {})}
     return report_tables(data, zeros, zero_by_design_reason(results.study) if zeros else "",
-                         extra=(strobe_table(results.study, data),))
+                         extra=(*design_tables(data, variants), strobe_table(results.study, data)))
 
 
 def render_html(results, data: dict, svgs: dict[str, str], tables: list | None = None) -> str:
@@ -109,6 +111,7 @@ def render_html(results, data: dict, svgs: dict[str, str], tables: list | None =
         methods=methods_text(results.study, versions, provenance or None),
         figures={k: Markup(v) for k, v in svgs.items()},
         tables=tables[:3],
+        designs=tables[3:-1],
         strobe=tables[-1],
         data_source=SOURCE_NAMES.get(source, source) if source else "",
         fingerprint=fingerprint_digest(fps) if fps else "",
