@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,8 +11,9 @@ import yaml
 from cohortstat.analysis.confounding import adjust_for_confounding, covariate_columns
 from cohortstat.errors import BalanceWarning, SpecError
 from cohortstat.spec import load_study
+from tests.core_study import core_study_path
 
-STUDY = Path(__file__).resolve().parents[1] / "studies" / "sepsis_cancer.yaml"
+STUDY = core_study_path()
 TRUE_HR = 1.5
 
 

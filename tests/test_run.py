@@ -20,8 +20,9 @@ from cohortstat.cli import app
 from cohortstat.errors import DataSchemaError, ReportError, RerunMismatchError
 from cohortstat.report.suppression import scan_outputs
 from cohortstat.run import compare_results, data_fingerprint, rerun, run
+from tests.core_study import core_study_path
 
-STUDY = Path(__file__).resolve().parents[1] / "studies" / "sepsis_cancer.yaml"
+STUDY = core_study_path()
 
 
 @pytest.fixture(scope="module")

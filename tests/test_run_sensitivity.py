@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -12,8 +11,9 @@ import yaml
 from cohortstat.report.suppression import scan_outputs
 from cohortstat.run import run
 from cohortstat.spec import load_lock, load_study, spec_hash
+from tests.core_study import core_study_path
 
-STUDY = Path(__file__).resolve().parents[1] / "studies" / "sepsis_cancer.yaml"
+STUDY = core_study_path()
 
 
 @pytest.mark.filterwarnings("ignore::cohortstat.errors.CohortWarning")  # small data: rare outcomes

@@ -152,10 +152,17 @@ def _grid_panel(ax, part: pd.DataFrame, labels: list, body: float, left: float, 
             continue
         r = part.loc[lab]
         hr, lo, hi = float(r["hr"]), float(r["ci_lower"]), float(r["ci_upper"])
-        if np.isfinite(hr) and np.isfinite(lo) and np.isfinite(hi):
-            yc = body - (i + 0.5) * _ROW
+        if not (np.isfinite(hr) and np.isfinite(lo) and np.isfinite(hi)):
+            continue
+        yc, color = body - (i + 0.5) * _ROW, COLORS[0] if i == 0 else GREY
+        if left <= hr <= right:
             ax.errorbar([hr], [yc], xerr=[[hr - max(lo, left)], [min(hi, right) - hr]], fmt="o", ms=3,
-                        capsize=1.5, lw=0.8, color=COLORS[0] if i == 0 else GREY)
+                        capsize=1.5, lw=0.8, color=color)
+        else:  # off the panel's scale: the visible part of the interval and an arrow at the edge
+            if max(lo, left) < min(hi, right):
+                ax.plot([max(lo, left), min(hi, right)], [yc, yc], lw=0.8, color=color)
+            ax.plot([left if hr < left else right], [yc], marker="<" if hr < left else ">", ms=3.5, color=color,
+                    clip_on=False)
 
 
 def grid_forest_figure(rows: pd.DataFrame, *, outcome_labels: dict, title: str = ""):

@@ -15,7 +15,8 @@ from pathlib import Path
 from PIL import Image
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = {"flow": ("flow", 1500), "hazard_ratios": ("hr", 1560), "cumulative_incidence": ("cif", 1250)}
+SECTIONS = {"flow": ("flow", 1500), "hazard_ratios": ("hr", 1560), "designs": ("designs", 1400),
+            "cumulative_incidence": ("cif", 1250)}
 
 
 def section(html: str, anchor: str) -> str:

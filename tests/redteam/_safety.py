@@ -6,9 +6,10 @@ import json
 import os
 import sys
 from pathlib import Path
+from tests.core_study import core_study_path
 
 ROOT = Path(__file__).resolve().parents[2]
-STUDY = ROOT / "studies" / "sepsis_cancer.yaml"
+STUDY = core_study_path()
 
 
 def synth(folder: Path, patients: int = 3000, seed: int = 1) -> Path:

@@ -26,9 +26,10 @@ import pytest
 from markupsafe import escape
 
 from cohortstat.analysis.balance import smd_proportions
+from tests.core_study import core_study_path
 
 ROOT = Path(__file__).resolve().parents[2]
-STUDY = ROOT / "studies" / "sepsis_cancer.yaml"
+STUDY = core_study_path()
 MATCHED = Path(__file__).resolve().parent / "studies" / "sepsis_cancer_matched.yaml"
 K = 10
 HIDDEN = re.compile(r"^(<\d+|\*)$")

@@ -23,6 +23,7 @@ from cohortstat.report.figures_forest import forest_figure
 from cohortstat.report.style import render
 from cohortstat.report.figures_balance import love_plot, preference_plot
 from cohortstat.report.safe_text import csv_cell, mpl, plain
+from tests.core_study import core_study_path
 
 ROOT = Path(__file__).resolve().parents[2]
 DOLLAR = "Sepsis $5 and $x^2$ cost"
@@ -40,7 +41,7 @@ def hostile(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("hostile")
     data = generate(800, 5, tmp / "data")
-    study = cs.load_study(ROOT / "studies" / "sepsis_cancer.yaml")
+    study = cs.load_study(core_study_path())
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
         results = cs.analyze(study, cs.build_cohort(study, data=data))

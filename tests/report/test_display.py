@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html.parser
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,8 +10,9 @@ import pandas as pd
 from cohortstat.analysis import OutcomeResults, StudyResults, table_one
 from cohortstat.models import CoxPH
 from cohortstat.spec import load_study
+from tests.core_study import core_study_path
 
-STUDY = Path(__file__).resolve().parents[2] / "studies" / "sepsis_cancer.yaml"
+STUDY = core_study_path()
 
 
 class _Tables(html.parser.HTMLParser):

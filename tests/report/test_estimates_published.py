@@ -76,9 +76,9 @@ def test_subgroup_counts_cannot_be_derived_from_the_other_levels(tmp_path):
     import yaml
 
     from cohortstat.spec import load_study
-    from tests.analysis.helpers import STUDY
+    from tests.analysis.helpers import shipped_core
 
-    doc = yaml.safe_load(STUDY.read_text(encoding="utf-8"))
+    doc = shipped_core()
     doc["outcomes"] = {"lung": doc["outcomes"]["lung"]}
     doc["analyses"].update(subgroups=["sex", "age_band"], periods=[[365, 1000], [1000, 3650]])
     res = analyze(load_study(doc), _rare_exposed_cohort())

@@ -21,9 +21,10 @@ import pandas as pd
 from cohortstat.analysis import OutcomeResults, StudyResults
 from cohortstat.report.writer import write_report
 from cohortstat.spec import load_study
+from tests.core_study import core_study_path
 
 CHROMIUM = Path("/usr/bin/chromium")
-STUDY = Path(__file__).resolve().parents[2] / "studies" / "sepsis_cancer.yaml"
+STUDY = core_study_path()
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
          "--disable-component-update", "--disable-sync", "--disable-extensions", "--enable-logging=stderr", "--v=0"]
 

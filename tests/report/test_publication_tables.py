@@ -13,8 +13,9 @@ from cohortstat.report.labels import human, human_text
 from cohortstat.report.methods import code_ranges
 from cohortstat.report.suppression import scan_outputs
 from cohortstat.run import run
+from tests.core_study import core_study_path
 
-STUDY = Path(__file__).resolve().parents[2] / "studies" / "sepsis_cancer.yaml"
+STUDY = core_study_path()
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ the unweighted cell is hidden."""
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,8 +12,9 @@ from cohortstat.analysis import OutcomeResults, StudyResults, table_one
 from cohortstat.report.published import publish_data
 from cohortstat.report.pubtables import table_one_table
 from cohortstat.spec import load_study
+from tests.core_study import core_study_path
 
-STUDY = Path(__file__).resolve().parents[2] / "studies" / "sepsis_cancer.yaml"
+STUDY = core_study_path()
 
 
 def _results():

@@ -29,8 +29,9 @@ from cohortstat.sites.errors import PoolError
 from cohortstat.sites.manifest import write_manifest
 from cohortstat.sites.node import site_step
 from cohortstat.sites.pool import pool
+from tests.core_study import core_study_path
 
-STUDY = Path(__file__).resolve().parents[2] / "studies" / "sepsis_cancer.yaml"
+STUDY = core_study_path()
 OUTCOMES = ("lung", "all_cancers")
 SITES = ("site_a", "site_b", "site_c")
 SMALL_SITE_K = 40

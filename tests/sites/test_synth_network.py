@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -13,6 +12,7 @@ from typer.testing import CliRunner
 from cohortstat.cli import app
 from cohortstat.errors import ReportError
 from cohortstat.sites.synth import site_plan
+from tests.core_study import core_study_path
 
 
 def _digest(folder):
@@ -57,7 +57,7 @@ def test_synth_needs_patients_without_sites(tmp_path):
 
 
 def test_run_rejects_a_bad_site_name_before_running(tmp_path):
-    study = Path(__file__).resolve().parents[2] / "studies" / "sepsis_cancer.yaml"
+    study = core_study_path()
     r = CliRunner().invoke(app, ["run", str(study), "--data", str(tmp_path / "nodata"), "--out", str(tmp_path / "o"),
                                  "--site", "../etc"])
     assert r.exit_code == 2 and "--site" in r.output and not (tmp_path / "o").exists()
