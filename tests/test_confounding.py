@@ -214,8 +214,9 @@ def test_covariate_columns():
 def test_result_tables_render(matched):
     from cohortstat.report.figures_balance import love_plot, preference_plot
 
-    assert love_plot(matched.balance).startswith("<?xml")
-    assert "<!-- Preference score (matched) -->" in preference_plot(matched.preference)
+    love, pref = love_plot(matched.balance), preference_plot(matched.preference)
+    assert love.lstrip().startswith("<svg") and "</svg>" in love
+    assert pref.lstrip().startswith("<svg") and "matched" in pref.lower()  # text is kept as SVG text
 
 
 def test_cohortstat_cox_on_matched_cohort(matched):

@@ -145,9 +145,16 @@ def _cif_sum(name: str, sub: pd.DataFrame, analyses, covariates, notes: list) ->
         return None  # the outcome's own model failing is already a note of the report
     if any(getattr(f, "strata", None) is not None or getattr(f, "time_varying", False) for f in fits):
         return None
+    if not all(np.isfinite(f.coef.to_numpy(float)).all() and len(f.baseline) for f in fits):
+        return None  # a coefficient running to infinity (already a note of the outcome): no prediction
     # each CIF only grows with time, so the sums are largest at the last event time of either model
-    grid = np.array([max(float(f.baseline["time"].max()) for f in fits if len(f.baseline))])
-    check = check_cif_sum([_cif_at(f, sub, grid) for f in fits])
+    grid = np.array([max(float(f.baseline["time"].max()) for f in fits)])
+    cifs = [_cif_at(f, sub, grid) for f in fits]
+    if not all(np.isfinite(c).all() for c in cifs):  # e.g. a covariate value the fit never saw overflows
+        notes.append(f"{name}: the sum of the predicted Fine-Gray cumulative incidences (fg_{kind}) could not be "
+                     "checked: some predictions are not finite")
+        return None
+    check = check_cif_sum(cifs)
     if check.exceeds:
         notes.append(f"{name}: the predicted Fine-Gray cumulative incidences of the outcome and of death (fg_{kind}) "
                      "sum to more than one for some persons: the two subdistribution models are mutually "

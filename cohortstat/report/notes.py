@@ -128,6 +128,11 @@ NOTE_TEMPLATES: tuple[NoteTemplate, ...] = (
        rf"(?P<g2>{_G}) patients matched in (?P<sets>{_INT}) sets$", ("a1", "b1", "a2", "b2", "sets"), _matching),
     _t("weights", r"^(?:IPTW \(ATE\), (?:un)?stabilized; max weight [\d.eE+-]+|overlap weights \(ATO\))$"),
     _t("no_covariate", r"^no covariate declared: no confounding adjustment possible$"),
+    _t("cif_sum", rf"^{_G}: the predicted Fine-Gray cumulative incidences of the outcome and of death \(fg_\w+\) sum "
+                  r"to more than one for some persons: the two subdistribution models are mutually inconsistent "
+                  r"\(see the diagnostics table\)$"),
+    _t("cif_sum_unchecked", rf"^{_G}: the sum of the predicted Fine-Gray cumulative incidences \(fg_\w+\) could "
+                            r"not be checked: some predictions are not finite$"),
     _t("imbalance", r"^(?:confounding: )?after \w+, \d+ covariate\(s\) have \|SMD\| > [\d.]+: [^\d]*(?:\d[^\d]*)*$"),
 )
 

@@ -89,7 +89,9 @@ def test_site_package_holds_aggregates_only(network):
     lock = json.loads((pkg / "study.lock.json").read_text())
     assert set(lock["data_fingerprint"]) == {"sha256"}  # row counts and table hashes stay at the site
     text = "".join(p.read_text() for p in pkg.rglob("*") if p.is_file())
-    assert "person_key" not in text and "index_discharge" not in text
+    assert "person_key" not in text  # no person-level column of the analysis table
+    # "index_discharge" is also a value of the study's washout setting (no_prior_concept.window_end)
+    assert '"index_discharge":' not in text and "index_discharge," not in text
 
 
 def test_inspect_package_lists_every_number(network):

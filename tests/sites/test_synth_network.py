@@ -36,7 +36,8 @@ def test_synth_sites_writes_one_folder_per_site(tmp_path):
         assert json.loads((folder / "truth.json").read_text())["site"]["name"] == s["name"]
         sizes.append(len(pts))
     assert sizes[2] < sizes[0] / 3  # the small site
-    assert abs(sum(sizes) - 3000) < 0.25 * 3000  # thinning aims at the requested total
+    total = 3000 + round(0.3 * 3000)  # the requested patients and the nonsevere-infection group
+    assert abs(sum(sizes) - total) < 0.25 * total  # thinning aims at the requested total
     ids = [set(pd.read_parquet(tmp_path / "net" / n / "patients.parquet")["patient_id"]) for n in names]
     assert not (ids[0] & ids[1])  # different hospitals, different patients
     again = tmp_path / "again"
