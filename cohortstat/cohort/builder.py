@@ -211,7 +211,15 @@ def build_cohort(
         A table, column or diagnosis role the study needs is missing from the data.
     CohortError
         A step left a group without patients (the message names the step).
+
+    Notes
+    -----
+    The study's negative controls (``negative_controls:``) get ``time_nc_<name>``/``event_nc_<name>``
+    columns, so that :func:`cohortstat.analyze` can estimate them.
     """
+    from cohortstat.spec.variants import with_negative_controls
+
+    study = with_negative_controls(study)  # idempotent: a study already carrying them is unchanged
     tick = _Progress(progress, 6)
     eng = Engine.create(engine, threads=threads, memory_limit=memory_limit, verbose=verbose)
     try:
