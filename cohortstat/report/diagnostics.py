@@ -13,9 +13,7 @@ Their counts go through the report's disclosure ledger (:mod:`cohortstat.report.
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
+from cohortstat.report.published import _plain
 
 __all__ = ["declare_diagnostics", "diagnostics_rows", "hide_sir_estimate", "publish_diagnostics", "sir_key"]
 
@@ -30,16 +28,6 @@ def hide_sir_estimate(row: dict, keys, p) -> None:
     own = [k for k in (keys[1] if keys else ()) if k is not None]
     if not own or p.hidden(*own):
         row.update(estimate=None, ci_lower=None, ci_upper=None, p=None)
-
-
-def _plain(v):
-    if isinstance(v, (np.bool_, bool)):
-        return bool(v)
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return float(v) if math.isfinite(float(v)) else None
-    return v
 
 
 def _declare_sir(ctx, results, analysis: str) -> None:

@@ -6,7 +6,6 @@ methods paragraph is generated from the study spec.
 
 from __future__ import annotations
 
-import math
 import platform
 from importlib import metadata
 
@@ -39,17 +38,9 @@ def software_versions() -> dict[str, str]:
 
 
 def _num(v, digits: int = 2) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, str):
-        return v
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, int):
-        return f"{v:,}"
-    if not math.isfinite(v):
-        return "-"
-    return f"{v:,.{digits}f}"
+    from cohortstat.report.pubtables import fmt
+
+    return fmt(v, digits)
 
 
 def _p(v) -> str:
