@@ -23,6 +23,7 @@ from cohortstat.engines import Engine
 from cohortstat.cohort.inputs import load_inputs, study_years
 from cohortstat.sources.deaths import credible_deaths, merge_deaths
 from cohortstat.errors import CohortError, CohortWarning, DataSchemaError
+from cohortstat.spec.variants import with_negative_controls
 
 _EPOCH = np.datetime64("1970-01-01", "D")
 
@@ -211,15 +212,8 @@ def build_cohort(
         A table, column or diagnosis role the study needs is missing from the data.
     CohortError
         A step left a group without patients (the message names the step).
-
-    Notes
-    -----
-    The study's negative controls (``negative_controls:``) get ``time_nc_<name>``/``event_nc_<name>``
-    columns, so that :func:`cohortstat.analyze` can estimate them.
     """
-    from cohortstat.spec.variants import with_negative_controls
-
-    study = with_negative_controls(study)  # idempotent: a study already carrying them is unchanged
+    study = with_negative_controls(study)  # their time_/event_ columns, for analyze(); idempotent
     tick = _Progress(progress, 6)
     eng = Engine.create(engine, threads=threads, memory_limit=memory_limit, verbose=verbose)
     try:
