@@ -23,6 +23,7 @@ from cohortstat.engines import Engine
 from cohortstat.cohort.inputs import load_inputs, study_years
 from cohortstat.sources.deaths import credible_deaths, merge_deaths
 from cohortstat.errors import CohortError, CohortWarning, DataSchemaError
+from cohortstat.spec.checks import NEGATIVE_CONTROL_PREFIX
 from cohortstat.spec.variants import with_negative_controls
 
 _EPOCH = np.datetime64("1970-01-01", "D")
@@ -524,7 +525,8 @@ def _outcome_notes(study, t: pd.DataFrame, raw: pd.DataFrame) -> list[str]:
         for g in zero:
             msg = f"outcome {name}: group {g!r} has no outcome event; estimates for it are not defined."
             notes.append(msg)
-            warnings.warn(msg, CohortWarning, stacklevel=4)
+            if not name.startswith(NEGATIVE_CONTROL_PREFIX):  # a control without events: a note, not a warning
+                warnings.warn(msg, CohortWarning, stacklevel=4)
     return notes
 
 
