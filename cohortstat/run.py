@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -389,13 +388,9 @@ class RerunReport:
 
 
 def _same(a, b) -> bool:
-    if isinstance(a, bool) or isinstance(b, bool) or isinstance(a, str) or isinstance(b, str):
-        return a == b
-    if isinstance(a, int) and isinstance(b, int):
-        return a == b
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return math.isclose(a, b, rel_tol=RERUN_RTOL, abs_tol=1e-12)
-    return a == b
+    from cohortstat.rerun_diff import _same as same
+
+    return same(a, b, RERUN_RTOL)
 
 
 def compare_results(old, new, path: str = "") -> list[str]:
