@@ -335,6 +335,10 @@ def run(study_path, data, out, engine: str | None = None, min_cell_count: int | 
     log = _Log(progress)
     log("load study")
     study, study_dir = _load(study_path, study)
+    if site is not None:
+        from cohortstat.sites.package import check_poolable
+
+        check_poolable(study)  # before any data is read
     guarded = (("the data folder", Path(data)), ("the folder of the study file", study_dir), *protected)
     with interrupts.guard():
         with interrupts.deferred():  # a signal here is recorded and acted on at the first step

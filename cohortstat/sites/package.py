@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cohortstat.errors import ReportError
+from cohortstat.errors import ReportError, SpecError
 from cohortstat.sites.errors import SitePackageError
 from cohortstat.sites.manifest import verify_manifest, write_manifest
 
@@ -63,9 +63,29 @@ def model_covariates_of(study) -> list[str]:
     return list(model_covariates(study))
 
 
+def check_poolable(study) -> None:
+    """Raise :class:`SpecError` when the outcome models of ``study`` cannot be pooled across sites.
+
+    A natural spline's knots are quantiles of the data it is fitted on: every site would place them on its
+    own patients, so the sites would fit different models and no pooled estimate is the union's. Bands
+    cut at the study's ``breaks`` and linear terms are the same at every site.
+    """
+    errors = [(f"covariates.{name}", "form: spline cannot be used in a multi-site study: its knots are "
+               "quantiles of each site's own data, so the sites would fit different models; use form: "
+               "categories with breaks (the same bands at every site) or linear")
+              for name in ("age", "calendar_year")
+              if getattr(getattr(study.covariates, name), "form", None) == "spline"]
+    if errors:
+        raise SpecError(errors)
+
+
 def private_table(study, table: pd.DataFrame) -> pd.DataFrame:
-    """The columns the federated rounds need: covariates, strata, and ``time_``/``event_`` of each outcome."""
-    table = table.copy()
+    """The columns the federated rounds need: covariates (derived bands included), strata, and
+    ``time_``/``event_`` of each outcome."""
+    from cohortstat.analysis.terms import add_term_columns
+
+    check_poolable(study)
+    table = add_term_columns(table, study.covariates).copy()
     if "sex" in table and "female" not in table:
         table["female"] = (table["sex"] == 2).astype(int)  # as the analysis layer codes it
     cols = ["group", *model_covariates_of(study), *study.analyses.cox.strata]
