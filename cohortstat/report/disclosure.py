@@ -38,6 +38,7 @@ from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 __all__ = ["COUNT", "DERIVED", "MIN_CELL_COUNT", "NEITHER", "SECONDARY", "Ledger",
            "suppressed_label"]
@@ -82,6 +83,7 @@ class Ledger:
         self._rows: dict = defaultdict(list)
         self.missing: set[Hashable] = set()
         self._latent_id = 0
+        self._leak_memo: dict[frozenset, list] = {}
 
     # ------------------------------------------------------------------------------- declaring counts
     def count(self, key: Hashable, value, *, cost: int = 1) -> Hashable:
@@ -172,8 +174,17 @@ class Ledger:
 
     # ------------------------------------------------------------------------------------- solving
     def solve(self, max_rounds: int = 5000) -> set:
-        """Primary then complementary suppression; returns the hidden published counts."""
+        """Primary then complementary suppression; returns the hidden published counts.
+
+        The decompositions are small: one BLAS thread each is faster than several (and much faster when
+        other work holds the cores).
+        """
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._solve(max_rounds)
+
+    def _solve(self, max_rounds: int) -> set:
         self._rows = defaultdict(list)
+        self._leak_memo = {}
         for r, rel in enumerate(self.relations):
             for key in rel:
                 self._rows[key].append(r)
@@ -255,10 +266,20 @@ class Ledger:
             if key in seen or not self._rows.get(key):
                 continue
             cols, rows = self._component([key], seen)
-            for _, f in sorted(self._leaks_in(cols, rows), key=lambda t: t[0]):
+            for f in self._component_leaks(cols, rows):
                 if set(f) not in tried:
                     return f
         return None
+
+    def _component_leaks(self, cols: list, rows: list) -> list:
+        """The leaks of one component, first first; a component's leaks depend only on its unknown counts
+        (its relations are those that touch them), so they are kept until hiding a count changes them."""
+        key = frozenset(cols)
+        leaks = self._leak_memo.get(key)
+        if leaks is None:
+            leaks = [f for _, f in sorted(self._leaks_in(cols, rows), key=lambda t: t[0])]
+            self._leak_memo[key] = leaks
+        return leaks
 
     def _determined(self, f: Mapping[Hashable, float]) -> bool:
         cols, rows = self._component(f, set())
