@@ -56,7 +56,8 @@ def _code(col: ibis.Column) -> ibis.Column:
     s = col.cast(dt.string)
     clean = (s.substr(0, 1) > " ") & (s.right(1) >= "0")
     trimmed = s.re_replace(r"[+\s]+$", "").re_replace(f"^{_WS}+|{_WS}+$", "")
-    return ibis.ifelse(clean, s, trimmed).nullif("")
+    # a clean code is not empty: only a trimmed one can become null
+    return ibis.ifelse(clean, s, trimmed.nullif(""))
 
 
 def _key(eta: ibis.Column, rsa: ibis.Column, year) -> ibis.Column:
@@ -87,12 +88,12 @@ def _dates(engine, c: ibis.Table, year: int, where: str):
     )
 
 
-def _year_stays(engine, year: int, files: dict, cleaning) -> tuple[ibis.Table, list[ibis.Table], bool]:
+def _year_stays(engine, year: int, files: dict, cleaning) -> tuple[ibis.Table, dict, bool]:
     """The stays of one year (B joined to C, with rule flags), its diagnosis relations, and whether
     its stay dates are estimated.
 
-    The diagnosis relations are keyed by ``eta`` and ``rsa`` (short strings); the stay key is
-    built only for the de-duplicated diagnoses (:func:`_year_diagnoses`).
+    The diagnosis relations (role -> tables) are keyed by ``eta`` and ``rsa`` (short strings); the
+    stay key is built only for the de-duplicated diagnoses (:func:`_year_diagnoses`).
     """
     aa = f"{year % 100:02d}"
     for kind in ("B", "C"):
@@ -133,30 +134,35 @@ def _year_stays(engine, year: int, files: dict, cleaning) -> tuple[ibis.Table, l
         discharge_mode=ibis.cases(*[(mode == k, v) for k, v in R.SOR_MOD.items()], else_="other"),
         f_ghm=ghm.fill_null("").startswith("90"),
         f_ret=ret,
-        f_finess=eta.isin(list(R.DUPLICATE_FINESS)) & (year <= R.DUPLICATE_FINESS_LAST_YEAR),
+        f_finess=eta.isin(list(R.DUPLICATE_FINESS)) if year <= R.DUPLICATE_FINESS_LAST_YEAR else ibis.literal(False),
     )
-    diags = [_diag(b, "DGN_PAL", "principal"), _diag(b, "DGN_REL", "related")]
+    diags = {"principal": [_diag(b, "DGN_PAL")], "related": [_diag(b, "DGN_REL")], "associated": []}
     if "D" in files:
         d = read_table(engine, files["D"], upper=True)
         require(d, ("ETA_NUM", "RSA_NUM", "ASS_DGN"), f"T_MCO{aa}D ({files['D'].path.name})", _HINT)
-        diags.append(_diag(d, "ASS_DGN", "associated"))
+        diags["associated"].append(_diag(d, "ASS_DGN"))
     if "UM" in files:
         u = read_table(engine, files["UM"], upper=True)
         require(u, ("ETA_NUM", "RSA_NUM", "DGN_PAL", "DGN_REL"), f"T_MCO{aa}UM ({files['UM'].path.name})", _HINT)
-        diags += [_diag(u, "DGN_PAL", "principal"), _diag(u, "DGN_REL", "related")]
+        diags["principal"].append(_diag(u, "DGN_PAL"))
+        diags["related"].append(_diag(u, "DGN_REL"))
     return stays, diags, estimated
 
 
-def _diag(t: ibis.Table, column: str, role: str) -> ibis.Table:
-    return t.select(eta=as_key(t.ETA_NUM), rsa=as_key(t.RSA_NUM), icd10_code=_code(t[column]),
-                    role=ibis.literal(role))
+def _diag(t: ibis.Table, column: str) -> ibis.Table:
+    return t.select(eta=as_key(t.ETA_NUM), rsa=as_key(t.RSA_NUM), icd10_code=_code(t[column]))
 
 
-def _year_diagnoses(year: int, parts: list[ibis.Table]) -> ibis.Table:
-    """One year's diagnoses, de-duplicated within the year (a stay key belongs to one year), keyed."""
-    d = ibis.union(*parts, distinct=False)
-    d = d.filter(d.icd10_code.notnull()).distinct()
-    return d.select(stay_id=_key(d.eta, d.rsa, year), icd10_code=d.icd10_code, role=d.role)
+def _year_diagnoses(year: int, parts: dict[str, list[ibis.Table]]) -> list[ibis.Table]:
+    """One year's diagnoses, de-duplicated per role within the year (a stay key belongs to one year
+    and the role is a constant of each part: smaller keys to compare), then keyed."""
+    out = []
+    for role, tables in parts.items():
+        if tables:
+            d = ibis.union(*tables, distinct=False) if len(tables) > 1 else tables[0]
+            d = d.filter(d.icd10_code.notnull()).distinct()
+            out.append(d.select(stay_id=_key(d.eta, d.rsa, year), icd10_code=d.icd10_code, role=ibis.literal(role)))
+    return out
 
 
 def _patients(engine, tables, folder: Path) -> ibis.Table:
@@ -199,24 +205,27 @@ def _marks(all_stays: ibis.Table, cleaning) -> tuple[ibis.Table, list[str]]:
             marks[f"r_{rule}"] = keep & t[flag]
             keep = keep & ~t[flag]
     cols = ("eta", "rsa", "year", "patient_id", "adm", "dis", "discharge_mode")
-    return t.select(*cols, _keep=keep, **marks), [m[2:] for m in marks]
+    return t.select(*cols, _keep=keep, _h=(t.eta + ":" + t.rsa).hash(), **marks), [m[2:] for m in marks]
 
 
-def _without_copies(engine, kept: ibis.Table) -> tuple[ibis.Table, ibis.Table]:
-    """The stays without the later copies of an RSA, and the ranked copies (``_copy`` > 0: removed).
+def _without_copies(engine, marked: ibis.Table) -> tuple[ibis.Table, ibis.Table]:
+    """The kept stays without the later copies of an RSA, and the ranked copies (``_copy`` > 0: removed).
 
     Copies of one RSA (same ETA_NUM, RSA_NUM, patient and dates) among the stays the other rules
-    keep: the earliest year's is kept. Only the keys that occur more than once are ranked (few:
-    most RSAs are in one year file); the others are kept as they are.
+    keep: the earliest year's is kept. Only the stays whose (ETA_NUM, RSA_NUM) is kept more than
+    once are ranked (few: most RSAs are in one year file); the others are kept as they are. They
+    are found by ``_h``, a hash of the pair (one integer to count by): a hash shared by different
+    pairs only adds stays to the ranking, which compares the pairs themselves.
     """
-    multi = kept.aggregate(by=["eta", "rsa"], _n=kept.count())
-    multi = multi.filter(multi._n > 1).select("eta", "rsa")
-    cand = kept.semi_join(multi, ["eta", "rsa"])
+    multi = marked.aggregate(by="_h", _n=marked._keep.cast(dt.int64).sum())
+    multi = multi.filter(multi._n > 1).select("_h")
+    cand = marked.filter(marked._keep).semi_join(multi, "_h")
     w = ibis.window(group_by=[cand.eta, cand.rsa, cand.patient_id, cand.adm, cand.dis], order_by=[cand.year])
     ranked = engine.materialize(cand.mutate(_copy=ibis.row_number().over(w)), "snds_copies")
-    single = kept.anti_join(ranked.select("eta", "rsa"), ["eta", "rsa"])
-    first = ranked.filter(ranked._copy == 0).drop("_copy")
-    return ibis.union(single, first, distinct=False), ranked
+    single = marked.filter(marked._keep).anti_join(ranked.select("_h"), "_h")
+    cols = ("eta", "rsa", "year", "patient_id", "adm", "dis", "discharge_mode")
+    first = ranked.filter(ranked._copy == 0)
+    return ibis.union(single.select(*cols), first.select(*cols), distinct=False), ranked
 
 
 def _kept_stays(engine, all_stays: ibis.Table, cleaning) -> tuple[ibis.Table, list[tuple[str, int]]]:
@@ -228,10 +237,10 @@ def _kept_stays(engine, all_stays: ibis.Table, cleaning) -> tuple[ibis.Table, li
     """
     marked, rules = _marks(all_stays, cleaning)
     marked = engine.materialize(marked, "snds_rules")
-    kept = marked.filter(marked._keep).drop("_keep", *[f"r_{r}" for r in rules])
+    kept = marked.filter(marked._keep)
     ranked = None
     if R.enabled(cleaning, "duplicate_rsa"):
-        kept, ranked = _without_copies(engine, kept)
+        kept, ranked = _without_copies(engine, marked)
     stays = engine.materialize(
         kept.select(stay_id=_key(kept.eta, kept.rsa, kept.year), patient_id=kept.patient_id, adm=kept.adm,
                     dis=kept.dis, adm_year=year_of_day(kept.adm), discharge_mode=kept.discharge_mode),
@@ -277,7 +286,7 @@ def relations(engine, folder: Path, cleaning=None, years_needed=None) -> Relatio
     all_stays = ibis.union(*year_stays) if len(year_stays) > 1 else year_stays[0]
     stays, removed = _kept_stays(engine, all_stays, cleaning)
     # not materialised here: the builder and the data checks materialise ``diagnoses`` once
-    diags = [_year_diagnoses(y, p[1]) for y, p in parts.items()]
+    diags = [d for y, p in parts.items() for d in _year_diagnoses(y, p[1])]
     diags = ibis.union(*diags, distinct=False) if len(diags) > 1 else diags[0]
     diagnoses = diags.semi_join(stays.select("stay_id"), "stay_id")
     rules = tuple(
