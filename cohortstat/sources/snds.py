@@ -217,12 +217,14 @@ def _without_copies(engine, marked: ibis.Table) -> tuple[ibis.Table, ibis.Table]
     are found by ``_h``, a hash of the pair (one integer to count by): a hash shared by different
     pairs only adds stays to the ranking, which compares the pairs themselves.
     """
-    multi = marked.aggregate(by="_h", _n=marked._keep.cast(dt.int64).sum())
-    multi = multi.filter(multi._n > 1).select("_h")
-    cand = marked.filter(marked._keep).semi_join(multi, "_h")
+    kept = marked.filter(marked._keep)
+    multi = kept.aggregate(by="_h", _n=kept.count())
+    # stored: a small table, so that the engine joins the stays to it (not the other way round)
+    multi = engine.materialize(multi.filter(multi._n > 1).select("_h"), "snds_multi")
+    cand = kept.semi_join(multi, "_h")
     w = ibis.window(group_by=[cand.eta, cand.rsa, cand.patient_id, cand.adm, cand.dis], order_by=[cand.year])
     ranked = engine.materialize(cand.mutate(_copy=ibis.row_number().over(w)), "snds_copies")
-    single = marked.filter(marked._keep).anti_join(ranked.select("_h"), "_h")
+    single = kept.anti_join(multi, "_h")
     cols = ("eta", "rsa", "year", "patient_id", "adm", "dis", "discharge_mode")
     first = ranked.filter(ranked._copy == 0)
     return ibis.union(single.select(*cols), first.select(*cols), distinct=False), ranked
