@@ -288,8 +288,11 @@ class SparkEngine(Engine):
         return "view"
 
     def _store(self, sql: str, name: str) -> str:
-        # persisted lazily: the first query that reads the view fills the cache
-        frame = self.session.sql(sql).persist()
+        # checkpointed lazily: the first query that reads the view computes and keeps the rows (in
+        # memory, spilled to disk beyond it), and the plans of the tables computed from it start
+        # there. A persisted frame (``persist``/``cache``) would carry its whole plan into every
+        # later query: the plans of a multi-step source grew until the driver ran out of memory.
+        frame = self.session.sql(sql).localCheckpoint(eager=False)
         frame.createOrReplaceTempView(name)
         self._frames[name] = frame
         return "persisted"
