@@ -3,8 +3,8 @@
     PYTHONPATH=. python benchmarks/profile_build.py --data DIR [--engine duckdb] [--threads 2]
 
 Wraps :class:`cohortstat.engines.Engine`'s ``materialize``, ``to_pandas`` and ``con.execute``-like
-scalar reads for one ``build_cohort`` of the shipped study and prints, in order, the wall time of each
-(the stem of the materialised table names the step), the builder's step times (cumulative wall and CPU seconds), the total, the process CPU time (user +
+scalar reads for one ``build_cohort`` of the shipped study and prints, in order, the wall and CPU time
+of each (the stem of the materialised table names the step), the builder's step times (cumulative wall and CPU seconds), the total, the process CPU time (user +
 system, all threads: less sensitive to other jobs on the machine than the wall time), the peak RSS and the
 1-minute load average before and after. Query results are not changed.
 """
@@ -29,23 +29,27 @@ def _wrap(log: list) -> None:
     mat, pdf = Engine.materialize, Engine.to_pandas
 
     def materialize(self, expr, stem):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), _cpu_exact()
         out = mat(self, expr, stem)
-        log.append((f"materialize {stem}", time.perf_counter() - t))
+        log.append((f"materialize {stem}", time.perf_counter() - t, _cpu_exact() - c))
         return out
 
     def to_pandas(self, expr):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), _cpu_exact()
         out = pdf(self, expr)
-        log.append(("collect", time.perf_counter() - t))
+        log.append(("collect", time.perf_counter() - t, _cpu_exact() - c))
         return out
 
     Engine.materialize, Engine.to_pandas = materialize, to_pandas
 
 
-def _cpu() -> float:
+def _cpu_exact() -> float:
     ru = resource.getrusage(resource.RUSAGE_SELF)
-    return round(ru.ru_utime + ru.ru_stime, 1)
+    return ru.ru_utime + ru.ru_stime
+
+
+def _cpu() -> float:
+    return round(_cpu_exact(), 1)
 
 
 def main() -> None:
@@ -66,8 +70,9 @@ def main() -> None:
                      progress=lambda i, n, m: steps.append((m, round(time.perf_counter() - t0, 2), _cpu() - c0)))
     total = time.perf_counter() - t0
     ru = resource.getrusage(resource.RUSAGE_SELF)
-    for name, s in log:
-        print(f"{s:8.2f}  {name}")
+    print("  wall s   CPU s")
+    for name, s, cpu in log:
+        print(f"{s:8.2f}  {cpu:6.2f}  {name}")
     print(json.dumps({"data": str(args.data), "rows": len(c.table), "total_s": round(total, 1),
                       "cpu_s": round(ru.ru_utime + ru.ru_stime, 1), "peak_rss_gb": round(ru.ru_maxrss / 1024**2, 2),
                       "steps": steps, "load": [round(load0, 1), round(os.getloadavg()[0], 1)]}))

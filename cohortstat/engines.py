@@ -27,6 +27,7 @@ import tempfile
 from pathlib import Path
 
 import ibis
+import ibis.expr.operations as ops
 import pandas as pd
 
 from cohortstat.errors import EngineError
@@ -73,6 +74,10 @@ class Engine:
     """
 
     name: str = ""
+    #: the kinds of temporary table that :meth:`materialize` stores (see ``_store``)
+    _stored_kinds: tuple[str, ...] = ()
+    #: does :meth:`release` free a table at once
+    _releases_now: bool = False
 
     def __init__(self) -> None:
         self._temp: list[tuple[str, str]] = []
@@ -122,10 +127,35 @@ class Engine:
         return self.con.table(name)
 
     def materialize(self, expr: ibis.Table, stem: str) -> ibis.Table:
-        """Compute ``expr`` once and return a table that reads the stored result."""
+        """Compute ``expr`` once and return a table that reads the stored result.
+
+        A table this engine stored already (a source may store its relations itself) is returned
+        as it is, not copied.
+        """
+        if self._stored_name(expr) is not None:
+            return expr
         name = self._name(stem)
         self._temp.append((self._store(self.con.compile(expr), name), name))
         return self.con.table(name)
+
+    def release(self, table: ibis.Table) -> None:
+        """Free a table stored by :meth:`materialize` that nothing will read any more.
+
+        DuckDB drops it now (its memory is returned). Spark stores lazily, so a table computed
+        from this one may not be computed yet: it is kept until :meth:`close`.
+        """
+        name = self._stored_name(table)
+        if name is None or not self._releases_now:
+            return
+        kind = next(k for k, n in self._temp if n == name)
+        self._temp.remove((kind, name))
+        self._drop(kind, name)
+
+    def _stored_name(self, expr) -> str | None:
+        """The name of the stored table that ``expr`` is exactly, else None."""
+        op = expr.op()
+        name = getattr(op, "name", None) if isinstance(op, ops.DatabaseTable) else None
+        return name if any(n == name and k in self._stored_kinds for k, n in self._temp) else None
 
     def to_pandas(self, expr) -> pd.DataFrame:
         """Execute an expression and return a pandas DataFrame."""
@@ -171,6 +201,8 @@ class DuckDBEngine(Engine):
     """An in-process DuckDB database (see :meth:`Engine.create` for the parameters)."""
 
     name = "duckdb"
+    _stored_kinds = ("table",)
+    _releases_now = True
 
     def __init__(self, threads: int | None = None, memory_limit: str | None = None, verbose: bool = False):
         super().__init__()
@@ -235,6 +267,7 @@ class SparkEngine(Engine):
     """``ibis.pyspark`` over a local Spark session (see :meth:`Engine.create` for the parameters)."""
 
     name = "spark"
+    _stored_kinds = ("persisted",)
 
     def __init__(self, threads: int | None = None, memory_limit: str | None = None, verbose: bool = False):
         super().__init__()
@@ -255,8 +288,11 @@ class SparkEngine(Engine):
         return "view"
 
     def _store(self, sql: str, name: str) -> str:
-        # persisted lazily: the first query that reads the view fills the cache
-        frame = self.session.sql(sql).persist()
+        # checkpointed lazily: the first query that reads the view computes and keeps the rows (in
+        # memory, spilled to disk beyond it), and the plans of the tables computed from it start
+        # there. A persisted frame (``persist``/``cache``) would carry its whole plan into every
+        # later query: the plans of a multi-step source grew until the driver ran out of memory.
+        frame = self.session.sql(sql).localCheckpoint(eager=False)
         frame.createOrReplaceTempView(name)
         self._frames[name] = frame
         return "persisted"

@@ -100,6 +100,24 @@ def as_string(col: ibis.Column) -> ibis.Column:
     return col.cast(dt.string).strip()
 
 
+def strip(col: ibis.Column) -> ibis.Column:
+    """``col.strip()`` (a string column), computed only on the values it can change.
+
+    Stripping is costly on some engines and almost always a no-op on keys and codes: a value whose
+    first and last characters sort after the space (whitespace - space, tab, newline, ... - sorts
+    at or before it, byte-wise on every engine) is returned as it is.
+    """
+    clean = (col.substr(0, 1) > " ") & (col.right(1) > " ")
+    return ibis.ifelse(clean, col, col.strip())
+
+
+def as_key(col: ibis.Column) -> ibis.Column:
+    """:func:`as_string` (a key as a trimmed string), with the cheaper :func:`strip`."""
+    if col.type().is_floating():
+        col = col.cast(dt.int64)
+    return strip(col.cast(dt.string))
+
+
 def _detect_format(engine, t: ibis.Table, column: str, where: str) -> str:
     col = t[column].cast(dt.string).strip()
     sample = engine.to_pandas(

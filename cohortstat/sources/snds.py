@@ -20,7 +20,8 @@ from cohortstat.errors import DataSchemaError
 from cohortstat.sources import snds_rules as R
 from cohortstat.sources.base import CleaningRule, Relations, SourceAnomaly
 from cohortstat.sources.deaths import read_deaths
-from cohortstat.sources.files import as_string, day, list_tables, parse_date, read_table, require, year_of_day
+from cohortstat.sources.files import (as_key, day, list_tables, parse_date, read_table, require, strip,
+                                      year_of_day)
 
 _YEAR_TABLE = re.compile(r"T_MCO(\d{2})(B|C|D|UM)")
 _HINT = "See data_schemas/snds.md for the columns of each SNDS table."
@@ -40,33 +41,37 @@ def _pick(t: ibis.Table, names: tuple[str, ...]) -> str | None:
     return next((n for n in names if n in t.columns), None)
 
 
-#: last characters after which the trailing '+'/space trim can change a code (a superset of the
-#: regular expression's class on every engine: RE2's and Java's ``\s``, plus '+')
-_TRIM_LAST = ("+", " ", "\t", "\n", "\r", "\f", "\x0b")
+#: the whitespace that ``strip()`` removes (DuckDB and Spark alike)
+_WS = "[ \\t\\n\\r\\x0B\\x0C]"
 
 
 def _code(col: ibis.Column) -> ibis.Column:
     """An ICD-10 code as stored, trailing '+' and spaces of some years trimmed; empty -> null.
 
-    The regular expression only runs on the codes whose last character it could remove (a few, in
-    the years that pad codes): on the others it would return the code unchanged.
+    That is: a trailing run of '+' and whitespace (``[+\\s]+$``) removed, then leading and trailing
+    whitespace. The regular expressions only run on the codes they could change (a few, in the years
+    that pad codes): those whose first character sorts at or before the space or whose last sorts
+    before '0' ('+' and every whitespace character do, byte-wise, on every engine).
     """
     s = col.cast(dt.string)
-    trimmed = ibis.ifelse(s.right(1).isin(list(_TRIM_LAST)), s.re_replace(r"[+\s]+$", ""), s)
-    c = trimmed.strip()
-    return ibis.ifelse(c == "", ibis.null(dt.string), c)
+    clean = (s.substr(0, 1) > " ") & (s.right(1) >= "0")
+    trimmed = s.re_replace(r"[+\s]+$", "").re_replace(f"^{_WS}+|{_WS}+$", "")
+    # a clean code is not empty: only a trimmed one can become null
+    return ibis.ifelse(clean, s, trimmed.nullif(""))
 
 
-def _stay_key(t: ibis.Table, year: int) -> ibis.Column:
-    return as_string(t.ETA_NUM) + ":" + as_string(t.RSA_NUM) + f":{year % 100:02d}"
+def _key(eta: ibis.Column, rsa: ibis.Column, year) -> ibis.Column:
+    """The stay key ``ETA_NUM:RSA_NUM:aa`` (``year`` a 4-digit int or an int64 column)."""
+    if isinstance(year, int):
+        return eta + ":" + rsa + f":{year % 100:02d}"
+    return eta + ":" + rsa + ":" + (year % 100).cast(dt.string).lpad(2, "0")
 
 
 def _dates(engine, c: ibis.Table, year: int, where: str):
     """(admission date, discharge date, estimated flag) columns of the joined B + C table ``c``."""
     for start, end in (("EXE_SOI_DTD", "EXE_SOI_DTF"), ("ENT_DAT", "SOR_DAT")):
         if start in c.columns and end in c.columns:
-            return (parse_date(engine, c, start, where), parse_date(engine, c, end, where),
-                    ibis.literal(False))
+            return parse_date(engine, c, start, where), parse_date(engine, c, end, where), False
     if all(x in c.columns for x in ("SOR_ANN", "SOR_MOI", "SEJ_NBJ")):
         # no day-level dates in this year's files: discharge on the 1st of the discharge month,
         # admission SEJ_NBJ days before (documented; counted as estimated_dates by the data checks)
@@ -76,15 +81,20 @@ def _dates(engine, c: ibis.Table, year: int, where: str):
         dis = ibis.ifelse(ok, ibis.date(ibis.ifelse(ok, y, 1970), ibis.ifelse(ok, m, 1), 1), ibis.null(dt.date))
         nbj = c.SEJ_NBJ.cast(dt.string).strip().cast(dt.int64).fill_null(0)
         adm = ibis.ifelse(ok, (day(dis) - nbj), ibis.null(dt.int64))
-        return adm, dis, ibis.literal(True)
+        return adm, dis, True
     raise DataSchemaError(
         f"{where}: no stay dates - expected EXE_SOI_DTD and EXE_SOI_DTF, or ENT_DAT and SOR_DAT "
         f"(T_MCO{year % 100:02d}C), or SOR_ANN, SOR_MOI and SEJ_NBJ. {_HINT}"
     )
 
 
-def _year_stays(engine, year: int, files: dict, cleaning) -> tuple[ibis.Table, list[ibis.Table]]:
-    """The stays of one year (B joined to C, with rule flags) and its diagnosis relations."""
+def _year_stays(engine, year: int, files: dict, cleaning) -> tuple[ibis.Table, dict, bool]:
+    """The stays of one year (B joined to C, with rule flags), its diagnosis relations, and whether
+    its stay dates are estimated.
+
+    The diagnosis relations (role -> tables) are keyed by ``eta`` and ``rsa`` (short strings); the
+    stay key is built only for the de-duplicated diagnoses (:func:`_year_diagnoses`).
+    """
     aa = f"{year % 100:02d}"
     for kind in ("B", "C"):
         if kind not in files:
@@ -109,42 +119,50 @@ def _year_stays(engine, year: int, files: dict, cleaning) -> tuple[ibis.Table, l
     ret = ibis.literal(False)
     if R.enabled(cleaning, "return_codes"):
         for col in R.RETURN_CODES:
-            v = j[col].cast(dt.string).strip()
+            v = strip(j[col].cast(dt.string))
             ret = ret | (v.notnull() & (v != "0") & (v != ""))
-    ghm = j.GRG_GHM.cast(dt.string).strip()
-    mode = j.SOR_MOD.cast(dt.string).strip()
-    eta = as_string(j.ETA_NUM)
+    ghm = strip(j.GRG_GHM.cast(dt.string))
+    mode = strip(j.SOR_MOD.cast(dt.string))
+    eta = as_key(j.ETA_NUM)
     stays = j.select(
-        stay_id=_stay_key(j, year),
         eta=eta,
-        rsa=as_string(j.RSA_NUM),
+        rsa=as_key(j.RSA_NUM),
         year=ibis.literal(year, dt.int64),
-        patient_id=as_string(j[key]),
+        patient_id=as_key(j[key]),
         adm=adm_day.cast(dt.int64),
         dis=day(dis),
         discharge_mode=ibis.cases(*[(mode == k, v) for k, v in R.SOR_MOD.items()], else_="other"),
-        estimated=estimated,
         f_ghm=ghm.fill_null("").startswith("90"),
         f_ret=ret,
-        f_finess=eta.isin(list(R.DUPLICATE_FINESS)) & (year <= R.DUPLICATE_FINESS_LAST_YEAR),
+        f_finess=eta.isin(list(R.DUPLICATE_FINESS)) if year <= R.DUPLICATE_FINESS_LAST_YEAR else ibis.literal(False),
     )
-    diags = [
-        b.select(stay_id=_stay_key(b, year), icd10_code=_code(b.DGN_PAL), role=ibis.literal("principal")),
-        b.select(stay_id=_stay_key(b, year), icd10_code=_code(b.DGN_REL), role=ibis.literal("related")),
-    ]
+    diags = {"principal": [_diag(b, "DGN_PAL")], "related": [_diag(b, "DGN_REL")], "associated": []}
     if "D" in files:
         d = read_table(engine, files["D"], upper=True)
         require(d, ("ETA_NUM", "RSA_NUM", "ASS_DGN"), f"T_MCO{aa}D ({files['D'].path.name})", _HINT)
-        diags.append(d.select(stay_id=_stay_key(d, year), icd10_code=_code(d.ASS_DGN),
-                              role=ibis.literal("associated")))
+        diags["associated"].append(_diag(d, "ASS_DGN"))
     if "UM" in files:
         u = read_table(engine, files["UM"], upper=True)
         require(u, ("ETA_NUM", "RSA_NUM", "DGN_PAL", "DGN_REL"), f"T_MCO{aa}UM ({files['UM'].path.name})", _HINT)
-        diags.append(u.select(stay_id=_stay_key(u, year), icd10_code=_code(u.DGN_PAL),
-                              role=ibis.literal("principal")))
-        diags.append(u.select(stay_id=_stay_key(u, year), icd10_code=_code(u.DGN_REL),
-                              role=ibis.literal("related")))
-    return stays, diags
+        diags["principal"].append(_diag(u, "DGN_PAL"))
+        diags["related"].append(_diag(u, "DGN_REL"))
+    return stays, diags, estimated
+
+
+def _diag(t: ibis.Table, column: str) -> ibis.Table:
+    return t.select(eta=as_key(t.ETA_NUM), rsa=as_key(t.RSA_NUM), icd10_code=_code(t[column]))
+
+
+def _year_diagnoses(year: int, parts: dict[str, list[ibis.Table]]) -> list[ibis.Table]:
+    """One year's diagnoses, de-duplicated per role within the year (a stay key belongs to one year
+    and the role is a constant of each part: smaller keys to compare), then keyed."""
+    out = []
+    for role, tables in parts.items():
+        if tables:
+            d = ibis.union(*tables, distinct=False) if len(tables) > 1 else tables[0]
+            d = d.filter(d.icd10_code.notnull()).distinct()
+            out.append(d.select(stay_id=_key(d.eta, d.rsa, year), icd10_code=d.icd10_code, role=ibis.literal(role)))
+    return out
 
 
 def _patients(engine, tables, folder: Path) -> ibis.Table:
@@ -169,7 +187,7 @@ def _patients(engine, tables, folder: Path) -> ibis.Table:
     else:
         death = ibis.null(dt.int64)
     return b.select(
-        patient_id=as_string(b[key]),
+        patient_id=as_key(b[key]),
         birth_year=ibis.ifelse(birth.between(1800, 2100), birth, ibis.null(dt.int64)),
         sex=sex,
         death_day=death,
@@ -177,36 +195,68 @@ def _patients(engine, tables, folder: Path) -> ibis.Table:
     )
 
 
-def _rule_flags(engine, all_stays: ibis.Table, cleaning) -> tuple[ibis.Table, list[tuple[str, object]]]:
-    """Stays kept after the enabled rules, and (rule, removed) in the order they apply.
-
-    One materialised table carries the rule flags and the copy rank of every stay (computed once);
-    the kept stays and every count read it.
-    """
+def _marks(all_stays: ibis.Table, cleaning) -> tuple[ibis.Table, list[str]]:
+    """Every stay with ``_keep`` (no enabled flag rule removes it) and ``r_<rule>`` (the first rule that does)."""
     t = all_stays
-    checks = [(rule, t[flag]) for rule, flag in (("ghm_error", "f_ghm"), ("return_codes", "f_ret"),
-                                                  ("duplicate_finess", "f_finess"))
-              if R.enabled(cleaning, rule)]
     keep = ibis.literal(True)
-    first_fail = []
-    for rule, flag in checks:
-        first_fail.append((rule, keep & flag))
-        keep = keep & ~flag
-    marks = {f"r_{rule}": cond for rule, cond in first_fail}
-    marked = t.mutate(_keep=keep, **marks)
-    if R.enabled(cleaning, "duplicate_rsa"):
-        # copies of one RSA among the stays the other rules keep: the earliest year's is kept
-        w = ibis.window(group_by=[marked._keep, marked.eta, marked.rsa, marked.patient_id, marked.adm,
-                                  marked.dis], order_by=[marked.year])
-        marked = marked.mutate(_copy=ibis.row_number().over(w))
-    else:
-        marked = marked.mutate(_copy=ibis.literal(0, dt.int64))
+    marks = {}
+    for rule, flag in (("ghm_error", "f_ghm"), ("return_codes", "f_ret"), ("duplicate_finess", "f_finess")):
+        if R.enabled(cleaning, rule):
+            marks[f"r_{rule}"] = keep & t[flag]
+            keep = keep & ~t[flag]
+    cols = ("eta", "rsa", "year", "patient_id", "adm", "dis", "discharge_mode")
+    return t.select(*cols, _keep=keep, _h=(t.eta + ":" + t.rsa).hash(), **marks), [m[2:] for m in marks]
+
+
+def _without_copies(engine, marked: ibis.Table) -> tuple[ibis.Table, ibis.Table]:
+    """The kept stays without the later copies of an RSA, and the ranked copies (``_copy`` > 0: removed).
+
+    Copies of one RSA (same ETA_NUM, RSA_NUM, patient and dates) among the stays the other rules
+    keep: the earliest year's is kept. Only the stays whose (ETA_NUM, RSA_NUM) is kept more than
+    once are ranked (few: most RSAs are in one year file); the others are kept as they are. They
+    are found by ``_h``, a hash of the pair (one integer to count by): a hash shared by different
+    pairs only adds stays to the ranking, which compares the pairs themselves.
+    """
+    kept = marked.filter(marked._keep)
+    multi = kept.aggregate(by="_h", _n=kept.count())
+    # stored: a small table, so that the engine joins the stays to it (not the other way round)
+    multi = engine.materialize(multi.filter(multi._n > 1).select("_h"), "snds_multi")
+    cand = kept.semi_join(multi, "_h")
+    w = ibis.window(group_by=[cand.eta, cand.rsa, cand.patient_id, cand.adm, cand.dis], order_by=[cand.year])
+    ranked = engine.materialize(cand.mutate(_copy=ibis.row_number().over(w)), "snds_copies")
+    single = kept.anti_join(multi, "_h")
+    cols = ("eta", "rsa", "year", "patient_id", "adm", "dis", "discharge_mode")
+    first = ranked.filter(ranked._copy == 0)
+    return ibis.union(single.select(*cols), first.select(*cols), distinct=False), ranked
+
+
+def _kept_stays(engine, all_stays: ibis.Table, cleaning) -> tuple[ibis.Table, list[tuple[str, int]]]:
+    """The stays kept after the enabled rules (materialised, the builder's columns), and (rule,
+    removed) in the order the rules apply.
+
+    The rule marks of every stay are stored once, narrow (no stay key: it is built for the kept
+    stays only); the counts are read from them in one pass, then the marks are released.
+    """
+    marked, rules = _marks(all_stays, cleaning)
     marked = engine.materialize(marked, "snds_rules")
-    removed = [(rule, marked[f"r_{rule}"].cast(dt.int64).sum().fill_null(0)) for rule, _ in first_fail]
+    kept = marked.filter(marked._keep)
+    ranked = None
     if R.enabled(cleaning, "duplicate_rsa"):
-        removed.append(("duplicate_rsa", (marked._keep & (marked._copy > 0)).cast(dt.int64).sum().fill_null(0)))
-    kept = marked.filter(marked._keep & (marked._copy == 0))
-    return kept, removed
+        kept, ranked = _without_copies(engine, marked)
+    stays = engine.materialize(
+        kept.select(stay_id=_key(kept.eta, kept.rsa, kept.year), patient_id=kept.patient_id, adm=kept.adm,
+                    dis=kept.dis, adm_year=year_of_day(kept.adm), discharge_mode=kept.discharge_mode),
+        "stays")
+    counts = {}
+    if rules:
+        row = engine.to_pandas(marked.aggregate(**{r: marked[f"r_{r}"].cast(dt.int64).sum() for r in rules}))
+        counts = {r: row[r].iloc[0] for r in rules}
+    if ranked is not None:
+        counts["duplicate_rsa"] = engine.to_pandas(
+            ranked.aggregate(n=(ranked._copy > 0).cast(dt.int64).sum()))["n"].iloc[0]
+    engine.release(marked)
+    removed = [(r, 0 if n is None or n != n else int(n)) for r, n in counts.items()]
+    return stays, removed
 
 
 def relations(engine, folder: Path, cleaning=None, years_needed=None) -> Relations:
@@ -233,32 +283,38 @@ def relations(engine, folder: Path, cleaning=None, years_needed=None) -> Relatio
                 + ", ".join(f"T_MCO{y % 100:02d}B/C/D/UM" for y in missing) + " or shorten the study period"
             )
     patients = _patients(engine, tables, folder)
-    parts = [_year_stays(engine, y, files, cleaning) for y, files in years.items()]
-    all_stays = ibis.union(*[p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
-    kept, removed = _rule_flags(engine, all_stays, cleaning)
-    stays = kept.select("stay_id", "patient_id", "adm", "dis",
-                        adm_year=year_of_day(kept.adm), discharge_mode=kept.discharge_mode)
-    diag_parts = [d for p in parts for d in p[1]]
-    diags = ibis.union(*diag_parts, distinct=False)
+    parts = {y: _year_stays(engine, y, files, cleaning) for y, files in years.items()}
+    year_stays = [p[0] for p in parts.values()]
+    all_stays = ibis.union(*year_stays) if len(year_stays) > 1 else year_stays[0]
+    stays, removed = _kept_stays(engine, all_stays, cleaning)
     # not materialised here: the builder and the data checks materialise ``diagnoses`` once
-    diags = diags.filter(diags.icd10_code.notnull())
-    diagnoses = diags.semi_join(stays.select("stay_id"), "stay_id").distinct()
+    diags = [d for y, p in parts.items() for d in _year_diagnoses(y, p[1])]
+    diags = ibis.union(*diags, distinct=False) if len(diags) > 1 else diags[0]
+    diagnoses = diags.semi_join(stays.select("stay_id"), "stay_id")
     rules = tuple(
-        CleaningRule(name, *R.RULES[name], removed=dict(removed).get(name), enabled=R.enabled(cleaning, name))
+        CleaningRule(name, *R.RULES[name], removed=_literal(dict(removed).get(name)),
+                     enabled=R.enabled(cleaning, name))
         for name in R.RULES
     )
-    anomalies = _anomalies(kept, patients, years)
+    estimated = [y for y, p in parts.items() if p[2]]
+    anomalies = _anomalies(stays, patients, years, estimated)
     return Relations(patients=patients, stays=stays, diagnoses=diagnoses,
                      deaths=read_deaths(engine, folder, tables), source="snds",
                      cleaning=rules, anomalies=anomalies, materialize=True)
 
 
-def _anomalies(kept, patients, years) -> tuple[SourceAnomaly, ...]:
+def _literal(n: int | None):
+    return None if n is None else ibis.literal(n, dt.int64)
+
+
+def _anomalies(kept, patients, years, estimated) -> tuple[SourceAnomaly, ...]:
     found = sorted(years)
     gaps = [y for y in range(found[0], found[-1] + 1) if y not in years]
     no_d = [y for y, f in years.items() if "D" not in f]
     unknown = kept.anti_join(patients.select("patient_id"), "patient_id")
-    est = kept.filter(kept.estimated)
+    # the stays of the years without day-level dates (their key ends with the year, ``:aa``)
+    suffixes = [f":{y % 100:02d}" for y in estimated]
+    est = kept.filter(kept.stay_id.right(3).isin(suffixes) if suffixes else ibis.literal(False))
     out = [
         SourceAnomaly("missing_year", "T_MCOaa", "error",
                       "a year between the first and last PMSI-MCO year found has no T_MCOaa tables",

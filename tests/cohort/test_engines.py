@@ -45,6 +45,21 @@ def test_create_makes_the_subclass_of_the_engine():
         Engine.create("sqlite")
 
 
+def test_a_stored_table_is_not_copied_and_release_drops_it():
+    with Engine.create("duckdb", threads=1) as eng:
+        base = eng.lookup(pd.DataFrame({"a": [3, 1, 2]}), "x")
+        stored = eng.materialize(base.filter(base.a > 1), "kept")
+        assert eng.materialize(stored, "again") is stored  # no second copy
+        assert eng.materialize(stored.filter(stored.a > 2), "sub") is not stored
+        tables = {name for _, name in eng._temp}
+        eng.release(stored)
+        assert {name for _, name in eng._temp} == tables - {stored.op().name}
+        with pytest.raises(duckdb.CatalogException):
+            eng.con.con.execute(f'SELECT * FROM "{stored.op().name}"')
+        eng.release(base)  # not a stored table: left alone
+        assert eng.to_pandas(base.order_by("a"))["a"].tolist() == [1, 2, 3]
+
+
 def test_memory_limit_argument_reaches_duckdb(monkeypatch):
     monkeypatch.delenv("COHORTSTAT_DUCKDB_MEMORY_LIMIT", raising=False)
     with Engine.create("duckdb", memory_limit="1GiB") as eng:
