@@ -15,7 +15,8 @@
   curves stop where fewer than ``k`` are), and (3) the persons with the cause by t, counted since the
   previous *published* fixed time of the curve (or since 0), are 0 or at least ``k``: each published
   value is a step of 0 or at least ``k`` events from the one before it, as every drawn step is. A
-  value that fails (3) is shown as "-" and the next time is compared with the last published one.
+  value that fails a condition is not published (None; "not shown" in the report), and the next time
+  is compared with the last published one.
   The published fixed times are also breaks of the drawn curve (:func:`coarsen_cif` ``breaks``): no
   drawn step spans one, so the figure passes through the table's values and a difference between a
   drawn corner and a tabulated value is again a whole number of steps of at least ``k`` events.
