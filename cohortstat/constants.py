@@ -11,6 +11,7 @@ __all__ = [
     "AGE",
     "AT_RISK_YEARS",
     "BALANCE_THRESHOLD",
+    "BIRTH_YEAR_STEP",
     "CALENDAR_YEAR",
     "CCI_PREFIX",
     "CENSORED",
@@ -78,6 +79,10 @@ def event_column(outcome: str) -> str:
     """Event code column of an outcome: ``event_<outcome>`` (see the event codes below)."""
     return f"event_{outcome}"
 
+
+#: Suffix of the attrition step of an age rule's first check (``adult.birth_year``: birth year known); the
+#: rule's own step (``adult``) then counts the ages out of range. A dot never occurs in a rule id.
+BIRTH_YEAR_STEP = ".birth_year"
 
 # --------------------------------------------------------------------------- codes
 #: Event codes of ``event_<outcome>``.

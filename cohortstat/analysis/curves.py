@@ -13,8 +13,16 @@ Semantic choices (docs/methods-nonparametric.md):
 - numbers at risk: persons with follow-up time >= the mark, at the marks of :func:`display_years` up
   to the end of follow-up (the longest follow-up in the population), so the axis ends where the data
   end;
-- fixed times (:data:`FIXED_YEARS`): only those within follow-up; the estimate at t is the value of
-  the step function at t (its last corner at or before t).
+- fixed times (:data:`FIXED_YEARS`): only those within follow-up (the longest follow-up of the
+  population; a group whose own follow-up ends before t has no value there, as R ``summary.survfit``
+  without ``extend``). The value at k years is the full-resolution Aalen-Johansen step function (not
+  the coarsened curve the report draws) at exactly t = k x :data:`DAYS_PER_YEAR` = 365.25 k days,
+  right-continuous: an exit at t counts. Follow-up times are whole days, so 1 year counts the events
+  up to day 365, 5 years up to day 1826, 10 years up to day 3652. The limits are those of the curve at
+  t (its variance and log interval are constant between the cause's event times), equal to R
+  ``summary(survfit(...), times = t)`` (weighted) and ``cmprsk::timepoints`` (Gray's variance, unweighted)
+  (tests/reference/aj_fixed_times). Each row carries the persons at risk at t (follow-up >= t) and the
+  persons with the cause by t: the report gates the published value on them.
 """
 
 from __future__ import annotations
@@ -49,8 +57,11 @@ class OutcomeCurves:
     at_risk : pandas.DataFrame
         ``group, year, n_risk`` at the marks of :func:`display_years`.
     fixed_times : pandas.DataFrame
-        ``cause, group, year, time, estimate, ci_lower, ci_upper`` at :data:`FIXED_YEARS` within
-        follow-up.
+        ``cause, group, year, time, estimate, ci_lower, ci_upper, n_risk, n_events`` at
+        :data:`FIXED_YEARS` within follow-up: the exact Aalen-Johansen value at ``time`` = 365.25 x
+        ``year`` days with its limits (NaN where the group's follow-up ends before), the persons at risk
+        at ``time`` and the persons with the cause at or before ``time`` (counts of persons, also when
+        weighted).
     follow_up_years : float
         The longest follow-up in the population (years): where the curves' time axis ends.
     """
@@ -102,14 +113,27 @@ def value_at(curve: pd.DataFrame, time: float) -> dict:
             "ci_upper": float(last["ci_upper"])}
 
 
-def _fixed_times(cif: dict, groups, follow_up_years: float) -> pd.DataFrame:
+_FIXED = ["cause", "group", "year", "time", "estimate", "ci_lower", "ci_upper", "n_risk", "n_events"]
+_NO_VALUE = {"estimate": np.nan, "ci_lower": np.nan, "ci_upper": np.nan}
+
+
+def _fixed_times(sub: pd.DataFrame, t: str, e: str, cif: dict, groups, follow_up_years: float) -> pd.DataFrame:
+    """The exact values of the full-resolution curves ``cif`` at 365.25 x year days (module docstring)."""
     rows = []
-    for cause, curve in cif.items():
-        for y in (y for y in FIXED_YEARS if y <= follow_up_years):
-            for g in groups:
-                rows.append({"cause": cause, "group": g, "year": y, "time": y * DAYS_PER_YEAR,
-                             **value_at(curve.loc[curve["group"] == g], y * DAYS_PER_YEAR)})
-    return pd.DataFrame(rows, columns=["cause", "group", "year", "time", "estimate", "ci_lower", "ci_upper"])
+    years = [y for y in FIXED_YEARS if y <= follow_up_years]
+    for cause, code in CAUSES.items():
+        curve = cif[cause]
+        for g in groups:
+            part = sub.loc[sub[GROUP] == g]
+            times, events = part[t].to_numpy(float), part[e].to_numpy()
+            end = times.max() if times.size else -np.inf
+            for y in years:
+                at = y * DAYS_PER_YEAR
+                value = value_at(curve.loc[curve["group"] == g], at) if at <= end else dict(_NO_VALUE)
+                rows.append({"cause": cause, "group": g, "year": y, "time": at, **value,
+                             "n_risk": int((times >= at).sum()),
+                             "n_events": int(((events == code) & (times <= at)).sum())})
+    return pd.DataFrame(rows, columns=_FIXED)
 
 
 def outcome_curves(sub: pd.DataFrame, duration: str, event: str, groups, *, weights: str | None = None,
@@ -136,7 +160,8 @@ def outcome_curves(sub: pd.DataFrame, duration: str, event: str, groups, *, weig
     cif = {name: _curve(sub, duration, event, code, weights) for name, code in CAUSES.items()}
     at_risk = _at_risk(sub, duration, groups, display_years(follow_up))
     return OutcomeCurves(population=population, cif=cif, at_risk=at_risk,
-                         fixed_times=_fixed_times(cif, groups, follow_up), follow_up_years=follow_up)
+                         fixed_times=_fixed_times(sub, duration, event, cif, groups, follow_up),
+                         follow_up_years=follow_up)
 
 
 def analysed_curves(name: str, table: pd.DataFrame, adjusted_table: pd.DataFrame | None, method: str,

@@ -11,7 +11,8 @@
 - **sum of predicted Fine-Gray cumulative incidences** per outcome: the study's Fine-Gray model of the
   outcome (adjusted when fitted, else crude) and the same model for death as the cause, each person's
   predicted CIFs at the last event time of either model added up (each CIF only grows with time, so
-  no earlier time has a larger sum); a sum above 1 flags the pair of models as mutually inconsistent (Austin, Steyerberg & Putter
+  no earlier time has a larger sum; persons with a missing covariate, whom the models leave out, are
+  not predicted either); a sum above 1 flags the pair of models as mutually inconsistent (Austin, Steyerberg & Putter
   2021) and becomes a note of the report.
 """
 
@@ -149,7 +150,8 @@ def _cif_sum(name: str, sub: pd.DataFrame, analyses, covariates, notes: list) ->
         return None  # a coefficient running to infinity (already a note of the outcome): no prediction
     # each CIF only grows with time, so the sums are largest at the last event time of either model
     grid = np.array([max(float(f.baseline["time"].max()) for f in fits)])
-    cifs = [_cif_at(f, sub, grid) for f in fits]
+    complete = sub.dropna(subset=cv)  # the persons the models were fitted on (rows with a missing covariate dropped)
+    cifs = [_cif_at(f, complete, grid) for f in fits]
     if not all(np.isfinite(c).all() for c in cifs):  # e.g. a covariate value the fit never saw overflows
         notes.append(f"{name}: the sum of the predicted Fine-Gray cumulative incidences (fg_{kind}) could not be "
                      "checked: some predictions are not finite")

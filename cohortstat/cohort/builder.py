@@ -21,6 +21,7 @@ from cohortstat.cohort import charlson, pipeline
 from cohortstat.cohort.concepts import code_map, concept_frame, occurrences
 from cohortstat.engines import Engine
 from cohortstat.cohort.inputs import load_inputs, study_years
+from cohortstat.constants import BIRTH_YEAR_STEP
 from cohortstat.sources.deaths import credible_deaths, merge_deaths
 from cohortstat.errors import CohortError, CohortWarning, DataSchemaError
 from cohortstat.spec.checks import NEGATIVE_CONTROL_PREFIX
@@ -323,7 +324,7 @@ def _included(eng: Engine, study, base: ibis.Table, occ: ibis.Table, bad_codes) 
     checks = ["pass_in_both"]
     c = base
     for i, rule in enumerate(study.inclusion):
-        checks.append(f"pass_rule_{i}")
+        checks += pipeline.rule_checks(rule, f"pass_rule_{i}")
         c = pipeline.rule_passes(c, rule, occ, study.follow_up.anchor, checks[-1])
     c = pipeline.follow_up(c, study.follow_up)
     checks.append("pass_follow_up")
@@ -434,7 +435,10 @@ def _attrition(study, counts: pd.DataFrame, bad_codes: tuple[str, ...] = ()) -> 
                            "earlier index stay (same day: exposed)",
         }[mode]),
     ]
-    steps += [(rule.id, rule.description) for rule in study.inclusion]
+    for rule in study.inclusion:
+        if rule.rule == "age_at_index":  # its first check, an attrition step of its own (pipeline.rule_checks)
+            steps.append((f"{rule.id}{BIRTH_YEAR_STEP}", "Birth year known (age at index computable)"))
+        steps.append((rule.id, rule.description))
     steps.append(("under_follow_up",
                   "Alive and under follow-up at the end of blanking (follow-up start)"))
     exit_at = counts["exit_step"].fillna(len(steps)).astype("int64")

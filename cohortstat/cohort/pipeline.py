@@ -107,11 +107,12 @@ def rule_passes(c: ibis.Table, rule, occ: ibis.Table, anchor: str, col: str) -> 
     """
     kind = rule.rule
     if kind == "age_at_index":
+        # two checks, so that the attrition counts an unknown birth year apart from an age out of range
         age = c.adm_year - c.birth_year
-        keep = c.birth_year.notnull() & (age >= int(rule.min_years))
+        keep = age >= int(rule.min_years)
         if rule.max_years is not None:
             keep = keep & (age <= int(rule.max_years))
-        return c.mutate(**{col: keep.fill_null(False)})
+        return c.mutate(**{birth_year_check(col): c.birth_year.notnull(), col: keep.fill_null(False)})
     if kind == "no_prior_concept":
         o = occ.filter(occ.concept_set == rule.concept_set, occ.role.isin(list(rule.roles)))
         o = o.select(pid=o.patient_id, day=o.adm)
@@ -131,6 +132,18 @@ def rule_passes(c: ibis.Table, rule, occ: ibis.Table, anchor: str, col: str) -> 
         landmark = anchor_day(c, anchor) + int(rule.days)
         return c.mutate(**{col: c.death.isnull() | (c.death > landmark)})
     raise ValueError(f"unknown inclusion rule {kind!r}")  # unreachable after spec validation
+
+
+def birth_year_check(col: str) -> str:
+    """The column of an age rule's first check (birth year known), written beside the rule's own ``col``."""
+    return f"{col}_birth_year"
+
+
+def rule_checks(rule, col: str) -> list[str]:
+    """The check columns :func:`rule_passes` adds for ``rule``, in the order they are applied: an age rule
+    first checks that the birth year is known (its own attrition step, ``<rule id>.birth_year``), then the
+    age; every other rule has one check."""
+    return [birth_year_check(col), col] if rule.rule == "age_at_index" else [col]
 
 
 def _window_end(rule) -> str:

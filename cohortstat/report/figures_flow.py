@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
+from cohortstat.constants import BIRTH_YEAR_STEP
 from cohortstat.report.safe_text import mpl
 from cohortstat.report.style import FONT, GREY, WIDTH, new_figure, style, wrap
 
@@ -35,6 +36,8 @@ def _fmt(v) -> str:
 
 def exclusion_reason(rule_id: str, description: str) -> str:
     """The text of an exclusion box: why its patients left (the rule they did not meet)."""
+    if rule_id.endswith(BIRTH_YEAR_STEP):
+        return "Excluded: birth year unknown"
     if rule_id in _REASONS:
         return f"Excluded: {_REASONS[rule_id]}"
     return f"Excluded, not meeting: {description[:1].lower()}{description[1:]}"

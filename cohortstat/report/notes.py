@@ -111,7 +111,8 @@ NOTE_TEMPLATES: tuple[NoteTemplate, ...] = (
     _t("clusters", rf"^{_MODEL_PREFIX}robust variance clustered on '[^']*' \((?P<n>{_INT}) clusters\)$", ("n",),
        _own("n")),
     _t("fg_clusters", rf"^{_MODEL_PREFIX}robust variance clustered on '[^']*'$"),
-    _t("dropped", rf"^{_MODEL_PREFIX}(?P<n>{_INT}) rows dropped for missing values$", ("n",), _own("n")),
+    _t("dropped", rf"^{_MODEL_PREFIX}(?P<n>{_INT}) row\(s\) dropped for missing values \((?P<col>{_G}) (?P<m>{_INT})\)$",
+       ("n", "m"), _own("n", "m")),
     _t("strata_no_events", rf"^{_MODEL_PREFIX}\d+ of \d+ strata have no events and add nothing to the likelihood$"),
     _t("model_other", rf"^{_MODEL_PREFIX}(?:not converged|Ran out of iterations \(\d+\) and did not converge|"
                       rf"non-integer case weights[^\d]*|.*\(monotone likelihood: .*|"

@@ -370,23 +370,43 @@ def declare(results, k: int, *, provenance: dict | None = None, data_checks: lis
     return Protected(ctx, t1_keys, balance_keys, notes, outcome_notes, t1_adjusted_keys)
 
 
-def coarsen_cif(cif: pd.DataFrame, k: int) -> pd.DataFrame:
+def coarsen_cif(cif: pd.DataFrame, k: int, breaks=()) -> pd.DataFrame:
     """The corners of a cumulative-incidence curve that may be drawn: each step holds at least ``k`` events.
 
     Rows with fewer than ``k`` at risk are dropped (the tail); consecutive event times are pooled until
     the pool holds ``k`` events, and only the last corner of each pool is kept (its estimate is the
     exact Aalen-Johansen value there; the curve is flat in between). Events left after the last full
     pool join it (its corner moves to their last time). Fewer than ``k`` events: no corner at all.
+
+    ``breaks`` (times, e.g. the published fixed times): no pool spans a break, and the events left
+    before a break join the last pool before it, so that the drawn curve at a break is its exact value
+    there. The caller chooses breaks with no or at least ``k`` events since the previous one
+    (:func:`cohortstat.report.published_curves.published_times`).
     """
     c = cif.sort_values("time")
     c = c.loc[c["n_risk"] >= k]
-    keep, pooled = [], 0
-    for i, d in zip(c.index, c["n_event"].to_numpy()):
+    keep, pooled, ends = [], 0, sorted(float(b) for b in breaks)
+    segment = []  # rows since the last break passed, and whether a pool closed among them
+    for i, t, d in zip(c.index, c["time"].to_numpy(float), c["n_event"].to_numpy()):
+        while ends and t > ends[0]:
+            ends.pop(0)
+            pooled = _close_segment(keep, segment, pooled)
         pooled += int(d)
+        segment.append((i, pooled >= k))
         if pooled >= k:
             keep.append(i)
             pooled = 0
-    if pooled and keep:
-        keep[-1] = c.index[-1]
+    _close_segment(keep, segment, pooled)
     cols = [col for col in ("time", "n_risk", "estimate", "ci_lower", "ci_upper") if col in c.columns]
     return c.loc[keep, cols].reset_index(drop=True)
+
+
+def _close_segment(keep: list, segment: list, pooled: int) -> int:
+    """At a break (or the end): events left over join the segment's last pool (its corner moves to their
+    last time); with no pool in the segment they carry on to the next one. Returns the events carried."""
+    if pooled and any(closed for _, closed in segment):
+        keep[-1] = segment[-1][0]
+        pooled = 0
+    if not pooled:
+        segment.clear()
+    return pooled

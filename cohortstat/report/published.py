@@ -11,7 +11,7 @@ import pandas as pd
 
 from cohortstat.report.labels import human_text
 from cohortstat.report.protect import Protected, coarsen_cif, declare
-from cohortstat.report.published_curves import fixed_times_rows
+from cohortstat.report.published_curves import cohort_breaks, fixed_times_rows
 from cohortstat.report.safe_text import clean_tree
 
 __all__ = ["public_fingerprint", "publish_data", "shown_cif", "shown_preference"]
@@ -135,7 +135,7 @@ def shown_cif(p: Protected, o, groups) -> pd.DataFrame:
             continue
         c = o.cif.loc[o.cif["group"] == g]
         if len(c):
-            corners = coarsen_cif(c, p.ledger.k)
+            corners = coarsen_cif(c, p.ledger.k, breaks=cohort_breaks(p, o, g))
             corners.insert(0, "group", g)
             parts.append(corners)
     if not parts:

@@ -8,19 +8,29 @@
   step holds at least ``k`` events; nothing where fewer than ``k`` are at risk) with its confidence
   limits at those corners; in the cohort (or weighted cohort) the curve of a group whose event (or
   death) count is suppressed is not drawn;
-- cumulative incidence at fixed times is read from the drawn curve (its last corner at or before t,
-  so it can lag the exact estimate by fewer than ``k`` pooled events); it is not shown beyond the last
-  time with ``k`` at risk, nor before the curve's first corner when events occurred by then.
+- cumulative incidence at fixed times (1, 5, 10 years) is the exact Aalen-Johansen value at t (not
+  a reading of the drawn curve), gated by the curves' rule read at the fixed times. The value of a
+  cause in a group at t is published when (1) the group's curve is drawn (its count of the cause is
+  published, in the cohort or its weighted form), (2) at least ``k`` persons are at risk at t (the
+  curves stop where fewer than ``k`` are), and (3) the persons with the cause by t, counted since the
+  previous *published* fixed time of the curve (or since 0), are 0 or at least ``k``: each published
+  value is a step of 0 or at least ``k`` events from the one before it, as every drawn step is. A
+  value that fails a condition is not published (None; "not shown" in the report), and the next time
+  is compared with the last published one.
+  The published fixed times are also breaks of the drawn curve (:func:`coarsen_cif` ``breaks``): no
+  drawn step spans one, so the figure passes through the table's values and a difference between a
+  drawn corner and a tabulated value is again a whole number of steps of at least ``k`` events.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from cohortstat.analysis.curves import value_at
 from cohortstat.report.protect import coarsen_cif
 
-__all__ = ["declare_curves", "fixed_times_rows", "shown_at_risk", "shown_curves"]
+__all__ = ["cohort_breaks", "declare_curves", "fixed_times_rows", "published_times", "shown_at_risk",
+           "shown_curves"]
 
 _COUNT_KEY = {"outcome": "events", "death": "competing"}
 _EMPTY = ["group", "time", "n_risk", "estimate", "ci_lower", "ci_upper"]
@@ -60,6 +70,31 @@ def _group_hidden(p, o, cause: str, g: str) -> bool:
     return o.curves.population != "matched" and p.hidden((_COUNT_KEY[cause], o.name, g))
 
 
+def published_times(p, o, cause: str, g: str) -> tuple[float, ...]:
+    """The fixed times (days) at which the value of ``cause`` in group ``g`` is published (module docstring)."""
+    ft = o.curves.fixed_times
+    if not len(ft) or "n_events" not in ft or _group_hidden(p, o, cause, g):
+        return ()
+    k = p.ledger.k
+    rows = ft.loc[(ft["cause"] == cause) & (ft["group"] == g)].sort_values("time")
+    out, before = [], 0
+    for r in rows.to_dict("records"):
+        if not np.isfinite(float(r["estimate"])) or int(r["n_risk"]) < k or 0 < int(r["n_events"]) - before < k:
+            continue
+        out.append(float(r["time"]))
+        before = int(r["n_events"])
+    return tuple(out)
+
+
+def cohort_breaks(p, o, g: str) -> tuple[float, ...]:
+    """The published fixed times of the outcome in group ``g`` when the curves describe the cohort itself,
+    as breaks of the outcome's cohort curve read elsewhere (``cif_by_year``); none otherwise."""
+    curves = getattr(o, "curves", None)
+    if curves is None or curves.population != "cohort":
+        return ()
+    return published_times(p, o, "outcome", g)
+
+
 def shown_curves(p, o, groups) -> dict:
     """``{cause: corners}`` that may be drawn: ``group, time, n_risk, estimate, ci_lower, ci_upper``."""
     out = {}
@@ -69,31 +104,27 @@ def shown_curves(p, o, groups) -> dict:
             c = cif.loc[cif["group"] == g]
             if not len(c) or _group_hidden(p, o, cause, g):
                 continue
-            corners = coarsen_cif(c, p.ledger.k)
+            corners = coarsen_cif(c, p.ledger.k, breaks=published_times(p, o, cause, g))
             corners.insert(0, "group", g)
             parts.append(corners)
         out[cause] = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=_EMPTY)
     return out
 
 
+def _percent(v) -> float | None:
+    return None if v is None or not np.isfinite(float(v)) else round(100 * float(v), 10)
+
+
 def fixed_times_rows(p, o, groups, labels: dict) -> list[dict]:
-    """Cumulative incidence (%) at the fixed times, per cause and group, as published."""
-    k = p.ledger.k
-    shown = shown_curves(p, o, groups)
+    """Cumulative incidence (%) at the fixed times, per cause and group, as published (None: not shown)."""
+    shown = {(cause, g): published_times(p, o, cause, g) for cause in o.curves.cif for g in groups}
     rows = []
     for r in o.curves.fixed_times.to_dict("records"):
         cause, g = r["cause"], r["group"]
-        raw = o.curves.cif[cause]
-        raw = raw.loc[(raw["group"] == g) & (raw["n_risk"] >= k)]
-        hidden = _group_hidden(p, o, cause, g) or not len(raw) or r["time"] > float(raw["time"].max())
-        corners = shown[cause].loc[shown[cause]["group"] == g] if len(shown[cause]) else shown[cause]
-        if not (corners["time"] <= r["time"]).any() and (raw["time"] <= r["time"]).any():
-            hidden = True  # events by t, but too few for a drawn step: 0 would be wrong
-        v = value_at(corners, r["time"]) if not hidden else {}
-        pct = {c: (None if hidden or pd.isna(v[c]) else round(100 * float(v[c]), 10))
-               for c in ("estimate", "ci_lower", "ci_upper")}
+        ok = float(r["time"]) in shown.get((cause, g), ())
         rows.append({"outcome": o.name, "outcome_label": o.label, "cause": cause, "group": g,
                      "group_label": labels.get(g, g), "population": o.curves.population, "year": int(r["year"]),
-                     "cif_percent": pct["estimate"], "ci_lower_percent": pct["ci_lower"],
-                     "ci_upper_percent": pct["ci_upper"]})
+                     "cif_percent": _percent(r["estimate"]) if ok else None,
+                     "ci_lower_percent": _percent(r["ci_lower"]) if ok else None,
+                     "ci_upper_percent": _percent(r["ci_upper"]) if ok else None})
     return rows

@@ -9,6 +9,7 @@ are formatted here, never computed: the statistics come from the analysis layer.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 from cohortstat.constants import MODEL_LABELS
@@ -280,7 +281,31 @@ def hazard_ratio_table(data: dict) -> Table:
                "hazard ratio of its row, crude or adjusted; in brackets, the same for the confidence limit closest "
                "to 1 (1 when the interval includes 1).",
                SUPPRESSED_NOTE.format(k=data["min_cell_count"], k1=data["min_cell_count"] - 1)]
+    dropped = _dropped_note(data)
+    if dropped:
+        t.notes.insert(1, dropped)
     return t
+
+
+#: A model's note on rows left out for missing covariate values, as published (counts may read "<k" or "*").
+_DROPPED = re.compile(r"^(?P<outcome>\w+) (?P<model>(?:cox|fg)_\w+): (?P<n>\S+) row\(s\) dropped for missing values "
+                      r"\((?P<detail>[^)]*)\)$")
+
+
+def _dropped_note(data: dict) -> str | None:
+    """Which models left patients out for a missing covariate value, and how many (from their notes)."""
+    parts = []
+    for o in data["outcomes"].values():
+        found = {m["model"]: f"{m['n']} ({m['detail'].replace('_', ' ')})"
+                 for m in (_DROPPED.match(str(n)) for n in o.get("notes", [])) if m}
+        if len(set(found.values())) == 1:  # the same rows left out by every model of the outcome
+            parts.append(f"{o['label']} {next(iter(found.values()))}")
+        else:
+            parts += [f"{o['label']}, {MODEL_LABELS.get(m, m)} {v}" for m, v in found.items()]
+    if not parts:
+        return None
+    return ("Missing covariates: the adjusted models are fitted on the patients whose covariates are all recorded "
+            "(complete cases; Table 1 shows the missing values); patients left out: " + "; ".join(parts) + ".")
 
 
 def report_tables(data: dict, zero_labels: list[str], zero_reason: str = "", extra=()) -> list[Table]:

@@ -44,7 +44,7 @@ def test_missing_role(engine, broken):
 
 def test_empty_cohort_names_the_step(engine, main_data):
     text = fixtures.main_study_text().replace("min_years: 18", "min_years: 99")
-    with pytest.raises(CohortError, match=r"step 2 \(adult: Aged 18 or over\) left no patient in "
+    with pytest.raises(CohortError, match=r"step 3 \(adult: Aged 18 or over\) left no patient in "
                                           r"group 'sepsis', 'trauma'"):
         build_cohort(load_study(text), data=main_data, engine=engine)
 

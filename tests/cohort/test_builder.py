@@ -77,10 +77,11 @@ MAIN_ATTRITION = [
     # step, rule_id, n_sepsis, n_trauma, excluded_sepsis, excluded_trauma
     (0, "entry", 21, 14, 0, 0),
     (1, "in_both", 18, 11, 3, 3),
-    (2, "adult", 16, 11, 2, 0),
-    (3, "no_prior_cancer", 14, 11, 2, 0),
-    (4, "alive_at_discharge", 13, 10, 1, 1),
-    (5, "under_follow_up", 11, 10, 2, 0),
+    (2, "adult.birth_year", 17, 11, 1, 0),  # P14: birth year unknown
+    (3, "adult", 16, 11, 1, 0),
+    (4, "no_prior_cancer", 14, 11, 2, 0),
+    (5, "alive_at_discharge", 13, 10, 1, 1),
+    (6, "under_follow_up", 11, 10, 2, 0),
 ]
 
 # rows of the patients in both groups under the other in_both settings
@@ -123,7 +124,8 @@ def test_main_study_rows_and_attrition(engine, main_data):
     assert list(att.columns) == ["step", "rule_id", "description", "n_sepsis", "n_trauma",
                                  "excluded_sepsis", "excluded_trauma"]
     pd.testing.assert_frame_equal(att.drop(columns="description"), _attrition(MAIN_ATTRITION))
-    assert att["description"].iloc[2] == "Aged 18 or over"
+    assert att["description"].iloc[2] == "Birth year known (age at index computable)"
+    assert att["description"].iloc[3] == "Aged 18 or over"
     # prevalent / blanking outcomes are counted in the notes, per outcome and group
     assert any("outcome lung: not at risk" in n and "sepsis 2, trauma 0" in n for n in cohort.notes)
     assert any("outcome cancer: not at risk" in n and "sepsis 3, trauma 0" in n for n in cohort.notes)
@@ -136,13 +138,13 @@ def test_main_study_rows_and_attrition(engine, main_data):
     ("in_both", "extra", "attrition"),
     [
         ("first_event", [P21_SEPSIS, P22_TRAUMA, P23_SEPSIS],
-         [(0, "entry", 21, 14, 0, 0), (1, "in_both", 20, 12, 1, 2), (2, "adult", 18, 12, 2, 0),
-          (3, "no_prior_cancer", 16, 12, 2, 0), (4, "alive_at_discharge", 15, 11, 1, 1),
-          (5, "under_follow_up", 13, 11, 2, 0)]),
+         [(0, "entry", 21, 14, 0, 0), (1, "in_both", 20, 12, 1, 2), (2, "adult.birth_year", 19, 12, 1, 0),
+          (3, "adult", 18, 12, 1, 0), (4, "no_prior_cancer", 16, 12, 2, 0),
+          (5, "alive_at_discharge", 15, 11, 1, 1), (6, "under_follow_up", 13, 11, 2, 0)]),
         ("exposed", [P21_SEPSIS, P22_SEPSIS, P23_SEPSIS],
-         [(0, "entry", 21, 14, 0, 0), (1, "in_both", 21, 11, 0, 3), (2, "adult", 19, 11, 2, 0),
-          (3, "no_prior_cancer", 17, 11, 2, 0), (4, "alive_at_discharge", 16, 10, 1, 1),
-          (5, "under_follow_up", 14, 10, 2, 0)]),
+         [(0, "entry", 21, 14, 0, 0), (1, "in_both", 21, 11, 0, 3), (2, "adult.birth_year", 20, 11, 1, 0),
+          (3, "adult", 19, 11, 1, 0), (4, "no_prior_cancer", 17, 11, 2, 0),
+          (5, "alive_at_discharge", 16, 10, 1, 1), (6, "under_follow_up", 14, 10, 2, 0)]),
     ],
 )
 def test_patients_in_both_groups(engine, main_data, in_both, extra, attrition):

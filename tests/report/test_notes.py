@@ -58,7 +58,12 @@ def _publish(text: str) -> str:
     ("caliper 0.2 SD of the score = 0.128323", "caliper 0.2 SD of the score = 0.128323"),
     ("lung cox_ps: robust variance clustered on 'matched_set' (4 clusters)",
      "lung cox_ps: robust variance clustered on 'matched_set' (<10 clusters)"),
-    ("lung fg_adjusted: 3 rows dropped for missing values", "lung fg_adjusted: <10 rows dropped for missing values"),
+    ("lung fg_adjusted: 3 row(s) dropped for missing values (age 3)",
+     "lung fg_adjusted: <10 row(s) dropped for missing values (age <10)"),
+    ("lung cox_adjusted: 42 row(s) dropped for missing values (age 42)",
+     "lung cox_adjusted: 42 row(s) dropped for missing values (age 42)"),
+    ("lung cox_adjusted: 45 row(s) dropped for missing values (age 42, calendar_year 3)",
+     "lung cox_adjusted: 45 row(s) dropped for missing values (age 42, calendar_year <10)"),
     ("Charlson index (Quan 2005 ICD-10 coding, Charlson 1987 weights) from diagnoses in every role of stays "
      "admitted from 730 days before the index admission to the index discharge, index stay included.", None),
     ("after matching, 2 covariate(s) have |SMD| > 0.1: age, female; consider a narrower caliper", None),
