@@ -1,7 +1,7 @@
 """Incidence rates of the *analysed* population: the matched sample, or the weighted cohort, of a study that
 adjusts for confounding by propensity score (the population its adjusted hazard ratios come from).
 
-Semantic choices (docs/methods-nonparametric.md, "Incidence rates"):
+Semantic choices (docs/methods-confounding.md, "Incidence rates of the analysed population"):
 
 - matching: the persons of the matched table at risk of the outcome, counted as persons (matching weights
   of incomplete 1:k sets are not applied: events and persons stay counts), with person-years and the exact
