@@ -9,8 +9,9 @@ Disclosure (:mod:`cohortstat.report.protect`):
   part of the matched group size (the difference, persons of the matched sets not at risk, latent);
   events are the per-group events of the propensity-score models fitted on the same rows when there are
   some (one key); each count is tied to the cohort's count of the group by a latent difference (the
-  persons or events outside the matched sets), and events + deaths to the persons (censored latent). The
-  rate and its limits are hidden with the events;
+  persons or events outside the matched sets), and events + deaths to the persons (censored latent),
+  each relation declared when its difference could be small (:func:`_tie`). The rate and its limits are
+  hidden with the events;
 - weighted population: weighted events and person-years are sums of weights, not counts, and show no
   count (the persons are those of the cohort). A group whose persons all share one weight (the exposed
   under ATT weights) has a count in disguise (weighted events / weight): it is a count of the ledger,
@@ -78,10 +79,9 @@ def _declare_matched(ctx, o, table) -> dict:
         if n != curve and g in ctx.matched:
             _tie(led, {ctx.matched[g]: 1, n: -1}, "matched outcome n")  # the gap: not at risk
         _tie(led, {("rates_n", o.name, g): 1, n: -1}, "matched outcome n")  # at risk outside the sets
+        # the events of the PS models' sample by group (estimates table), else tied to the cohort's events
         ev = _same(ctx, _ps_events_key(ctx, o, i, r["events"]) or ("events", o.name, g), r["events"],
                    ("analysed_events", o.name, g), cost=6)
-        if ev == ("analysed_events", o.name, g):
-            _tie(led, {("events", o.name, g): 1, ev: -1}, "matched events")
         comp = _same(ctx, ("competing", o.name, g), r["competing_events"], ("analysed_competing", o.name, g), cost=4)
         _tie(led, {n: 1, ev: -1, comp: -1}, "matched outcome status")  # the gap: censored
         keys[g] = {"n": n, "events": ev, "competing_events": comp}

@@ -3,6 +3,7 @@ Table 2, with matched counts suppressed like every count and weighted rows hidde
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pandas as pd
@@ -49,8 +50,6 @@ def test_weighted_rows_hide_with_the_cohort_events(weighted):
     res, _ = weighted
     lo = res.outcomes[0]
     few = lo.rates.assign(events=lambda x: x["events"].where(x["group"] != "trauma", 3))
-    import dataclasses
-
     small = dataclasses.replace(res, outcomes=(dataclasses.replace(lo, rates=few),))
     data, p = publish_data(small, K)
     rows = {r["group"]: r for r in data["outcomes"]["lung"]["analysed_rates"]["rows"]}
