@@ -87,3 +87,21 @@ def test_matched_rates_are_counts_of_the_ledger():
     rows = incidence_table(data).rows
     assert [r.cells[0] for r in rows if r.section] == ["All patients (before adjustment)", "Matched population"]
     assert rows[-1].counts == (2, 3, 4)
+
+
+def test_matched_counts_do_not_reveal_a_small_difference_from_the_cohort():
+    # 13 exposed at risk and 7 of their events fall outside the matched sets: the 7 must not be derivable
+    res = analyze(make_study(confounding={"method": "matching", "ratio": 1, "seed": 1, "caliper_sd": 0.05}),
+                  simulated_cohort(n=500, seed=3))
+    data, p = publish_data(res, K)
+    cohort = {r["group"]: r for r in data["outcomes"]["lung"]["rates"]}
+    matched = {r["group"]: r for r in data["outcomes"]["lung"]["analysed_rates"]["rows"]}
+    raw = res.outcomes[0]
+    gaps = raw.rates.set_index("group")["events"] - raw.analysed_rates.table.set_index("group")["events"]
+    assert 0 < gaps["sepsis"] < K
+    for g in cohort:
+        for c in ("n", "events", "competing_events"):
+            a, b = cohort[g][c], matched[g][c]
+            if isinstance(a, int) and isinstance(b, int):
+                assert a - b == 0 or a - b >= K, (g, c, a, b)
+    assert matched["sepsis"]["events"] == "*" and matched["sepsis"]["rate"] is None
