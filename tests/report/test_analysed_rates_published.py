@@ -105,3 +105,14 @@ def test_matched_counts_do_not_reveal_a_small_difference_from_the_cohort():
             if isinstance(a, int) and isinstance(b, int):
                 assert a - b == 0 or a - b >= K, (g, c, a, b)
     assert matched["sepsis"]["events"] == "*" and matched["sepsis"]["rate"] is None
+
+
+@pytest.mark.parametrize(("conf", "words"), [({"method": "matching"}, "matched population (patients, events"),
+                                             ({"method": "overlap"}, "robust (HC0 sandwich) variance of an "
+                                                                     "intercept-only Poisson model")])
+def test_methods_say_how_the_analysed_rates_are_computed(conf, words):
+    from cohortstat.report.methods import methods_text
+
+    text = " ".join(methods_text(make_study(confounding=conf), {"python": "3"}))
+    assert words in text
+    assert "intercept-only" not in " ".join(methods_text(make_study(), {"python": "3"}))
