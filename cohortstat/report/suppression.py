@@ -75,8 +75,7 @@ PATIENT_FIELDS = frozenset(
     }
 )
 # fields that are not counts although their names look like one (model sizes are checked elsewhere)
-# (weighted events are sums of propensity-score weights; where they hide a count, the ledger protects it)
-_NOT_COUNT = frozenset({"n_levels", "weighted_events"})
+_NOT_COUNT = frozenset({"n_levels"})
 
 
 def is_count_field(name: str) -> bool:
