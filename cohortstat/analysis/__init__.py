@@ -8,7 +8,7 @@ from cohortstat.analysis.balance import balance_table, smd, smd_multinomial, smd
 from cohortstat.analysis.confounding import ConfoundingResult, adjust_for_confounding, covariate_columns
 from cohortstat.analysis.estimates import estimates_table
 from cohortstat.analysis.evalue import e_value
-from cohortstat.analysis.rates import incidence_rate, poisson_exact_ci
+from cohortstat.analysis.rates import incidence_rate, poisson_exact_ci, weighted_incidence_rate
 from cohortstat.analysis.results import OutcomeResults, StudyResults
 from cohortstat.analysis.study import analyze, model_covariates
 from cohortstat.analysis.table_one import table_one
@@ -32,4 +32,5 @@ __all__ = [
     "smd_multinomial",
     "smd_proportions",
     "table_one",
+    "weighted_incidence_rate",
 ]

@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from cohortstat.analysis.analysed_rates import analysed_rates
 from cohortstat.analysis.effects import effect_modification
 from cohortstat.analysis.fitting import (
     CoxStrata,
@@ -188,4 +189,5 @@ def analyze_outcome(study, name: str, outcome, table: pd.DataFrame, adjusted_tab
         notes=tuple(notes), model_events=pd.DataFrame(ctx.events, columns=["model", "events_exposed",
                                                                           "events_reference"]),
         infinite=tuple(ctx.infinite), effects=effects,
+        analysed_rates=analysed_rates(name, adjusted_table, method, groups, study.analyses.confounding.estimand),
     )

@@ -19,6 +19,7 @@ __all__ = ["OutcomeResults", "StudyResults"]
 
 _TABLE_COLUMNS = ["outcome", "analysis", "group", "term", "statistic", "value"]
 _RATE_STATS = ("n", "events", "competing_events", "person_years", "rate", "rate_lower", "rate_upper")
+_WEIGHTED_RATE_STATS = ("weighted_events", "weighted_person_years", "rate", "rate_lower", "rate_upper")
 _MODEL_STATS = ("coef", "hr", "se", "robust_se", "ci_lower", "ci_upper", "z", "p", "n", "n_events", "e_value",
                 "e_value_ci")
 
@@ -58,6 +59,9 @@ class OutcomeResults:
     curves : cohortstat.analysis.curves.OutcomeCurves or None
         Cumulative incidence of the outcome and of death with 95% limits, numbers at risk and fixed
         times, in the analysed (matched or weighted) population (:mod:`cohortstat.analysis.curves`).
+    analysed_rates : cohortstat.analysis.analysed_rates.AnalysedRates or None
+        Incidence rates per group in the matched or weighted population (None without propensity-score
+        adjustment; :mod:`cohortstat.analysis.analysed_rates`).
     """
 
     name: str
@@ -74,6 +78,7 @@ class OutcomeResults:
     infinite: tuple[tuple[str, str], ...] = ()
     effects: pd.DataFrame | None = field(default=None, repr=False)
     curves: object | None = field(default=None, repr=False)
+    analysed_rates: object | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, eq=False)
@@ -157,7 +162,8 @@ class StudyResults:
     def table(self) -> pd.DataFrame:
         """Every number of the results in long form: ``outcome, analysis, group, term, statistic, value``.
 
-        ``analysis`` is ``incidence``, ``gray_test``, a model name, ``ph_test`` or ``at_risk``. Counts are
+        ``analysis`` is ``incidence`` (``incidence_matched``, ``incidence_weighted``: the analysed
+        population), ``gray_test``, a model name, ``ph_test`` or ``at_risk``. Counts are
         not suppressed. For one row per estimate with its CI use :meth:`estimates`.
         """
         rows: list[dict] = []
@@ -170,6 +176,8 @@ class StudyResults:
             for r in o.rates.to_dict("records"):
                 for stat in _RATE_STATS:
                     add(o.name, "incidence", r["group"], "", stat, r[stat])
+            for r, stat in _analysed_rate_cells(o):
+                add(o.name, f"incidence_{o.analysed_rates.population}", r["group"], "", stat, r[stat])
             for stat in ("stat", "df", "p"):
                 add(o.name, "gray_test", "", "", stat, o.gray[stat])
             for r in o.models.to_dict("records"):
@@ -181,6 +189,17 @@ class StudyResults:
             for r in o.at_risk.to_dict("records"):
                 add(o.name, "at_risk", r["group"], f"year {r['year']}", "n_risk", r["n_risk"])
         return pd.DataFrame(rows, columns=_TABLE_COLUMNS)
+
+
+def _analysed_rate_cells(o: OutcomeResults):
+    """``(row, statistic)`` of the analysed-population rates (matched counts, or weighted sums)."""
+    ar = getattr(o, "analysed_rates", None)
+    if ar is None:
+        return
+    stats = _RATE_STATS if ar.population == "matched" else _WEIGHTED_RATE_STATS
+    for r in ar.table.to_dict("records"):
+        for stat in stats:
+            yield r, stat
 
 
 def _plain(value):

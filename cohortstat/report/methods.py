@@ -148,7 +148,17 @@ def _confounding(cf) -> str:
         how = "overlap weighting"
     return (f" Confounding was controlled by {how}, the propensity score estimated by logistic regression on the "
             "adjustment covariates; outcome models after adjustment use a robust variance, and balance is assessed "
-            "by standardized mean differences (threshold 0.1).")
+            "by standardized mean differences (threshold 0.1)." + _analysed_rates(cf))
+
+
+def _analysed_rates(cf) -> str:
+    """How the incidence rates of the analysed (matched or weighted) population are computed."""
+    if cf.method == "matching":
+        return (" Incidence rates are also given in the matched population (patients, events and person-years of "
+                "the matched sets), with exact Poisson intervals.")
+    return (" Incidence rates of the weighted population are weighted events over weighted person-years, with "
+            "95% confidence intervals from the robust (HC0 sandwich) variance of an intercept-only Poisson model "
+            "with the logarithm of person-time as offset and the propensity-score weights as prior weights.")
 
 
 def _analysis(study) -> str:

@@ -12,7 +12,9 @@ statistic                         hidden when hidden
 ``pct_<g>`` of Table 1            its count or the group's total (``n / pct`` would reveal the total)
 ``smd`` of a categorical variable any cell of the variable in either group, or a group total
 balance ``mean_*`` / ``smd_*``    the Table 1 cells of the covariate (before); the matched counts (after)
-``rate``, ``rate_lower/_upper``   the events (with the person-years the rate is ``events / PY``)
+``rate``, ``rate_lower/_upper``   the events (with the person-years the rate is ``events / PY``); in the
+                                  matched or weighted population, its events or the cohort's
+                                  (:mod:`cohortstat.report.published_rates`)
 cumulative incidence (figure,     the events of the group; shown curves only step after at least ``k``
 ``cif_by_year``)                  events (the size of one step times the number at risk is a count)
 preference-score bars             the bin count (a partition of the group, with complements)
@@ -68,6 +70,7 @@ class Context:
         self.curve_at_risk: dict[tuple, object] = {}  # (outcome, group, year) -> key, under the curves
         self.model_keys: dict[tuple, tuple] = {}  # (outcome, model) -> (n key, events key)
         self.group_events: dict[tuple, tuple] = {}  # (analysis, outcome, model) -> (events key, group keys)
+        self.analysed_rates: dict[str, dict] = {}  # outcome -> group -> {statistic: key} (matched/weighted rates)
 
     def own(self, key, value: int, cost: int = 1):
         return self.ledger.count(key, value, cost=cost)
@@ -349,6 +352,10 @@ def declare(results, k: int, *, provenance: dict | None = None, data_checks: lis
         t1_adjusted_keys = _declare_table_one(ctx, adjusted, "t1_matched", ctx.matched)
     for o in (*results.outcomes, *getattr(results, "controls", ())):
         _declare_outcome(ctx, o)
+    from cohortstat.report.published_rates import declare_analysed_rates
+
+    for o in results.outcomes:
+        declare_analysed_rates(ctx, o)  # the rates of the matched or weighted population
     for name, variant in getattr(results, "variants", ()):
         for o in variant.outcomes:
             _declare_group_events(ctx, o, name)

@@ -12,6 +12,7 @@ import pandas as pd
 from cohortstat.report.labels import human_text
 from cohortstat.report.protect import Protected, coarsen_cif, declare
 from cohortstat.report.published_curves import cohort_breaks, fixed_times_rows
+from cohortstat.report.published_rates import analysed_rates_data
 from cohortstat.report.safe_text import clean_tree
 
 __all__ = ["public_fingerprint", "publish_data", "shown_cif", "shown_preference"]
@@ -178,6 +179,7 @@ def _outcome(p: Protected, o, groups) -> dict:
                 "n_risk": p.show(p.ctx.at_risk[(o.name, a["group"], int(a["year"]))])}
                for a in o.at_risk.to_dict("records")]
     corners = shown_cif(p, o, groups)
+    analysed = analysed_rates_data(p, o)  # matched or weighted population (adjusted studies only)
     return {
         "label": o.label,
         "rates": rates,
@@ -189,6 +191,7 @@ def _outcome(p: Protected, o, groups) -> dict:
         "cif_by_year": _cif_by_year(p, o, groups, corners),
         "cif_fixed_times": fixed_times_rows(p, o, groups, p.ctx.results.labels) if o.curves is not None else [],
         "notes": [human_text(n.render(p.ledger)) for n in p.outcome_notes[o.name]],
+        **({"analysed_rates": analysed} if analysed else {}),
     }
 
 

@@ -237,13 +237,17 @@ def _t1_notes(data, zero_labels, zero_reason, adjusted, method) -> list[str]:
 
 
 def incidence_table(data: dict) -> Table:
-    """Events, person-years, incidence rates and cumulative incidence at 1, 5 and 10 years."""
+    """Events, person-years, incidence rates and cumulative incidence at 1, 5 and 10 years: of the cohort,
+    then (matched or weighted studies) of the analysed population, in a section of its own."""
     labels = data["labels"]
     years = (1, 5, 10)
     header = [[("Outcome", 1), ("Group", 1), ("Patients", 1), ("Events", 1), ("Deaths (competing)", 1),
                ("Person-years", 1), ("Rate per 1000 PY (95% CI)", 1)]
               + [(f"Cumulative incidence at {y} y, %", 1) for y in years]]
     t = Table("Incidence", "Table 2. Events, person-years and incidence of each outcome", header, text_columns=(0, 1))
+    analysed = {name: o for name, o in data["outcomes"].items() if o.get("analysed_rates")}
+    if analysed:
+        t.rows.append(Row(["All patients (before adjustment)"], section=True))
     for name, o in data["outcomes"].items():
         cif = {(c["group"], c["year"]): c["estimate"] for c in o.get("cif_by_year", [])}
         for i, r in enumerate(o["rates"]):
@@ -252,11 +256,57 @@ def incidence_table(data: dict) -> Table:
             t.rows.append(Row([o["label"] if i == 0 else "", labels.get(r["group"], r["group"]), fmt(r.get("n")),
                                fmt(r.get("events")), fmt(r.get("competing_events")),
                                fmt(r.get("person_years"), 0), rate, *ci], counts=(2, 3, 4)))
-    t.notes = ["Rates: exact Poisson (Garwood 1936) 95% confidence intervals. Cumulative incidence: Aalen-Johansen "
-               "estimate with death as a competing event; - when fewer patients than the minimum cell count "
-               "remain at risk, or beyond the end of follow-up.",
-               SUPPRESSED_NOTE.format(k=data["min_cell_count"], k1=data["min_cell_count"] - 1)]
+    if analysed:
+        label = next(iter(analysed.values()))["analysed_rates"]["label"]
+        t.rows.append(Row([label[0].upper() + label[1:]], section=True))
+        for o in analysed.values():
+            t.rows += _analysed_rows(o, labels, years)
+    t.notes = _incidence_notes(analysed) + [SUPPRESSED_NOTE.format(k=data["min_cell_count"],
+                                                                    k1=data["min_cell_count"] - 1)]
     return t
+
+
+def _analysed_rows(o: dict, labels: dict, years) -> list[Row]:
+    """Table 2 rows of the matched (counts) or weighted (sums of weights) population of one outcome."""
+    ar = o["analysed_rates"]
+    cif = {(c["group"], c["year"]): c.get("cif_percent") for c in o.get("cif_fixed_times", [])
+           if c.get("cause") == "outcome"}
+    rows = []
+    for i, r in enumerate(ar["rows"]):
+        g = r["group"]
+        rate = _ci(r.get("rate"), r.get("rate_lower"), r.get("rate_upper"))
+        if r.get("rate") is not None and r.get("rate_lower") is None:
+            rate = f"{fmt(r['rate'], 2)} (not defined)"  # no weighted event: no robust interval
+        ci = [fmt(cif.get((g, y)), 2) for y in years]
+        head = [o["label"] if i == 0 else "", labels.get(g, g)]
+        if ar["population"] == "matched":
+            cells = [fmt(r.get("n")), fmt(r.get("events")), fmt(r.get("competing_events"))]
+            rows.append(Row([*head, *cells, fmt(r.get("person_years"), 0), rate, *ci], counts=(2, 3, 4)))
+        else:
+            cells = ["-", fmt(r.get("weighted_events"), 1), "-"]
+            rows.append(Row([*head, *cells, fmt(r.get("weighted_person_years"), 0), rate, *ci]))
+    return rows
+
+
+def _incidence_notes(analysed: dict) -> list[str]:
+    cif = ("Cumulative incidence: Aalen-Johansen estimate with death as a competing event; - when fewer patients "
+           "than the minimum cell count remain at risk, or beyond the end of follow-up.")
+    if not analysed:
+        return ["Rates: exact Poisson (Garwood 1936) 95% confidence intervals. " + cif]
+    ar = [o["analysed_rates"] for o in analysed.values()]
+    if ar[0]["population"] == "matched":
+        return ["Rates: exact Poisson (Garwood 1936) 95% confidence intervals. " + cif,
+                "Matched population: the patients of the matched sets at risk of each outcome, on whom the "
+                "propensity-score models are fitted; its cumulative incidence is read from its drawn curves."]
+    notes = ["Rates of all patients: exact Poisson (Garwood 1936) 95% confidence intervals. " + cif,
+             f"{ar[0]['label'][0].upper() + ar[0]['label'][1:]}: events and person-years are sums of the "
+             "propensity-score weights of the patients (no count is shown: the patients are those before "
+             "weighting); rate = weighted events / weighted person-years, 95% confidence interval from the robust "
+             "(HC0 sandwich) variance of a weighted Poisson model, on the log scale; cumulative incidence: "
+             "weighted Aalen-Johansen estimate, read from its drawn curves."]
+    if any(r.get("rate") is not None and r.get("rate_lower") is None for a in ar for r in a["rows"]):
+        notes.append("Not defined: no weighted event in the group, so the robust interval of its rate is not defined.")
+    return notes
 
 
 def hazard_ratio_table(data: dict) -> Table:

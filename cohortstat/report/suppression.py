@@ -75,7 +75,8 @@ PATIENT_FIELDS = frozenset(
     }
 )
 # fields that are not counts although their names look like one (model sizes are checked elsewhere)
-_NOT_COUNT = frozenset({"n_levels"})
+# (weighted events are sums of propensity-score weights; where they hide a count, the ledger protects it)
+_NOT_COUNT = frozenset({"n_levels", "weighted_events"})
 
 
 def is_count_field(name: str) -> bool:

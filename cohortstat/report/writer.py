@@ -102,12 +102,17 @@ def _estimates_csv(rows: list[dict], path: Path) -> None:
 def _tables(data: dict, folder: Path) -> list[dict]:
     _csv(data["attrition"], folder / "attrition.csv")
     _csv(data["table_one"], folder / "tables" / "table1.csv")
-    rate_rows, model_rows, ph_rows = [], [], []
+    rate_rows, model_rows, ph_rows, analysed_rows = [], [], [], []
     for name, o in data["outcomes"].items():
         rate_rows += [{"outcome": name, **r} for r in o["rates"]]
+        ar = o.get("analysed_rates")
+        analysed_rows += [{"outcome": name, "population": ar["population"], "estimand": ar["estimand"], **r}
+                          for r in (ar["rows"] if ar else [])]
         model_rows += [{"outcome": name, **r} for r in o["models"]]
         ph_rows += [{"outcome": name, **r} for r in o["ph"]]
     _csv(rate_rows, folder / "tables" / "incidence.csv")
+    if analysed_rows:  # the matched or weighted population of the adjusted models
+        _csv(analysed_rows, folder / "tables" / "incidence_analysed.csv")
     _csv(model_rows, folder / "tables" / "hazard_ratios.csv")
     _csv(ph_rows, folder / "tables" / "ph_test.csv")
     if data["balance"]:
