@@ -51,10 +51,13 @@ def _tie(led, terms: dict, name: str) -> None:
     relation then tells a reader nothing but the gap (any other count it would help to solve needs the
     gap eliminated, which only this relation can do), and sums of its unknowns include the gap. A gap of
     ``k`` or more can neither be revealed nor reveal: the relation is left out, which keeps the ledger's
-    components (and its solving time) as small as before. A balanced relation or a small gap is declared.
+    components (and its solving time) as small as before. A gap of 0 is a count of its own that a reader
+    does not know to be 0 (0 is never small): declared without it, the relation would state an equality
+    no reader can know and force needless complementary suppression, so it is left out too. Only a small
+    gap (1 to ``k - 1``) is declared.
     """
     gap = -sum(c * led.value(key) for key, c in terms.items())
-    if abs(gap) < led.k - 0.5:
+    if 0.5 <= abs(gap) < led.k - 0.5:
         led.relate(terms, name)
 
 
