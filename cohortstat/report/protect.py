@@ -33,6 +33,7 @@ import pandas as pd
 
 from cohortstat.report.disclosure import Ledger
 from cohortstat.report.notes import parse_note
+from cohortstat.report.published_rates import declare_analysed_rates
 
 __all__ = ["DERIVED_FROM", "Context", "Protected", "coarsen_cif", "declare", "effect_key"]
 
@@ -352,8 +353,6 @@ def declare(results, k: int, *, provenance: dict | None = None, data_checks: lis
         t1_adjusted_keys = _declare_table_one(ctx, adjusted, "t1_matched", ctx.matched)
     for o in (*results.outcomes, *getattr(results, "controls", ())):
         _declare_outcome(ctx, o)
-    from cohortstat.report.published_rates import declare_analysed_rates
-
     for o in results.outcomes:
         declare_analysed_rates(ctx, o)  # the rates of the matched or weighted population
     for name, variant in getattr(results, "variants", ()):

@@ -258,7 +258,7 @@ def incidence_table(data: dict) -> Table:
                                fmt(r.get("person_years"), 0), rate, *ci], counts=(2, 3, 4)))
     if analysed:
         label = next(iter(analysed.values()))["analysed_rates"]["label"]
-        t.rows.append(Row([label[0].upper() + label[1:]], section=True))
+        t.rows.append(Row([_capitalised(label)], section=True))
         for o in analysed.values():
             t.rows += _analysed_rows(o, labels, years)
     t.notes = _incidence_notes(analysed) + [SUPPRESSED_NOTE.format(k=data["min_cell_count"],
@@ -288,18 +288,23 @@ def _analysed_rows(o: dict, labels: dict, years) -> list[Row]:
     return rows
 
 
+def _capitalised(label: str) -> str:
+    return label[:1].upper() + label[1:]
+
+
 def _incidence_notes(analysed: dict) -> list[str]:
     cif = ("Cumulative incidence: Aalen-Johansen estimate with death as a competing event; - when fewer patients "
            "than the minimum cell count remain at risk, or beyond the end of follow-up.")
+    exact = "Rates: exact Poisson (Garwood 1936) 95% confidence intervals. " + cif
     if not analysed:
-        return ["Rates: exact Poisson (Garwood 1936) 95% confidence intervals. " + cif]
+        return [exact]
     ar = [o["analysed_rates"] for o in analysed.values()]
     if ar[0]["population"] == "matched":
-        return ["Rates: exact Poisson (Garwood 1936) 95% confidence intervals. " + cif,
+        return [exact,
                 "Matched population: the patients of the matched sets at risk of each outcome, on whom the "
                 "propensity-score models are fitted; its cumulative incidence is read from its drawn curves."]
     notes = ["Rates of all patients: exact Poisson (Garwood 1936) 95% confidence intervals. " + cif,
-             f"{ar[0]['label'][0].upper() + ar[0]['label'][1:]}: events and person-years are sums of the "
+             f"{_capitalised(ar[0]['label'])}: events and person-years are sums of the "
              "propensity-score weights of the patients (no count is shown: the patients are those before "
              "weighting); rate = weighted events / weighted person-years, 95% confidence interval from the robust "
              "(HC0 sandwich) variance of a weighted Poisson model, on the log scale; cumulative incidence: "

@@ -195,6 +195,10 @@ def _patients(engine, tables, folder: Path) -> ibis.Table:
     )
 
 
+#: the columns of a stay carried through the cleaning rules
+_STAY_COLS = ("eta", "rsa", "year", "patient_id", "adm", "dis", "discharge_mode")
+
+
 def _marks(all_stays: ibis.Table, cleaning) -> tuple[ibis.Table, list[str]]:
     """Every stay with ``_keep`` (no enabled flag rule removes it) and ``r_<rule>`` (the first rule that does)."""
     t = all_stays
@@ -204,8 +208,7 @@ def _marks(all_stays: ibis.Table, cleaning) -> tuple[ibis.Table, list[str]]:
         if R.enabled(cleaning, rule):
             marks[f"r_{rule}"] = keep & t[flag]
             keep = keep & ~t[flag]
-    cols = ("eta", "rsa", "year", "patient_id", "adm", "dis", "discharge_mode")
-    return t.select(*cols, _keep=keep, _h=(t.eta + ":" + t.rsa).hash(), **marks), [m[2:] for m in marks]
+    return t.select(*_STAY_COLS, _keep=keep, _h=(t.eta + ":" + t.rsa).hash(), **marks), [m[2:] for m in marks]
 
 
 def _without_copies(engine, marked: ibis.Table) -> tuple[ibis.Table, ibis.Table]:
@@ -225,9 +228,8 @@ def _without_copies(engine, marked: ibis.Table) -> tuple[ibis.Table, ibis.Table]
     w = ibis.window(group_by=[cand.eta, cand.rsa, cand.patient_id, cand.adm, cand.dis], order_by=[cand.year])
     ranked = engine.materialize(cand.mutate(_copy=ibis.row_number().over(w)), "snds_copies")
     single = kept.anti_join(multi, "_h")
-    cols = ("eta", "rsa", "year", "patient_id", "adm", "dis", "discharge_mode")
     first = ranked.filter(ranked._copy == 0)
-    return ibis.union(single.select(*cols), first.select(*cols), distinct=False), ranked
+    return ibis.union(single.select(*_STAY_COLS), first.select(*_STAY_COLS), distinct=False), ranked
 
 
 def _kept_stays(engine, all_stays: ibis.Table, cleaning) -> tuple[ibis.Table, list[tuple[str, int]]]:
