@@ -47,6 +47,12 @@ def _steps(out: Path) -> list[tuple[str, float]]:
     return steps
 
 
+def _peak_gb() -> float:
+    """Peak resident memory of this process or its children, GB."""
+    return max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+               resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024**2
+
+
 def _timed_run(study, data, out: Path, engine: str) -> float:
     from cohortstat.run import run
 
@@ -79,6 +85,9 @@ def variants_part(part: str, study_path: Path, data, work: Path, engine: str, re
     out = work / f"out_{part}"
     secs = _timed_run(main_only if part == "main" else with_variants, data, out, engine)
     print(f"TIME {secs:.2f}")
+    print(f"RSS {_peak_gb():.2f}")
+    for step, step_secs in _steps(out):
+        print(f"STEP {step_secs:.2f} {step}")
     if part == "all":
         for name, t in _variant_times(out, list(with_variants.sensitivity)):
             print(f"VARIANT {name} {t:.2f}")
@@ -100,6 +109,13 @@ def variants_mode(study_path: Path, data, work: Path, engine: str, reuse: bool) 
     t_main = float(next(line.split()[1] for line in results["main"] if line.startswith("TIME ")))
     t_all = float(next(line.split()[1] for line in results["all"] if line.startswith("TIME ")))
     print(f"variants: {', '.join(with_variants.sensitivity)}   fit reuse: {'on' if reuse else 'off'}")
+    for part, title in (("main", "main analysis alone"), ("all", "main + variants")):
+        print(f"{title}: steps (s)")
+        for line in results[part]:
+            if line.startswith("STEP "):
+                _, secs, step = line.split(" ", 2)
+                print(f"    {step:<32}{float(secs):>10.2f}")
+        print(f"    peak RSS {next(line.split()[1] for line in results[part] if line.startswith('RSS '))} GB")
     print(f"{'main analysis alone':<36}{t_main:>10.2f} s")
     print(f"{'main + variants':<36}{t_all:>10.2f} s   ratio {t_all / t_main:.2f}")
     for line in results["all"]:
@@ -161,8 +177,7 @@ def main() -> None:
     t0 = time.perf_counter()
     run(args.study, data, out, engine=args.engine)
     total = time.perf_counter() - t0
-    peak_gb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                  resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024**2
+    peak_gb = _peak_gb()
     print(f"\n{'step':<32}{'seconds':>10}")
     for line in (out / "run.log").read_text().splitlines():
         m = re.match(r"step (.+): ([\d.]+)s", line)

@@ -129,6 +129,14 @@ def _periods(sub, name, study, covs, strata, adjustment, notes) -> list[dict]:
     return rows
 
 
+def _effect_columns(sub: pd.DataFrame, name: str, analyses, covs, strata_column) -> pd.DataFrame:
+    """The columns the subgroup and period fits read (the analysis table has a pair per outcome)."""
+    sources = {"age_band": "age", SEX: SEX}
+    wanted = {f"time_{name}", f"event_{name}", EXPOSURE, *covs, strata_column,
+              *(sources.get(v, v) for v in analyses.subgroups)}
+    return sub[[c for c in sub.columns if c in wanted]]
+
+
 def effect_modification(study, name: str, sub: pd.DataFrame, covariates, strata, notes: list) -> pd.DataFrame | None:
     """Subgroup and period rows of outcome ``name`` (columns :data:`EFFECT_COLUMNS`), None when not asked.
 
@@ -141,6 +149,7 @@ def effect_modification(study, name: str, sub: pd.DataFrame, covariates, strata,
     adjusted = analyses.cox.adjusted
     covs = [c for c in strata.covariates(covariates) if c != EXPOSURE] if adjusted else []
     adjustment = "adjusted" if adjusted else "crude"
+    sub = _effect_columns(sub, name, analyses, covs, strata.column)
     rows = _subgroups(sub, name, analyses, covs, strata.column, adjustment, notes)
     if analyses.periods:
         rows += _periods(sub, name, study, covs, strata.column, adjustment, notes)

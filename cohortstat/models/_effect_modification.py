@@ -41,6 +41,16 @@ def exposure_codes(df: pd.DataFrame, exposure: str) -> np.ndarray:
     return x
 
 
+def model_columns(df: pd.DataFrame, covariates: Sequence[str], *others: str | None) -> pd.DataFrame:
+    """A copy of ``df`` holding only the columns a Cox fit reads (``covariates`` and the named ``others``:
+    duration, event, strata, entry, weights, cluster; None skipped), in the order of ``df``.
+
+    The fits see the same values in the same row order; the copy stays small when ``df`` is a wide
+    analysis table (one pair of columns per outcome). A missing column is left to the fit to report."""
+    wanted = set(covariates) | {c for c in others if c is not None}
+    return df[[c for c in df.columns if c in wanted]].copy()
+
+
 @dataclass(frozen=True)
 class LevelFits:
     """The two fits and the tests (private carrier)."""
@@ -57,12 +67,12 @@ def fit_by_level(df: pd.DataFrame, level_codes: np.ndarray, n_levels: int, expos
                  entry: str | None, weights: str | None, cluster: str | None, ties: str, cause: int) -> LevelFits:
     """Fit the common and by-level models on ``df`` (``level_codes`` 0..n_levels-1 per row)."""
     x = exposure_codes(df, exposure)
-    work = df.copy()
+    base = list(extra_common) + list(covariates)
+    work = model_columns(df, [exposure, *base], duration, event, strata, entry, weights, cluster)
     terms = tuple(f"{PREFIX}{k}" for k in range(n_levels))
     for k, name in enumerate(terms):
         work[name] = x * (level_codes == k)
     model = CoxPH(ties=ties, cause=cause)
-    base = list(extra_common) + list(covariates)
     kw = dict(duration=duration, event=event, strata=strata, entry=entry, weights=weights, cluster=cluster)
     common = model.fit(work, covariates=[exposure] + base, **kw)
     by_level = model.fit(work, covariates=list(terms) + base, **kw)

@@ -22,7 +22,7 @@ import pandas as pd
 from cohortstat.errors import ModelInputError
 
 from ._design import survival_arrays
-from ._effect_modification import events_by, exposure_codes, fit_by_level, level_rows
+from ._effect_modification import events_by, exposure_codes, fit_by_level, level_rows, model_columns
 from ._results import TestResult
 from .cox import CoxResult
 
@@ -130,10 +130,12 @@ def check_periods(periods) -> list[tuple[float, float]]:
     return ps
 
 
-def _period_pieces(df: pd.DataFrame, duration: str, event: str, entry: str | None, ps: list[tuple[float, float]]):
-    """Follow-up split at the period bounds, restricted to the periods: pieces, period index, entry column, notes."""
+def _period_pieces(df: pd.DataFrame, duration: str, event: str, entry: str | None, ps: list[tuple[float, float]],
+                   keep: Sequence[str]):
+    """Follow-up split at the period bounds, restricted to the periods: pieces (the columns ``keep`` and the
+    survival columns only), period index, entry column, notes."""
     cuts = sorted({v for p in ps for v in p if np.isfinite(v)})
-    work = df.reset_index(drop=True)
+    work = model_columns(df, keep, duration, event, entry).reset_index(drop=True)
     ent = entry
     if entry is None:
         ent = "__entry"
@@ -185,7 +187,8 @@ def period_hazard_ratios(df: pd.DataFrame, duration: str, event: str, exposure: 
     if len(ps) < 2:
         raise ModelInputError("give at least two periods to compare hazard ratios between them")
     exposure_codes(df, exposure)
-    pieces, pid, ent, notes = _period_pieces(df, duration, event, entry, ps)
+    pieces, pid, ent, notes = _period_pieces(df, duration, event, entry, ps,
+                                             [exposure, *covariates, *(c for c in (strata, weights, cluster) if c)])
     status = (pieces[event].to_numpy() == cause).astype(float)
     ev_per = np.bincount(pid, weights=status, minlength=len(ps))
     if (ev_per == 0).any():

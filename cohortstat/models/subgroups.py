@@ -22,7 +22,7 @@ import pandas as pd
 from cohortstat.errors import ModelInputError
 
 from ._design import check_columns, survival_arrays
-from ._effect_modification import events_by, exposure_codes, fit_by_level, level_rows
+from ._effect_modification import events_by, exposure_codes, fit_by_level, level_rows, model_columns
 from ._results import TestResult
 from .cox import CoxResult
 
@@ -100,7 +100,7 @@ def subgroup_hazard_ratios(df: pd.DataFrame, duration: str, event: str, exposure
     covs = [c for c in covariates if c != subgroup]
     if len(covs) != len(covariates):
         notes.append(f"{subgroup!r} removed from covariates: it enters as the subgroup main effect")
-    work = df.copy()
+    work = model_columns(df, [exposure, *covs], duration, event, strata, entry, weights, cluster)
     main: list[str] = []
     if strata != subgroup:
         work["__subgroup"] = pd.Categorical(np.asarray(levels.astype(str))[lev_codes],
