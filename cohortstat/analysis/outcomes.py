@@ -26,6 +26,7 @@ import pandas as pd
 
 from cohortstat.analysis.analysed_rates import analysed_rates
 from cohortstat.analysis.effects import effect_modification
+from cohortstat.analysis.fit_cache import cached, frame_digest
 from cohortstat.analysis.fitting import (
     CoxStrata,
     FitContext,
@@ -68,6 +69,30 @@ def outcome_sample(table: pd.DataFrame, name: str) -> pd.DataFrame:
     sub = table.loc[table[t].notna()].copy()
     sub[e] = sub[e].astype(int)
     return sub
+
+
+def _summary_key(study, name: str, sub: pd.DataFrame, covariates, strata: CoxStrata) -> tuple:
+    """What the outcome's summaries that do not depend on the confounding method read: the outcome's rows
+    (content of every column they use) and the settings of the subgroup and period models. Variants that
+    change only the confounding method get the main analysis's summaries back (:mod:`.fit_cache`)."""
+    a, f = study.analyses, study.follow_up
+    columns = [c for c in dict.fromkeys([time_column(name), event_column(name), GROUP, EXPOSURE, *covariates,
+                                         strata.column, "age", "sex", *a.subgroups]) if c is not None and c in sub]
+    settings = (tuple(covariates), repr(strata), a.subgroups, a.age_bands, a.periods, a.cox.ties, a.cox.adjusted,
+                f.offset_days, f.blanking_days)
+    return name, settings, frame_digest(sub, columns)
+
+
+def _noted(key: tuple, notes: list, compute: Callable[[list], object]):
+    """``compute(notes)``, or its earlier result for the same ``key`` in this run (:func:`.fit_cache.cached`);
+    the notes it added are added again when the result is reused, in the same place."""
+    def run():
+        added: list[str] = []
+        return compute(added), tuple(added)
+
+    value, added = cached(key, run)
+    notes.extend(added)
+    return value
 
 
 def _cumulative_incidence(sub: pd.DataFrame, t: str, e: str) -> pd.DataFrame:
@@ -170,19 +195,23 @@ def analyze_outcome(study, name: str, outcome, table: pd.DataFrame, adjusted_tab
         covariates = _population_covariates(sub, name, population, covariates, groups, notes)
         if adjusted_table is not None:
             notes.extend(_broken_sets(outcome_sample(adjusted_table, name), adjusted_table, name))
-    cif = _cumulative_incidence(sub, t, e)
+    key = _summary_key(study, name, sub, covariates, strata)
+    cif = cached(("cif", *key), lambda: _cumulative_incidence(sub, t, e))
     comparable = _comparable(sub, e, name, groups, notes, population)
-    gray = _NO_TEST if groups_not_at_risk(sub, groups) else _gray(sub, t, e, name, notes)
+    gray = _NO_TEST if groups_not_at_risk(sub, groups) else _noted(("gray", *key), notes,
+                                                                   lambda n: _gray(sub, t, e, name, n))
     ctx = FitContext(name=name, duration=t, event=e, rare=_is_rare(cif), notes=notes, progress=progress)
     cox_fits = {}
     if comparable:
         cox_fits = fit_outcome_models(ctx, sub, study.analyses, covariates, strata)
         if adjusted_table is not None:
             fit_ps_models(ctx, outcome_sample(adjusted_table, name), study.analyses, method)
-    effects = effect_modification(study, name, sub, covariates, strata, notes) if comparable else None
+    effects = _noted(("effects", *key), notes,
+                     lambda n: effect_modification(study, name, sub, covariates, strata, n)) if comparable else None
     models = pd.concat(ctx.rows, ignore_index=True) if ctx.rows else empty_models()
     fit = cox_fits.get("adjusted") or cox_fits.get("crude")
-    ph, violated = ph_diagnostics(fit, study.analyses.ph_test, name, notes)
+    ph_key = ("ph", name, id(fit), repr(study.analyses.ph_test))  # the fit object is reused with its model
+    ph, violated = _noted(ph_key, notes, lambda n: (*ph_diagnostics(fit, study.analyses.ph_test, name, n), fit))[:2]
     return OutcomeResults(
         name=name, label=outcome.label, rates=group_rates(sub, t, e, groups), cif=cif,
         at_risk=at_risk_table(sub, t, groups), gray=dict(gray), models=models, ph=ph, ph_violated=violated,
