@@ -26,6 +26,8 @@ OVERRIDES = {
 def _base_doc():
     doc = shipped_core()
     doc["outcomes"] = {k: v for k, v in doc["outcomes"].items() if k in ("lung", "all_cancers")}
+    doc["analyses"]["subgroups"] = ["sex"]
+    doc["analyses"]["periods"] = [[365, 1095], [1095, 3650]]
     return doc
 
 
@@ -97,3 +99,15 @@ def test_a_variant_changing_only_analyses_refits_nothing_the_main_analysis_fitte
     # iptw adds only its weighted models; the blanking and no-flags variants have cohorts of their own
     assert store["hits"] >= 4 * len(results.outcomes)  # iptw's crude and adjusted models, every outcome
     assert len(fits) == store["misses"] - sum(1 for k in store if isinstance(k, tuple) and k[0] == "cached")
+
+
+@pytest.mark.parametrize("kind", ["cif", "gray", "effects", "ph"])
+def test_outcome_summaries_are_computed_once_per_cohort(with_variants, kind):
+    """Cumulative incidence, Gray's test, subgroup and period models and the PH test do not depend on the
+    confounding method: iptw gets the main analysis's; the two variants with cohorts of their own get new ones."""
+    results, _, store = with_variants
+    keys = [k for k in store if isinstance(k, tuple) and k[:2] == ("cached", kind)]
+    cohorts = 3  # main (shared with iptw), blanking_2y, no_flags
+    assert len(keys) == cohorts * len(results.outcomes)
+    effects = [o.effects for o in results.outcomes]
+    assert all(e is not None and len(e) for e in effects)  # the subgroup and period rows exist
