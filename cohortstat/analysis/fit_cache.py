@@ -9,21 +9,29 @@ main analysis's crude models (and any other model whose inputs it leaves unchang
 digit. The warnings a fit raised are stored with it and replayed on reuse, so the notes of the report
 are those of a fresh fit. Results are immutable; a failed fit is never stored. Outside
 :func:`reuse_fits` nothing is kept.
+
+A stored fit keeps its estimates but not the arrays a Cox result holds for residuals and the PH test
+(``_data``: the design, the risk sets; several hundred MB per fit at millions of rows): what the
+analysis computes from those arrays goes through :func:`derived`, computed once on the full result and
+stored beside the fit. A reused fit asked for something not computed before is fitted again in full.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import warnings
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
 import pandas as pd
 
-__all__ = ["cached", "fit_recorded", "frame_digest", "reuse_fits", "stats"]
+__all__ = ["cached", "derived", "fit_recorded", "frame_digest", "reuse_fits", "stats"]
 
 _CACHE: ContextVar[dict | None] = ContextVar("cohortstat_fit_cache", default=None)
+_ENTRIES = "entries"  # id(result) -> its _Entry, for every result handed out (weak: no result kept alive)
 _FIT_COLUMNS = ("duration", "event", "covariates", "strata", "weights", "cluster", "entry")
 
 
@@ -33,7 +41,7 @@ def reuse_fits() -> Iterator[dict]:
     if _CACHE.get() is not None:
         yield _CACHE.get()
         return
-    store: dict = {"hits": 0, "misses": 0}
+    store: dict = {"hits": 0, "misses": 0, _ENTRIES: {}}
     token = _CACHE.set(store)
     try:
         yield store
@@ -84,19 +92,72 @@ def _fit_now(model, df: pd.DataFrame, kwargs: dict):
     return res, tuple(caught)
 
 
+class _Entry:
+    """A stored fit: the result without its arrays, its warnings, the values derived from the full result."""
+
+    def __init__(self, result, caught):
+        self.result = _light(result)
+        self.stripped = self.result is not result
+        self.caught = caught
+        self.values: dict = {}
+
+
+def _light(result):
+    """``result`` without the arrays it keeps for residuals (``_data``), or ``result`` when it has none."""
+    if dataclasses.is_dataclass(result) and getattr(result, "_data", None) is not None:
+        return dataclasses.replace(result, _data=None)
+    return result
+
+
+def _register(store: dict, result, entry: _Entry) -> None:
+    """Remember which entry ``result`` belongs to, without keeping ``result`` alive."""
+    try:
+        store[_ENTRIES][id(result)] = (weakref.ref(result), entry)
+    except TypeError:  # not weak-referenceable: its derived values are not reused
+        pass
+
+
+def _entry_of(store: dict, result) -> _Entry | None:
+    ref, entry = store[_ENTRIES].get(id(result), (None, None))
+    return entry if ref is not None and ref() is result else None
+
+
 def fit_recorded(model, df: pd.DataFrame, kwargs: dict):
     """``(result, warnings)`` of ``model.fit(df, **kwargs)``: the warnings the fit raised (recorded,
-    not shown); reused inside :func:`reuse_fits` when the same fit was made before."""
+    not shown); reused inside :func:`reuse_fits` when the same fit was made before (then without the
+    arrays for residuals: use :func:`derived` for what needs them)."""
     store = _CACHE.get()
     if store is None:
         return _fit_now(model, df, kwargs)
     key = _fit_key(model, df, kwargs)
     if key in store:
         store["hits"] += 1
-        return store[key]
+        entry = store[key]
+        return entry.result, entry.caught
     store["misses"] += 1
-    store[key] = out = _fit_now(model, df, kwargs)
-    return out
+    res, caught = _fit_now(model, df, kwargs)
+    store[key] = entry = _Entry(res, caught)
+    _register(store, res, entry)
+    _register(store, entry.result, entry)
+    return res, caught
+
+
+def derived(result, label, compute: Callable[[object], object], refit: Callable[[], object]):
+    """``compute(result)`` for a fit of :func:`fit_recorded`, once per stored fit and ``label``.
+
+    ``label`` names the computation and every setting it reads besides the fit. When ``result`` is a
+    reused fit without its arrays and the value was not computed before, ``refit()`` (a fresh fit with
+    the same inputs, outside the store) gives the full result to compute on."""
+    store = _CACHE.get()
+    entry = _entry_of(store, result) if store is not None else None
+    if entry is None:
+        return compute(result)
+    if label in entry.values:
+        store["hits"] += 1
+        return entry.values[label]
+    full = refit() if entry.stripped and result is entry.result else result
+    entry.values[label] = value = compute(full)
+    return value
 
 
 def cached(key: tuple, compute: Callable[[], object]):

@@ -39,7 +39,7 @@ from cohortstat.constants import (
 )
 from cohortstat.errors import CohortError, CohortstatWarning, ConvergenceError, ModelInputError
 
-__all__ = ["CoxStrata", "cox_strata", "fit_outcome_models", "fit_ps_models", "ph_diagnostics"]
+__all__ = ["CoxStrata", "cox_strata", "fit_outcome_models", "fit_ps_models", "outcome_ph", "ph_diagnostics"]
 
 _PH_COLUMNS = ["term", "chisq", "df", "p"]
 #: the competing-event code (death), named so that a sample without censored rows is never read as 1/2 coding
@@ -171,6 +171,7 @@ class FitContext:
         self.rows: list[pd.DataFrame] = []
         self.events: list[dict] = []
         self.infinite: list[tuple[str, str]] = []
+        self.refits: dict[str, Callable[[], object]] = {}  # model name -> a fresh fit of the same model
 
     def step(self, message: str) -> None:
         if self.progress:
@@ -193,6 +194,7 @@ class FitContext:
             self.notes.extend(f"{label}: {n}" for n in res.notes)
         self.events.append(_events_row(model_name, df, self.event))
         self.infinite.extend((model_name, str(t)) for t in getattr(res, "infinite", ()) or ())
+        self.refits[model_name] = lambda: estimator.fit(df, duration=self.duration, event=self.event, **kwargs)
         return res
 
 
@@ -244,6 +246,25 @@ def fit_ps_models(ctx: FitContext, adjusted: pd.DataFrame, analyses, method: str
                 robust=True, report_notes=False, **kw)
     ctx.add("fg_ps", _fine_gray("robust"), adjusted, covariates=[EXPOSURE],
             report_notes=False, **kw)
+
+
+def outcome_ph(ctx: FitContext, cox_fits: dict, settings) -> tuple[pd.DataFrame, bool]:
+    """PH test of the outcome's adjusted Cox model (its crude one without), once per fit in a run
+    (:func:`cohortstat.analysis.fit_cache.derived`); its notes go to ``ctx.notes``."""
+    from cohortstat.analysis.fit_cache import derived
+
+    kind = "adjusted" if "adjusted" in cox_fits else "crude"
+    fit = cox_fits.get(kind)
+    if fit is None:
+        return ph_diagnostics(None, settings, ctx.name, ctx.notes)
+
+    def compute(full):
+        added: list[str] = []
+        return (*ph_diagnostics(full, settings, ctx.name, added), tuple(added))
+
+    ph, violated, added = derived(fit, ("ph", ctx.name, repr(settings)), compute, ctx.refits[f"cox_{kind}"])
+    ctx.notes.extend(added)
+    return ph, violated
 
 
 def ph_diagnostics(fit, settings, name: str, notes: list) -> tuple[pd.DataFrame, bool]:

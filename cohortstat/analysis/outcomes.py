@@ -34,7 +34,7 @@ from cohortstat.analysis.fitting import (
     fit_outcome_models,
     fit_ps_models,
     groups_not_at_risk,
-    ph_diagnostics,
+    outcome_ph,
 )
 from cohortstat.analysis.rates import at_risk_table, group_rates
 from cohortstat.analysis.results import OutcomeResults
@@ -209,9 +209,7 @@ def analyze_outcome(study, name: str, outcome, table: pd.DataFrame, adjusted_tab
     effects = _noted(("effects", *key), notes,
                      lambda n: effect_modification(study, name, sub, covariates, strata, n)) if comparable else None
     models = pd.concat(ctx.rows, ignore_index=True) if ctx.rows else empty_models()
-    fit = cox_fits.get("adjusted") or cox_fits.get("crude")
-    ph_key = ("ph", name, id(fit), repr(study.analyses.ph_test))  # the fit object is reused with its model
-    ph, violated = _noted(ph_key, notes, lambda n: (*ph_diagnostics(fit, study.analyses.ph_test, name, n), fit))[:2]
+    ph, violated = outcome_ph(ctx, cox_fits, study.analyses.ph_test)
     return OutcomeResults(
         name=name, label=outcome.label, rates=group_rates(sub, t, e, groups), cif=cif,
         at_risk=at_risk_table(sub, t, groups), gray=dict(gray), models=models, ph=ph, ph_violated=violated,

@@ -101,13 +101,42 @@ def test_a_variant_changing_only_analyses_refits_nothing_the_main_analysis_fitte
     assert len(fits) == store["misses"] - sum(1 for k in store if isinstance(k, tuple) and k[0] == "cached")
 
 
-@pytest.mark.parametrize("kind", ["cif", "gray", "effects", "ph"])
+@pytest.mark.parametrize("kind", ["cif", "gray", "effects"])
 def test_outcome_summaries_are_computed_once_per_cohort(with_variants, kind):
-    """Cumulative incidence, Gray's test, subgroup and period models and the PH test do not depend on the
-    confounding method: iptw gets the main analysis's; the two variants with cohorts of their own get new ones."""
+    """Cumulative incidence, Gray's test, subgroup and period models do not depend on the confounding
+    method: iptw gets the main analysis's; the two variants with cohorts of their own get new ones."""
     results, _, store = with_variants
     keys = [k for k in store if isinstance(k, tuple) and k[:2] == ("cached", kind)]
     cohorts = 3  # main (shared with iptw), blanking_2y, no_flags
     assert len(keys) == cohorts * len(results.outcomes)
     effects = [o.effects for o in results.outcomes]
     assert all(e is not None and len(e) for e in effects)  # the subgroup and period rows exist
+
+
+def test_stored_fits_keep_no_arrays_and_the_ph_test_is_stored_beside_them(with_variants):
+    """The store holds no design matrix (memory at millions of rows); the PH test, which needs it, was
+    computed once per Cox fit on the full result."""
+    _, _, store = with_variants
+    entries = [v for k, v in store.items() if isinstance(k, tuple) and k[0] == "fit"]
+    assert entries and all(getattr(e.result, "_data", None) is None for e in entries)
+    ph = [e for e in entries if any(label[0] == "ph" for label in e.values)]
+    assert len(ph) == 3 * 2  # main (shared with iptw), blanking_2y, no_flags; two outcomes
+
+
+def test_a_variant_changing_the_ph_test_refits_for_it(data):
+    """A reused fit has no arrays; a PH test not computed before refits the model in full."""
+    doc = _base_doc()
+    doc["sensitivity"] = {"ph_rank": {"analyses": {"ph_test": {"transform": "rank"}}}}
+    study = load_study(doc)
+    cohort = build_cohort(study, data)
+    with reuse_fits():
+        results = analyze_variants(study, analyze(study, cohort), cohort)
+    alone_doc = _base_doc()
+    alone_doc["analyses"]["ph_test"] = {"transform": "rank"}
+    alone = analyze(load_study(alone_doc), cohort)
+    variant = dict(results.variants)["ph_rank"]
+    for a, b, m in zip(variant.outcomes, alone.outcomes, results.outcomes):
+        assert len(a.ph) > 0
+        pd.testing.assert_frame_equal(a.ph, b.ph, check_exact=True)
+        assert a.notes == b.notes
+        assert not a.ph.equals(m.ph)  # the transform changed the test
