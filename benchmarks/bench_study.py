@@ -106,6 +106,7 @@ def variants_mode(study_path: Path, data, work: Path, engine: str, reuse: bool) 
                "--variants-part", part, "--work", str(work)] + ([] if reuse else ["--no-reuse"])
         text = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         results[part] = text.splitlines()
+        print(f"[{part}]", *results[part], sep="\n    ", flush=True)  # each part as soon as it is done
     t_main = float(next(line.split()[1] for line in results["main"] if line.startswith("TIME ")))
     t_all = float(next(line.split()[1] for line in results["all"] if line.startswith("TIME ")))
     print(f"variants: {', '.join(with_variants.sensitivity)}   fit reuse: {'on' if reuse else 'off'}")
