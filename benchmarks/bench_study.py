@@ -152,6 +152,9 @@ def main() -> None:
     ap.add_argument("--variants", action="store_true", help="time the study with and without its variants")
     ap.add_argument("--no-reuse", action="store_true", help="with --variants: refit identical models")
     ap.add_argument("--study", type=Path, default=ROOT / "studies" / "sepsis_cancer.yaml")
+    ap.add_argument("--core", action="store_true",
+                    help="the shipped study without negative controls, variants, subgroups, periods and the two "
+                         "outcomes planted for them (tests/core_study.py): the design of earlier versions")
     ap.add_argument("--variants-part", choices=("main", "all"), help=argparse.SUPPRESS)
     ap.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -162,6 +165,14 @@ def main() -> None:
     from cohortstat.run import run
 
     work = Path(tempfile.mkdtemp(prefix="bench_study_"))
+    if args.core:
+        import sys
+
+        sys.path.insert(0, str(ROOT / "tests"))
+        from core_study import core_text
+
+        args.study = work / "core_study.yaml"
+        args.study.write_text(core_text(), encoding="utf-8")
     data = args.data
     if data is None:
         from cohortstat.data.synth import generate

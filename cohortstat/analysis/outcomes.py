@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 from cohortstat.analysis.analysed_rates import analysed_rates
@@ -66,9 +67,19 @@ def outcome_sample(table: pd.DataFrame, name: str) -> pd.DataFrame:
     t, e = time_column(name), event_column(name)
     if t not in table or e not in table:
         raise CohortError(f"the analysis table has no {t}/{e} columns; rebuild the cohort with this study")
-    sub = table.loc[table[t].notna()].copy()
+    columns = [k for k, c in enumerate(table.columns) if not _other_outcome(c, table.columns, t, e)]
+    sub = table.iloc[np.flatnonzero(table[t].notna().to_numpy()), columns]  # a copy: rows and columns taken
     sub[e] = sub[e].astype(int)
     return sub
+
+
+def _other_outcome(column: str, columns, t: str, e: str) -> bool:
+    """Whether ``column`` is another outcome's time or event column (a ``time_x`` / ``event_x`` pair)."""
+    if column in (t, e):
+        return False
+    if column.startswith("time_"):
+        return "event_" + column[5:] in columns
+    return column.startswith("event_") and "time_" + column[6:] in columns
 
 
 def _summary_key(study, name: str, sub: pd.DataFrame, covariates, strata: CoxStrata) -> tuple:

@@ -158,6 +158,7 @@ def _analyze(study, cohort, progress) -> StudyResults:
         conf = _confound(table, study, notes)
     covs = model_covariates(study)
     strata, table = cox_strata(study.analyses.cox.strata, covs, table)
+    table = table.copy()  # one consolidated block per dtype: each outcome's rows are then taken, not merged
     notes.extend(_strata_notes(strata))
     outcomes = tuple(
         replace(analyze_outcome(study, name, outcome, table, conf.table if conf else None, covariates=covs,
