@@ -150,7 +150,7 @@ def _cif_sum(name: str, sub: pd.DataFrame, analyses, covariates, notes: list) ->
         return None  # a coefficient running to infinity (already a note of the outcome): no prediction
     # each CIF only grows with time, so the sums are largest at the last event time of either model
     grid = np.array([max(float(f.baseline["time"].max()) for f in fits)])
-    complete = sub.dropna(subset=cv)  # the persons the models were fitted on (rows with a missing covariate dropped)
+    complete = sub[cv].dropna()  # the persons the models were fitted on (rows with a missing covariate dropped)
     cifs = [_cif_at(f, complete, grid) for f in fits]
     if not all(np.isfinite(c).all() for c in cifs):  # e.g. a covariate value the fit never saw overflows
         notes.append(f"{name}: the sum of the predicted Fine-Gray cumulative incidences (fg_{kind}) could not be "
