@@ -168,7 +168,8 @@ def _canonical(table: pd.DataFrame, key: str, seed: int, covs) -> pd.DataFrame:
     carries it as a cheap integer key into :func:`match`.
     """
     rank = canonical_rank(table[key].to_numpy(), seed)
-    work = table.take(np.argsort(rank, kind="stable")).reset_index(drop=True)
+    work = table.take(np.argsort(rank, kind="stable"))
+    work.index = pd.RangeIndex(len(work))  # (reset_index would copy the whole table once more)
     work[_RANK] = np.arange(len(work), dtype=np.int64)
     if FEMALE in covs:
         work[FEMALE] = (work[SEX] == SEX_FEMALE).astype(np.int8)

@@ -168,7 +168,20 @@ def _frame(rows: list[dict], columns) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(columns))
 
 
-def study_diagnostics(study, table: pd.DataFrame, conf, covariates) -> StudyDiagnostics:
+def _outcome_diagnostics(name: str, sub: pd.DataFrame, groups, analyses, covariates) -> tuple[dict, list]:
+    """Follow-up distribution, MDRR and CIF-sum check of one outcome (none depends on the confounding
+    method): ``({"follow": rows, "mdrr": rows, "cif": rows}, notes)``."""
+    rows: dict = {"follow": _follow_up(name, sub, groups), "mdrr": [], "cif": []}
+    notes: list[str] = []
+    if (sub[event_column(name)] == OUTCOME_EVENT).any():
+        if (row := _mdrr(name, sub)) is not None:
+            rows["mdrr"].append(row)
+        if (row := _cif_sum(name, sub, analyses, covariates, notes)) is not None:
+            rows["cif"].append(row)
+    return rows, notes
+
+
+def study_diagnostics(study, table: pd.DataFrame, conf, covariates, owner=None) -> StudyDiagnostics:
     """The diagnostics of a study's analysis (see the module docstring).
 
     Parameters
@@ -179,20 +192,27 @@ def study_diagnostics(study, table: pd.DataFrame, conf, covariates) -> StudyDiag
     conf : ConfoundingResult or None
     covariates : sequence of str
         Covariates of the adjusted models, ``exposure`` first.
+    owner : object, optional
+        The cohort ``table`` was made from: within a run the per-outcome diagnostics of one cohort
+        and the same settings are computed once (:func:`cohortstat.analysis.fit_cache.cached_for`).
     """
     from cohortstat.analysis.outcomes import outcome_sample
+
+    from cohortstat.analysis.fit_cache import cached_for
 
     groups = (study.comparison.exposed, study.comparison.reference)
     equipoise, counts = _equipoise(conf)
     mdrr, follow, cif, notes = [], [], [], []
     for name in study.outcomes:
-        sub = outcome_sample(table, name)
-        follow += _follow_up(name, sub, groups)
-        if (sub[event_column(name)] == OUTCOME_EVENT).any():
-            if (row := _mdrr(name, sub)) is not None:
-                mdrr.append(row)
-            if (row := _cif_sum(name, sub, study.analyses, covariates, notes)) is not None:
-                cif.append(row)
+        def compute(name=name):
+            return _outcome_diagnostics(name, outcome_sample(table, name), groups, study.analyses, covariates)
+
+        key = ("diagnostics", name, repr(study.covariates), repr(study.analyses.fine_gray), tuple(covariates), groups)
+        rows, added = compute() if owner is None else cached_for(owner, key, compute)
+        follow += rows["follow"]
+        mdrr += rows["mdrr"]
+        cif += rows["cif"]
+        notes += added
     return StudyDiagnostics(equipoise=equipoise, equipoise_counts=counts, mdrr=_frame(mdrr, MDRR_COLUMNS),
                             follow_up=_frame(follow, FOLLOW_UP_COLUMNS), cif_sum=_frame(cif, CIF_SUM_COLUMNS),
                             notes=tuple(notes))

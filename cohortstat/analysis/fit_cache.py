@@ -28,7 +28,7 @@ from contextvars import ContextVar
 
 import pandas as pd
 
-__all__ = ["cached", "derived", "fit_recorded", "frame_digest", "reuse_fits", "stats"]
+__all__ = ["cached", "cached_for", "derived", "fit_recorded", "frame_digest", "reuse_fits", "stats"]
 
 _CACHE: ContextVar[dict | None] = ContextVar("cohortstat_fit_cache", default=None)
 _ENTRIES = "entries"  # id(result) -> its _Entry, for every result handed out (weak: no result kept alive)
@@ -174,6 +174,30 @@ def cached(key: tuple, compute: Callable[[], object]):
     store["misses"] += 1
     store[full] = out = compute()
     return out
+
+
+def cached_for(owner, key: tuple, compute: Callable[[], object]):
+    """``compute()``, or its earlier result for the same ``key`` and the same live object ``owner``.
+
+    For computations determined by an immutable object and ``key`` (e.g. a cohort and the settings of
+    its Table 1): no hashing of data. ``owner`` is not kept alive; a new object never gets an earlier
+    object's result, even at the same address."""
+    store = _CACHE.get()
+    if store is None:
+        return compute()
+    full = ("for", id(owner), *key)
+    hit = store.get(full)
+    if hit is not None and hit[0]() is owner:
+        store["hits"] += 1
+        return hit[1]
+    try:
+        ref = weakref.ref(owner)
+    except TypeError:  # not weak-referenceable: computed every time
+        return compute()
+    store["misses"] += 1
+    value = compute()
+    store[full] = (ref, value)
+    return value
 
 
 def replay(caught) -> None:

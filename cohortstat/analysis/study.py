@@ -28,6 +28,7 @@ import pandas as pd
 
 from cohortstat.analysis.confounding import ConfoundingResult, adjust_for_confounding, covariate_columns
 from cohortstat.analysis.curves import analysed_curves
+from cohortstat.analysis.fit_cache import cached_for
 from cohortstat.analysis.fitting import cox_strata
 from cohortstat.analysis.outcomes import analyze_outcome
 from cohortstat.analysis.results import StudyResults
@@ -146,9 +147,12 @@ def _analyze(study, cohort, progress) -> StudyResults:
     if SEX in table:
         table[FEMALE] = (table[SEX] == SEX_FEMALE).astype(int)
     table = add_term_columns(table, study.covariates)  # splines / categories of age and calendar year
+    table = table.copy()  # one consolidated block per dtype: rows are then taken, not merged, downstream
     if progress:
         progress("Table 1")
-    t1 = table_one(table, exposed=exposed, reference=reference, **_table_one_options(study))
+    options = _table_one_options(study)
+    t1 = cached_for(cohort, ("table_one", repr(study.covariates), exposed, reference, repr(options)),
+                    lambda: table_one(table, exposed=exposed, reference=reference, **options))
     method = study.analyses.confounding.method
     notes = list(cohort.notes)
     conf = None
@@ -158,7 +162,6 @@ def _analyze(study, cohort, progress) -> StudyResults:
         conf = _confound(table, study, notes)
     covs = model_covariates(study)
     strata, table = cox_strata(study.analyses.cox.strata, covs, table)
-    table = table.copy()  # one consolidated block per dtype: each outcome's rows are then taken, not merged
     notes.extend(_strata_notes(strata))
     outcomes = tuple(
         replace(analyze_outcome(study, name, outcome, table, conf.table if conf else None, covariates=covs,
@@ -167,7 +170,7 @@ def _analyze(study, cohort, progress) -> StudyResults:
         for name, outcome in study.outcomes.items()
     )
     controls = _negative_controls(study, table, conf, covs, strata, groups, method, progress)
-    sir, diagnostics = _sir_and_diagnostics(study, table, conf, covs, notes, progress)
+    sir, diagnostics = _sir_and_diagnostics(study, cohort, table, conf, covs, notes, progress)
     return StudyResults(
         study=study, groups=groups, labels={g: study.cohorts[g].label for g in groups},
         attrition=_with_attrition(cohort.attrition, conf.attrition_rows if conf else []).reset_index(drop=True),
@@ -178,7 +181,7 @@ def _analyze(study, cohort, progress) -> StudyResults:
     )
 
 
-def _sir_and_diagnostics(study, table, conf, covs, notes: list, progress) -> tuple:
+def _sir_and_diagnostics(study, cohort, table, conf, covs, notes: list, progress) -> tuple:
     """Standardized incidence ratios (with reference rates) and the diagnostics of the analysis."""
     from cohortstat.analysis.diagnostics import study_diagnostics
     from cohortstat.analysis.sir import study_sir
@@ -186,6 +189,6 @@ def _sir_and_diagnostics(study, table, conf, covs, notes: list, progress) -> tup
     if progress:
         progress("diagnostics")
     sir = study_sir(study, table)
-    diagnostics = study_diagnostics(study, table, conf, covs)
+    diagnostics = study_diagnostics(study, table, conf, covs, owner=cohort)
     notes.extend(diagnostics.notes)
     return sir, diagnostics

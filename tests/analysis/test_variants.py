@@ -98,7 +98,7 @@ def test_a_variant_changing_only_analyses_refits_nothing_the_main_analysis_fitte
     # main: crude and adjusted Cox and Fine-Gray per outcome (+ the death model of the CIF-sum check);
     # iptw adds only its weighted models; the blanking and no-flags variants have cohorts of their own
     assert store["hits"] >= 4 * len(results.outcomes)  # iptw's crude and adjusted models, every outcome
-    assert len(fits) == store["misses"] - sum(1 for k in store if isinstance(k, tuple) and k[0] == "cached")
+    assert len(fits) == store["misses"] - sum(1 for k in store if isinstance(k, tuple) and k[0] in ("cached", "for"))
 
 
 @pytest.mark.parametrize("kind", ["cif", "gray", "effects"])
@@ -140,3 +140,15 @@ def test_a_variant_changing_the_ph_test_refits_for_it(data):
         pd.testing.assert_frame_equal(a.ph, b.ph, check_exact=True)
         assert a.notes == b.notes
         assert not a.ph.equals(m.ph)  # the transform changed the test
+
+
+@pytest.mark.parametrize("kind", ["table_one", "diagnostics"])
+def test_table_one_and_diagnostics_are_computed_once_per_cohort(with_variants, kind):
+    """Table 1 of the cohort and the per-outcome diagnostics (follow-up, MDRR, CIF sums) do not depend on
+    the confounding method: iptw gets the main analysis's."""
+    results, _, store = with_variants
+    keys = [k for k in store if isinstance(k, tuple) and k[0] == "for" and k[2] == kind]
+    per_cohort = 1 if kind == "table_one" else len(results.outcomes)
+    assert len(keys) == 3 * per_cohort  # main (shared with iptw), blanking_2y, no_flags
+    iptw = dict(results.variants)["iptw"]
+    pd.testing.assert_frame_equal(iptw.diagnostics.follow_up, results.diagnostics.follow_up, check_exact=True)
