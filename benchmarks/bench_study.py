@@ -171,7 +171,7 @@ def main() -> None:
         sys.path.insert(0, str(ROOT / "tests"))
         from core_study import core_text
 
-        args.study = work / "core_study.yaml"
+        args.study = Path(tempfile.mkdtemp(prefix="bench_study_core_")) / "core_study.yaml"  # not above --out
         args.study.write_text(core_text(), encoding="utf-8")
     data = args.data
     if data is None:
