@@ -3,7 +3,8 @@
 Each engine runs in a fresh Python process (so peak memory is that engine's alone) on the same data
 in the same run; the script prints one table: engine, patients in the data, rows of the analysis
 table, wall time of ``build_cohort`` (for Spark: the session, i.e. the JVM, is started before the
-clock), peak resident memory of the Python process and of its children (the Spark JVM).
+clock), peak resident memory of the Python process and of its children (the Spark JVM), and for
+Spark the number of jobs the build ran (from the session's status tracker).
 
 Usage::
 
@@ -43,21 +44,33 @@ def children_hwm_gb():
 from cohortstat.cohort import build_cohort
 from cohortstat.spec import load_study
 study = load_study(open(sys.argv[1]).read())
+master, save = (sys.argv[5] or None, sys.argv[6] or None) if len(sys.argv) > 6 else (None, None)
 steps = []
+extra = {}
 if sys.argv[3] == "spark":
     from cohortstat.engines import _spark_session
-    session, _ = _spark_session(int(sys.argv[4]) or None)  # kept alive to read the JVM's peak
+    session, _ = _spark_session(int(sys.argv[4]) or None, master=master)  # kept alive to read the JVM's peak
+    tracker = session.sparkContext.statusTracker()
+    def last_job():
+        return max(tracker.getJobIdsForGroup(None), default=-1)
+    first_job = last_job()
 t0 = time.perf_counter()
 c = build_cohort(study, data=sys.argv[2], engine=sys.argv[3],
-                 threads=int(sys.argv[4]) if sys.argv[4] != "0" else None,
+                 threads=int(sys.argv[4]) if sys.argv[4] != "0" else None, spark_master=master,
                  progress=lambda i, n, m: steps.append((m, round(time.perf_counter() - t0, 2))))
 wall = time.perf_counter() - t0
+if sys.argv[3] == "spark":
+    extra = {"jobs": last_job() - first_job, "master": session.sparkContext.master,
+             "executors": session.sparkContext._jsc.sc().getExecutorMemoryStatus().size() - 1}
+if save:
+    import pandas as pd
+    pd.to_pickle({"table": c.table, "attrition": c.attrition, "notes": c.notes}, save)
 ru = resource.getrusage(resource.RUSAGE_SELF)
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 rss_children = max(children_hwm_gb(),
                    resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2)
 print("RESULT" + json.dumps({"rows": len(c.table), "wall_s": wall, "cpu_s": ru.ru_utime + ru.ru_stime, "rss_gb": rss,
-                             "rss_children_gb": rss_children, "steps": steps}))
+                             "rss_children_gb": rss_children, "steps": steps, **extra}))
 """
 
 
@@ -69,10 +82,15 @@ def _patients(data: Path) -> int:
     return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
 
 
-def run(study: Path, data: Path, engine: str, threads: int) -> dict:
-    """Build the cohort in a fresh process and return its figures."""
+def run(study: Path, data: Path, engine: str, threads: int, master: str | None = None,
+        save: Path | None = None) -> dict:
+    """Build the cohort in a fresh process and return its figures.
+
+    ``master``: the Spark master (default ``local[threads]``); ``save``: also pickle the cohort's
+    table, attrition and notes there (to compare engines).
+    """
     proc = subprocess.run(
-        [sys.executable, "-c", _WORKER, str(study), str(data), engine, str(threads)],
+        [sys.executable, "-c", _WORKER, str(study), str(data), engine, str(threads), master or "", str(save or "")],
         capture_output=True, text=True, check=False,
     )
     for line in proc.stdout.splitlines():

@@ -206,14 +206,20 @@ def _interrupted(exc: KeyboardInterrupt, stop) -> None:
     raise typer.Exit(code)
 
 
-def _profile_options(profile: str | None, threads: int | None, memory_limit: str | None):
+_SPARK_MASTER_HELP = ("Spark engine: local[N], local[*], local-cluster[W,C,MB] or spark://host:port of a standalone"
+                      " cluster (default: the profile's, local[threads]).")
+
+
+def _profile_options(profile: str | None, threads: int | None, memory_limit: str | None,
+                     spark_master: str | None = None):
     from cohortstat.spec.profile import load_profile
 
     from cohortstat.errors import ReportError, SpecError
 
     try:
         prof = load_profile(profile) if profile else load_profile(None)
-        extra = {k: v for k, v in (("threads", threads), ("memory_limit", memory_limit)) if v is not None}
+        options = (("threads", threads), ("memory_limit", memory_limit), ("spark_master", spark_master))
+        extra = {k: v for k, v in options if v is not None}
         return load_profile({**prof.model_dump(), **extra}) if extra else prof
     except SpecError as exc:
         raise ReportError("invalid run settings (command-line options or --profile): "
@@ -236,10 +242,11 @@ def run_cmd(
     allow_small_cells: bool = typer.Option(False, "--allow-small-cells",
                                            help="Accept --min-cell-count below 10 (recorded in the outputs)."),
     profile: str = typer.Option(None, "--profile", help="Run profile YAML (engine, threads, memory_limit,"
-                                                        " min_cell_count)."),
+                                                        " spark_master, min_cell_count)."),
     threads: int = typer.Option(None, "--threads", help="DuckDB threads / Spark cores (default: all).", min=1),
     memory_limit: str = typer.Option(None, "--memory-limit",
                                      help="DuckDB memory limit / Spark driver memory, e.g. 8GB."),
+    spark_master: str = typer.Option(None, "--spark-master", metavar="URL", help=_SPARK_MASTER_HELP),
     site: str = typer.Option(None, "--site", help="Site name of a multi-site study: also write OUT/site_package."),
     source: str = typer.Option(None, "--source", help="pmsi, snds or omop (default: detected)."),
     verbose: bool = typer.Option(False, "--verbose", help="Show Spark's own log output (default: errors only)."),
@@ -258,7 +265,7 @@ def run_cmd(
             from cohortstat.sites.package import check_site_name
 
             check_site_name(site)
-        prof = _profile_options(profile, threads, memory_limit)
+        prof = _profile_options(profile, threads, memory_limit, spark_master)
         _echo_source(data, source)
         path = run(study, data, out, engine=engine, min_cell_count=min_cell_count, force=force, progress=cb,
                    strict=strict, allow_small_cells=allow_small_cells, profile=prof, site=site, source=source)
@@ -285,10 +292,11 @@ def rerun_cmd(
                                        help="Raise the frozen minimum cell count (never lower it)."),
     allow_small_cells: bool = typer.Option(False, "--allow-small-cells",
                                            help="Accept a minimum cell count below 10 (recorded in the outputs)."),
-    profile: str = typer.Option(None, "--profile", help="Run profile YAML (threads, memory_limit)."),
+    profile: str = typer.Option(None, "--profile", help="Run profile YAML (threads, memory_limit, spark_master)."),
     threads: int = typer.Option(None, "--threads", help="DuckDB threads / Spark cores (default: all).", min=1),
     source: str = typer.Option(None, "--source", help="pmsi, snds or omop (default: the frozen run's)."),
     engine: str = typer.Option(None, "--engine", help="duckdb or spark (default: the frozen run's engine)."),
+    spark_master: str = typer.Option(None, "--spark-master", metavar="URL", help=_SPARK_MASTER_HELP),
 ) -> None:
     """Re-run a frozen study and verify every number: exit 0 identical, 1 differences, 2 refused.
 
@@ -300,7 +308,7 @@ def rerun_cmd(
         _fail(ValueError(f"--engine must be duckdb or spark, got {engine!r}"))
     cb, stop = _run_progress()
     try:
-        prof = _profile_options(profile, threads, None)
+        prof = _profile_options(profile, threads, None, spark_master)
         report = rerun(out, data, out2=out2, allow_data_change=allow_data_change, progress=cb, force=force,
                        min_cell_count=min_cell_count, allow_small_cells=allow_small_cells, profile=prof,
                        source=source, engine=engine)

@@ -6,8 +6,9 @@ materialisation of intermediate results. One subclass per backend, made by :meth
 
 - :class:`DuckDBEngine` (``"duckdb"``, default): an in-process DuckDB database; parquet files are read
   in place; ``memory_limit`` becomes DuckDB's ``SET memory_limit`` (it spills to disk beyond it).
-- :class:`SparkEngine` (``"spark"``): ``ibis.pyspark`` over a local ``SparkSession``
-  (``local[threads]``); an active session is reused when there is one (tests share one session),
+- :class:`SparkEngine` (``"spark"``): ``ibis.pyspark`` over a ``SparkSession`` on ``spark_master``
+  (default ``local[threads]``; also ``local-cluster[W,C,MB]`` or a standalone cluster
+  ``spark://host:port``); an active session is reused when there is one (tests share one session),
   otherwise one is created with ``memory_limit`` as the driver memory and Spark's own log output
   reduced to errors (``verbose=True`` or ``COHORTSTAT_SPARK_VERBOSE=1`` shows it).
 
@@ -84,7 +85,7 @@ class Engine:
 
     @staticmethod
     def create(name: str = "duckdb", threads: int | None = None, memory_limit: str | None = None,
-               verbose: bool = False) -> Engine:
+               verbose: bool = False, spark_master: str | None = None) -> Engine:
         """The engine called ``name``.
 
         Parameters
@@ -98,11 +99,17 @@ class Engine:
             environment variable of :data:`MEMORY_ENV` if set, else 4 GB.
         verbose : bool
             Spark only: keep Spark's own log output on stderr (default: errors only).
+        spark_master : str, optional
+            Spark only: the master of a new session, ``local[N]``, ``local[*]``,
+            ``local-cluster[W,C,MB]`` or ``spark://host:port``. ``None``: ``local[threads]``.
+            DuckDB ignores it.
         """
         kinds = {"duckdb": DuckDBEngine, "spark": SparkEngine}
         if name not in kinds:
             raise EngineError(f"unknown engine {name!r}: use one of {', '.join(ENGINES)}")
-        return kinds[name](threads=threads, memory_limit=memory_limit, verbose=verbose)
+        if name == "duckdb":
+            return DuckDBEngine(threads=threads, memory_limit=memory_limit, verbose=verbose)
+        return SparkEngine(threads=threads, memory_limit=memory_limit, verbose=verbose, master=spark_master)
 
     # -- tables -----------------------------------------------------------------------------
     def _name(self, stem: str) -> str:
@@ -264,14 +271,15 @@ class DuckDBEngine(Engine):
 
 
 class SparkEngine(Engine):
-    """``ibis.pyspark`` over a local Spark session (see :meth:`Engine.create` for the parameters)."""
+    """``ibis.pyspark`` over a Spark session (see :meth:`Engine.create` for the parameters)."""
 
     name = "spark"
     _stored_kinds = ("persisted",)
 
-    def __init__(self, threads: int | None = None, memory_limit: str | None = None, verbose: bool = False):
+    def __init__(self, threads: int | None = None, memory_limit: str | None = None, verbose: bool = False,
+                 master: str | None = None):
         super().__init__()
-        self.session, self._owned_session = _spark_session(threads, memory_limit, verbose)
+        self.session, self._owned_session = _spark_session(threads, memory_limit, verbose, master)
         self._frames: dict[str, object] = {}
         self.con = ibis.pyspark.connect(self.session)
 
@@ -342,30 +350,64 @@ def _verbose(verbose: bool | None) -> bool:
     return os.environ.get(VERBOSE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _spark_session(threads: int | None, memory_limit: str | None = None, verbose: bool | None = None):
-    """The active Spark session (not owned), or a new local one (owned): ``(session, owned)``.
+def _master_and_cores(threads: int | None, master: str | None) -> tuple[str, int]:
+    """The master URL of a new session and the cores it computes on (which sizes the shuffles).
 
-    A new session gets ``memory_limit`` (``8GB``; default as in :meth:`Engine.create`) as its driver
-    memory. Unless ``verbose`` (or ``COHORTSTAT_SPARK_VERBOSE=1``), Spark's JVM logs only errors (a
-    log4j2 file passed through ``spark.driver.extraJavaOptions`` silences the start-up lines,
-    ``setLogLevel("ERROR")`` the rest) and the ``py4j`` Python logger only warnings.
+    No master: ``local[threads]`` (all cores by default). ``local[N]``: N; ``local-cluster[W,C,MB]``:
+    W x C; a standalone cluster: ``threads`` if given, else the cores of this machine (the cluster
+    decides how many it gives; the number only sets the shuffle partitions).
     """
+    machine = os.cpu_count() or 2
+    if master is None:
+        cores = threads or machine
+        return f"local[{cores}]", cores
+    from cohortstat.spec.profile import check_spark_master
+
+    try:
+        check_spark_master(master)
+    except ValueError as exc:
+        raise EngineError(f"spark_master: {exc}") from None
+    inside = master[master.find("[") + 1:-1] if master.startswith("local") else ""
+    if master.startswith("local-cluster"):
+        workers, cores, _ = (int(v) for v in inside.split(","))
+        return master, workers * cores
+    if master.startswith("local"):
+        return master, machine if inside == "*" else int(inside)
+    return master, threads or machine
+
+
+def _spark_session(threads: int | None, memory_limit: str | None = None, verbose: bool | None = None,
+                   master: str | None = None):
+    """The active Spark session (not owned), or a new one (owned): ``(session, owned)``.
+
+    A new session runs on ``master`` (default ``local[threads]``, see :func:`_master_and_cores`) and
+    gets ``memory_limit`` (``8GB``; default as in :meth:`Engine.create`) as its driver memory; on a
+    cluster the executors keep the cluster's own settings. Unless ``verbose`` (or
+    ``COHORTSTAT_SPARK_VERBOSE=1``), Spark's JVM logs only errors (a log4j2 file passed through
+    ``spark.driver.extraJavaOptions`` silences the start-up lines, ``setLogLevel("ERROR")`` the rest)
+    and the ``py4j`` Python logger only warnings. An active session on another master than the one
+    asked for is an error, not silently used.
+    """
+    memory = spark_memory(_memory_limit("spark", memory_limit))
+    url, cores = _master_and_cores(threads, master)
     try:
         from pyspark.sql import SparkSession
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise EngineError(
             "engine='spark' needs pyspark: install the extra with `pip install cohortstat[spark]`"
         ) from exc
-    memory = spark_memory(_memory_limit("spark", memory_limit))
     loud = _verbose(verbose)
     if not loud:
         logging.getLogger("py4j").setLevel(logging.WARNING)
     active = SparkSession.getActiveSession()
     if active is not None:
+        running = active.sparkContext.master
+        if master is not None and running != master:
+            raise EngineError(f"spark_master {master!r} asked for, but a Spark session on {running!r} is already "
+                              "active in this process: stop it first, or leave spark_master unset to use it")
         return active, False
-    cores = threads or os.cpu_count() or 2
     builder = (
-        SparkSession.builder.master(f"local[{cores}]")
+        SparkSession.builder.master(url)
         .appName("cohortstat")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
@@ -382,7 +424,8 @@ def _spark_session(threads: int | None, memory_limit: str | None = None, verbose
     try:
         session = builder.getOrCreate()
     except Exception as exc:  # pragma: no cover - JVM start failures
-        raise EngineError(f"could not start a local Spark session (is Java 17 installed?): {exc}") from exc
+        raise EngineError(f"could not start a Spark session on {url} (is Java 17 installed? is the cluster's "
+                          f"master running?): {exc}") from exc
     if not loud:
         session.sparkContext.setLogLevel("ERROR")
     return session, True

@@ -126,9 +126,10 @@ class _Run:
     check_note: str | None = None
     site: str | None = None
     source: str | None = None
+    spark_master: str | None = None
 
 
-def _settings(profile, engine, threads, min_cell_count, memory_limit):
+def _settings(profile, engine, threads, min_cell_count, memory_limit, spark_master=None):
     """The run profile: explicit arguments over the profile over its defaults (validated)."""
     from cohortstat.spec.profile import RunProfile, load_profile
 
@@ -136,7 +137,8 @@ def _settings(profile, engine, threads, min_cell_count, memory_limit):
 
     try:
         base = profile if isinstance(profile, RunProfile) else load_profile(profile)
-        given = {"engine": engine, "threads": threads, "min_cell_count": min_cell_count, "memory_limit": memory_limit}
+        given = {"engine": engine, "threads": threads, "min_cell_count": min_cell_count, "memory_limit": memory_limit,
+                 "spark_master": spark_master}
         merged = {**base.model_dump(), **{k: v for k, v in given.items() if v is not None}}
         return load_profile(merged)
     except SpecError as exc:
@@ -186,13 +188,13 @@ def _data_checks(r: _Run) -> None:
 
 
 def _build(r: _Run, study=None):
-    """The cohort of ``study`` (default: the run's), with the profile's threads and memory limit."""
+    """The cohort of ``study`` (default: the run's), with the profile's threads, memory limit, Spark master."""
     from cohortstat.cohort import build_cohort
     from cohortstat.spec.variants import with_negative_controls
 
     study = with_negative_controls(study or r.study)  # negative controls need outcome columns
     return build_cohort(study, data=r.data, engine=r.engine, threads=r.threads, source=r.source,
-                        memory_limit=r.memory_limit)
+                        memory_limit=r.memory_limit, spark_master=r.spark_master)
 
 
 def _write(r: _Run, results, cohort) -> None:
@@ -277,7 +279,8 @@ def _query_interrupted(exc: BaseException) -> int | None:
 def run(study_path, data, out, engine: str | None = None, min_cell_count: int | None = None, force: bool = False,
         progress: Callable[[str], None] | None = None, threads: int | None = None, study=None, *,
         strict: bool | None = None, allow_small_cells: bool = False, profile=None, memory_limit: str | None = None,
-        protected: tuple = (), site: str | None = None, source: str | None = None) -> Path:
+        protected: tuple = (), site: str | None = None, source: str | None = None,
+        spark_master: str | None = None) -> Path:
     """Run a study end to end and write its report folder.
 
     Parameters
@@ -315,6 +318,9 @@ def run(study_path, data, out, engine: str | None = None, min_cell_count: int | 
         Site name of a multi-site study: also write ``site_package/`` (see :mod:`cohortstat.sites`).
     source : {"pmsi", "snds", "omop"}, optional
         The data layout; detected from the folder's contents when None (recorded in the lock).
+    spark_master : str, optional
+        Spark engine: ``local[N]``, ``local[*]``, ``local-cluster[W,C,MB]`` or ``spark://host:port``;
+        default: the profile's (``local[threads]``). A run setting: not in the lock, no effect on results.
 
     Returns
     -------
@@ -330,7 +336,7 @@ def run(study_path, data, out, engine: str | None = None, min_cell_count: int | 
     """
     from cohortstat.models._kernels._jit import compile_notice
 
-    prof = _settings(profile, engine, threads, min_cell_count, memory_limit)
+    prof = _settings(profile, engine, threads, min_cell_count, memory_limit, spark_master)
     k = check_min_cell_count(prof.min_cell_count, allow_small_cells=allow_small_cells)
     log = _Log(progress)
     log("load study")
@@ -347,7 +353,7 @@ def run(study_path, data, out, engine: str | None = None, min_cell_count: int | 
             r = _Run(study=study, data=Path(data), engine=prof.engine, threads=prof.threads,
                      memory_limit=prof.memory_limit, min_cell_count=k, small_cells_override=k < 10,
                      strict=bool(study.data_checks.strict if strict is None else strict), log=log, staging=staging,
-                     site=site, source=resolve_source(data, source))
+                     site=site, source=resolve_source(data, source), spark_master=prof.spark_master)
             with compile_notice(lambda message: log.console(message, logging.INFO)):
                 _steps(r)
             staging.publish()
@@ -458,7 +464,7 @@ def _frozen_min_cell_count(lock, results, where: Path) -> int:
 def rerun(out, data, out2=None, allow_data_change: bool = False, engine: str | None = None,
           progress: Callable[[str], None] | None = None, *, force: bool = False, min_cell_count: int | None = None,
           allow_small_cells: bool = False, profile=None, threads: int | None = None,
-          source: str | None = None) -> RerunReport:
+          source: str | None = None, spark_master: str | None = None) -> RerunReport:
     """Re-run the frozen study of a report folder and compare every number of ``results.json``.
 
     The rerun is written to ``out2`` (default ``OUT.rerun`` beside ``out``) under the rules of
@@ -501,7 +507,7 @@ def rerun(out, data, out2=None, allow_data_change: bool = False, engine: str | N
     target = Path(out2) if out2 is not None else out.with_name(out.name + ".rerun")
     run(None, data, target, engine=engine or lock.get("engine", "duckdb"), min_cell_count=k, force=force,
         progress=progress, study=study, allow_small_cells=allow_small_cells, profile=profile, threads=threads,
-        protected=(("the report folder being verified", out),), source=source)
+        protected=(("the report folder being verified", out),), source=source, spark_master=spark_master)
     new = _read_json(target / "results.json", "results")
     from cohortstat.report.html import software_versions
     from cohortstat.rerun_diff import compare, version_drift

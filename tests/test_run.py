@@ -274,6 +274,63 @@ def test_cli_threads_and_profile_options(data_small, tmp_path, monkeypatch):
     assert seen["threads"] == 3 and seen.get("memory_limit", seen["env"]) == "2GB"
 
 
+def test_spark_master_reaches_the_builder_from_the_profile_and_the_command_line(data_small, tmp_path, monkeypatch):
+    seen = _stop_at_build(monkeypatch)
+    profile = tmp_path / "profile.yaml"
+    profile.write_text("engine: spark\nspark_master: local[2]\n")
+    with pytest.raises(ReportError, match="stopped at build"):
+        run(STUDY, data_small, tmp_path / "out", profile=profile)
+    assert seen["engine"] == "spark" and seen["spark_master"] == "local[2]"
+    result = CliRunner().invoke(app, ["run", str(STUDY), "--data", str(data_small), "--out", str(tmp_path / "o"),
+                                      "--profile", str(profile), "--spark-master", "spark://127.0.0.1:7077"])
+    assert result.exit_code == 2 and "stopped at build" in result.stderr
+    assert seen["spark_master"] == "spark://127.0.0.1:7077"  # the option wins over the profile
+    assert list(tmp_path.iterdir()) == [profile]
+
+
+def test_a_wrong_spark_master_is_refused_before_anything_runs(data_small, tmp_path, monkeypatch):
+    seen = _stop_at_build(monkeypatch)
+    result = CliRunner().invoke(app, ["run", str(STUDY), "--data", str(data_small), "--out", str(tmp_path / "o"),
+                                      "--engine", "spark", "--spark-master", "yarn"])
+    assert result.exit_code == 2 and not seen
+    assert ("spark_master: invalid Spark master 'yarn': use local[N], local[*], local-cluster[W,C,MB] or"
+            " spark://host:port") in result.stderr
+    with pytest.raises(ReportError, match="spark_master: invalid Spark master 'local'"):
+        run(STUDY, data_small, tmp_path / "out", spark_master="local")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_spark_master_is_a_run_setting_recorded_nowhere(data_small, tmp_path):
+    """Like threads, the master is not part of the frozen study: no output names it (DuckDB ignores it)."""
+    import warnings
+
+    from cohortstat.errors import CohortWarning
+
+    with warnings.catch_warnings():  # the small data set has an outcome without events in one group
+        warnings.simplefilter("ignore", CohortWarning)
+        out = run(STUDY, data_small, tmp_path / "out", profile={"spark_master": "local-cluster[2,1,1024]"})
+    lock = json.loads((out / "study.lock.json").read_text())
+    assert lock["engine"] == "duckdb" and "spark_master" not in lock
+    written = [p for p in out.rglob("*") if p.is_file() and p.suffix in (".json", ".csv", ".log", ".html")]
+    assert written and not [p.name for p in written if "local-cluster" in p.read_text(encoding="utf-8")]
+
+
+def test_rerun_takes_a_spark_master(monkeypatch, tmp_path):
+    import cohortstat.run as run_module
+
+    seen = {}
+
+    def spy(out, data, **kwargs):
+        seen.update(kwargs)
+        raise ReportError("stopped at rerun")
+
+    monkeypatch.setattr(run_module, "rerun", spy)
+    result = CliRunner().invoke(app, ["rerun", str(tmp_path / "r"), "--data", str(tmp_path), "--engine", "spark",
+                                      "--spark-master", "local-cluster[2,1,1024]"])
+    assert result.exit_code == 2 and "stopped at rerun" in result.stderr
+    assert seen["engine"] == "spark" and seen["profile"].spark_master == "local-cluster[2,1,1024]"
+
+
 def test_an_os_error_during_a_run_is_a_clear_error_and_leaves_nothing(data_small, tmp_path, monkeypatch):
     import sys
 

@@ -176,6 +176,7 @@ def build_cohort(
     source: str | None = None,
     memory_limit: str | None = None,
     verbose: bool = False,
+    spark_master: str | None = None,
 ) -> Cohort:
     """Build the analysis table and attrition of ``study`` from the data folder ``data``.
 
@@ -202,6 +203,10 @@ def build_cohort(
         ``COHORTSTAT_SPARK_DRIVER_MEMORY`` when set, else 4 GB (docs/engines.md).
     verbose : bool
         Spark: show Spark's own log output on stderr (default: errors only).
+    spark_master : str, optional
+        Spark: the master of a new session, ``local[N]``, ``local[*]``, ``local-cluster[W,C,MB]`` or
+        ``spark://host:port`` (a standalone cluster). Default ``local[threads]``. A run setting like
+        ``threads``: the result does not depend on it.
 
     Returns
     -------
@@ -217,7 +222,8 @@ def build_cohort(
     """
     study = with_negative_controls(study)  # their time_/event_ columns, for analyze(); idempotent
     tick = _Progress(progress, 6)
-    eng = Engine.create(engine, threads=threads, memory_limit=memory_limit, verbose=verbose)
+    eng = Engine.create(engine, threads=threads, memory_limit=memory_limit, verbose=verbose,
+                        spark_master=spark_master)
     try:
         inputs, patients, bad_codes, data_notes = _prepared_inputs(eng, study, Path(data), source)
         lookback = lookback_notes(study, _first_discharge(eng, inputs.stays))

@@ -19,12 +19,34 @@ from cohortstat.errors import SpecError
 from cohortstat.spec.loading import _read, parse_yaml
 
 _MEMORY_RE = re.compile(r"[1-9][0-9]{0,5}(KB|MB|GB|TB|KiB|MiB|GiB|TiB)")
+_COUNT = r"[1-9][0-9]{0,3}"
+_HOST_PORT = r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?:[1-9][0-9]{0,4}"
+_SPARK_MASTER_RE = re.compile(
+    rf"local\[(?:{_COUNT}|\*)\]"  # local[N], local[*]: one JVM, N threads
+    rf"|local-cluster\[{_COUNT},{_COUNT},[1-9][0-9]{{1,6}}\]"  # local-cluster[workers,cores,MB per worker]
+    rf"|spark://{_HOST_PORT}(?:,{_HOST_PORT})*"  # a standalone cluster (several masters: standby masters)
+)
+#: the Spark master forms the run profile accepts (error messages, docs)
+SPARK_MASTERS = "local[N], local[*], local-cluster[W,C,MB] or spark://host:port"
 
 
 def _memory(value: str | None) -> str | None:
     if value is not None and not _MEMORY_RE.fullmatch(value):
         raise ValueError(f"invalid memory limit {value[:30]!r}: write a number and a unit, e.g. 8GB or 512MiB")
     return value
+
+
+def check_spark_master(value: str) -> str:
+    """``value`` if it is a Spark master URL the Spark engine accepts (:data:`SPARK_MASTERS`), else ValueError."""
+    if not isinstance(value, str) or not _SPARK_MASTER_RE.fullmatch(value):
+        raise ValueError(f"invalid Spark master {str(value)[:40]!r}: use {SPARK_MASTERS}")
+    if value.startswith("spark://") and any(int(hp.rsplit(":", 1)[1]) > 65535 for hp in value[8:].split(",")):
+        raise ValueError(f"invalid Spark master {value[:40]!r}: a port is at most 65535")
+    return value
+
+
+def _spark_master(value: str | None) -> str | None:
+    return None if value is None else check_spark_master(value)
 
 
 class RunProfile(BaseModel):
@@ -35,6 +57,9 @@ class RunProfile(BaseModel):
     engine: Literal["duckdb", "spark"] = Field("duckdb", description="execution engine of the cohort builder")
     threads: Annotated[int, Strict()] | None = Field(None, ge=1, le=1024, description="None: engine default")
     memory_limit: Annotated[str | None, AfterValidator(_memory)] = Field(None, description="e.g. 8GB")
+    spark_master: Annotated[str | None, AfterValidator(_spark_master)] = Field(
+        None, description="Spark engine only: local[N], local-cluster[W,C,MB], spark://host:port; None: local"
+    )
     min_cell_count: Annotated[int, Strict()] = Field(
         10, ge=1, le=1000, description="counts below this are suppressed in every output (1: none)"
     )
