@@ -316,7 +316,9 @@ def test_the_spark_master_is_a_run_setting_recorded_nowhere(data_small, tmp_path
 
 
 def test_rerun_takes_a_spark_master(monkeypatch, tmp_path):
-    import cohortstat.run as run_module
+    import importlib
+
+    run_module = importlib.import_module("cohortstat.run")  # the package re-exports run() under this name
 
     seen = {}
 
