@@ -99,16 +99,19 @@ def run(study: Path, data: Path, engine: str, threads: int, master: str | None =
     raise RuntimeError(f"{engine} failed:\n{proc.stderr[-3000:]}")
 
 
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def data_arguments(description: str) -> argparse.ArgumentParser:
+    """A parser with the data options every cohort benchmark takes (see :func:`data_folder`)."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--data", type=Path)
     ap.add_argument("--patients", type=int)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", type=Path)
     ap.add_argument("--study", type=Path, default=Path("studies/sepsis_cancer.yaml"))
-    ap.add_argument("--engines", default="duckdb,spark")
-    ap.add_argument("--threads", type=int, default=0, help="0: all cores")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def data_folder(ap: argparse.ArgumentParser, args) -> Path:
+    """``--data``, or synthetic data of ``--patients`` generated into ``--out`` (default under /tmp)."""
     data = args.data
     if args.patients:
         from cohortstat.data.synth import generate
@@ -117,6 +120,15 @@ def main(argv: list[str] | None = None) -> None:
         generate(args.patients, args.seed, data)
     if data is None:
         ap.error("give --data DIR or --patients N")
+    return data
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = data_arguments(__doc__.splitlines()[0])
+    ap.add_argument("--engines", default="duckdb,spark")
+    ap.add_argument("--threads", type=int, default=0, help="0: all cores")
+    args = ap.parse_args(argv)
+    data = data_folder(ap, args)
     n = _patients(data)
     rows = []
     for engine in args.engines.split(","):

@@ -19,7 +19,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import signal
@@ -34,7 +33,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_cohort import _patients, run  # noqa: E402  (the same worker as the engine comparison)
+from bench_cohort import _patients, data_arguments, data_folder, run  # noqa: E402  (the same worker as the engine comparison)
 
 HOST = "127.0.0.1"
 
@@ -139,12 +138,7 @@ def _line(name: str, r: dict, same: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path)
-    ap.add_argument("--patients", type=int)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--out", type=Path)
-    ap.add_argument("--study", type=Path, default=Path("studies/sepsis_cancer.yaml"))
+    ap = data_arguments(__doc__.splitlines()[0])
     ap.add_argument("--local-threads", type=int, default=2, help="N of Spark local[N]")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--worker-cores", type=int, default=1)
@@ -152,14 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--executor-memory", default="2g",
                     help="spark.executor.memory of the cluster runs (the cluster's spark-defaults.conf)")
     args = ap.parse_args(argv)
-    data = args.data
-    if args.patients:
-        from cohortstat.data.synth import generate
-
-        data = args.out or Path(f"/tmp/cohortstat-synth-{args.patients}-{args.seed}")
-        generate(args.patients, args.seed, data)
-    if data is None:
-        ap.error("give --data DIR or --patients N")
+    data = data_folder(ap, args)
     os.environ["SPARK_LOCAL_IP"] = HOST  # the drivers of the cluster runs listen where the executors look
     print(f"patients {_patients(data):,}; load average before {os.getloadavg()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-spark-cluster-") as tmp:
