@@ -208,7 +208,7 @@ def study_diagnostics(study, table: pd.DataFrame, conf, covariates, owner=None) 
             return _outcome_diagnostics(name, outcome_sample(table, name), groups, study.analyses, covariates)
 
         key = ("diagnostics", name, repr(study.covariates), repr(study.analyses.fine_gray), tuple(covariates), groups)
-        rows, added = compute() if owner is None else cached_for(owner, key, compute)
+        rows, added = cached_for(owner, key, compute)  # (computed every time without an owner)
         follow += rows["follow"]
         mdrr += rows["mdrr"]
         cif += rows["cif"]

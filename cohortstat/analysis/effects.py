@@ -30,7 +30,7 @@ import pandas as pd
 from cohortstat.constants import EXPOSURE, FEMALE, OUTCOME_EVENT, SEX, SEX_FEMALE
 from cohortstat.errors import CohortstatWarning, ConvergenceError, ModelInputError
 
-__all__ = ["DEFAULT_AGE_BANDS", "EFFECT_COLUMNS", "age_band_labels", "effect_modification"]
+__all__ = ["DEFAULT_AGE_BANDS", "EFFECT_COLUMNS", "age_band_labels", "effect_columns", "effect_modification"]
 
 #: Default cut points of ``age_band`` (years).
 DEFAULT_AGE_BANDS = (50, 65, 80)
@@ -129,12 +129,18 @@ def _periods(sub, name, study, covs, strata, adjustment, notes) -> list[dict]:
     return rows
 
 
-def _effect_columns(sub: pd.DataFrame, name: str, analyses, covs, strata_column) -> pd.DataFrame:
-    """The columns the subgroup and period fits read (the analysis table has a pair per outcome)."""
+def _model_covariates(analyses, covariates, strata) -> list[str]:
+    """The covariates common to the subgroup and period models (adjusted model's, or none when crude)."""
+    return [c for c in strata.covariates(covariates) if c != EXPOSURE] if analyses.cox.adjusted else []
+
+
+def effect_columns(name: str, analyses, covariates, strata) -> list[str]:
+    """The analysis-table columns the subgroup and period models of outcome ``name`` read."""
     sources = {"age_band": "age", SEX: SEX}
-    wanted = {f"time_{name}", f"event_{name}", EXPOSURE, *covs, strata_column,
-              *(sources.get(v, v) for v in analyses.subgroups)}
-    return sub[[c for c in sub.columns if c in wanted]]
+    return list(dict.fromkeys([f"time_{name}", f"event_{name}", EXPOSURE,
+                               *_model_covariates(analyses, covariates, strata),
+                               *([strata.column] if strata.column else []),
+                               *(sources.get(v, v) for v in analyses.subgroups)]))
 
 
 def effect_modification(study, name: str, sub: pd.DataFrame, covariates, strata, notes: list) -> pd.DataFrame | None:
@@ -146,10 +152,10 @@ def effect_modification(study, name: str, sub: pd.DataFrame, covariates, strata,
     analyses = study.analyses
     if not analyses.subgroups and not analyses.periods:
         return None
-    adjusted = analyses.cox.adjusted
-    covs = [c for c in strata.covariates(covariates) if c != EXPOSURE] if adjusted else []
-    adjustment = "adjusted" if adjusted else "crude"
-    sub = _effect_columns(sub, name, analyses, covs, strata.column)
+    covs = _model_covariates(analyses, covariates, strata)
+    adjustment = "adjusted" if analyses.cox.adjusted else "crude"
+    wanted = set(effect_columns(name, analyses, covariates, strata))
+    sub = sub[[c for c in sub.columns if c in wanted]]
     rows = _subgroups(sub, name, analyses, covs, strata.column, adjustment, notes)
     if analyses.periods:
         rows += _periods(sub, name, study, covs, strata.column, adjustment, notes)

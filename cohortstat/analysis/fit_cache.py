@@ -109,17 +109,34 @@ def _light(result):
     return result
 
 
-def _register(store: dict, result, entry: _Entry) -> None:
-    """Remember which entry ``result`` belongs to, without keeping ``result`` alive."""
+_NOTHING = object()
+
+
+def _remember(table: dict, key, obj, value) -> bool:
+    """``table[key]`` = ``value`` for as long as ``obj`` lives, without keeping ``obj`` alive; False when
+    ``obj`` is not weak-referenceable (nothing remembered)."""
     try:
-        store[_ENTRIES][id(result)] = (weakref.ref(result), entry)
-    except TypeError:  # not weak-referenceable: its derived values are not reused
-        pass
+        table[key] = (weakref.ref(obj), value)
+    except TypeError:
+        return False
+    return True
+
+
+def _recall(table: dict, key, obj):
+    """The value remembered under ``key`` for the live object ``obj`` (never for another object that took
+    a dead one's address), else ``_NOTHING``."""
+    ref, value = table.get(key, (None, _NOTHING))
+    return value if ref is not None and ref() is obj else _NOTHING
+
+
+def _register(store: dict, result, entry: _Entry) -> None:
+    """Remember which entry ``result`` belongs to (its derived values are not reused when it cannot be)."""
+    _remember(store[_ENTRIES], id(result), result, entry)
 
 
 def _entry_of(store: dict, result) -> _Entry | None:
-    ref, entry = store[_ENTRIES].get(id(result), (None, None))
-    return entry if ref is not None and ref() is result else None
+    entry = _recall(store[_ENTRIES], id(result), result)
+    return None if entry is _NOTHING else entry
 
 
 def fit_recorded(model, df: pd.DataFrame, kwargs: dict):
@@ -186,17 +203,13 @@ def cached_for(owner, key: tuple, compute: Callable[[], object]):
     if store is None:
         return compute()
     full = ("for", id(owner), *key)
-    hit = store.get(full)
-    if hit is not None and hit[0]() is owner:
+    value = _recall(store, full, owner)
+    if value is not _NOTHING:
         store["hits"] += 1
-        return hit[1]
-    try:
-        ref = weakref.ref(owner)
-    except TypeError:  # not weak-referenceable: computed every time
-        return compute()
-    store["misses"] += 1
+        return value
     value = compute()
-    store[full] = (ref, value)
+    if _remember(store, full, owner, value):  # (not weak-referenceable: computed every time)
+        store["misses"] += 1
     return value
 
 

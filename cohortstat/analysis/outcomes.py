@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from cohortstat.analysis.analysed_rates import analysed_rates
-from cohortstat.analysis.effects import effect_modification
+from cohortstat.analysis.effects import effect_columns, effect_modification
 from cohortstat.analysis.fit_cache import cached, frame_digest
 from cohortstat.analysis.fitting import (
     CoxStrata,
@@ -87,8 +87,8 @@ def _summary_key(study, name: str, sub: pd.DataFrame, covariates, strata: CoxStr
     (content of every column they use) and the settings of the subgroup and period models. Variants that
     change only the confounding method get the main analysis's summaries back (:mod:`.fit_cache`)."""
     a, f = study.analyses, study.follow_up
-    columns = [c for c in dict.fromkeys([time_column(name), event_column(name), GROUP, EXPOSURE, *covariates,
-                                         strata.column, "age", "sex", *a.subgroups]) if c is not None and c in sub]
+    used = [GROUP, *effect_columns(name, a, covariates, strata)]  # (the curves and Gray's test: time, event, group)
+    columns = [c for c in dict.fromkeys(used) if c in sub]
     settings = (tuple(covariates), repr(strata), a.subgroups, a.age_bands, a.periods, a.cox.ties, a.cox.adjusted,
                 f.offset_days, f.blanking_days)
     return name, settings, frame_digest(sub, columns)
