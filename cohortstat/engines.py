@@ -19,6 +19,7 @@ tables. Lookup tables hold ICD-10 prefixes as data, never as SQL text.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
@@ -42,6 +43,8 @@ MEMORY_ENV = {"duckdb": "COHORTSTAT_DUCKDB_MEMORY_LIMIT", "spark": "COHORTSTAT_S
 VERBOSE_ENV = "COHORTSTAT_SPARK_VERBOSE"
 _MEMORY_RE = re.compile(r"([1-9][0-9]*)\s*([KMGT])(i?B)?", re.IGNORECASE)
 _counter = itertools.count()
+#: rows per batch of a DuckDB result handed to Arrow
+_BATCH_ROWS = 1 << 20
 
 
 def _memory_limit(engine: str, given: str | None) -> str:
@@ -164,9 +167,10 @@ class Engine:
         name = getattr(op, "name", None) if isinstance(op, ops.DatabaseTable) else None
         return name if any(n == name and k in self._stored_kinds for k, n in self._temp) else None
 
-    def to_pandas(self, expr) -> pd.DataFrame:
-        """Execute an expression and return a pandas DataFrame."""
-        return expr.to_pandas()
+    def to_pandas(self, expr, drop: tuple[str, ...] = ()) -> pd.DataFrame:
+        """Execute an expression and return a pandas DataFrame, without the columns ``drop`` (the
+        rows keep the expression's order)."""
+        return expr.to_pandas().drop(columns=list(drop))
 
     def close(self) -> None:
         """Drop every temporary table, then close the connection (see ``_shutdown``)."""
@@ -204,6 +208,14 @@ class Engine:
         raise NotImplementedError
 
 
+def _schema(reader, drop):
+    """The schema of a record-batch reader without the fields ``drop``."""
+    schema = reader.schema
+    for name in drop:
+        schema = schema.remove(schema.get_field_index(name))
+    return schema
+
+
 class DuckDBEngine(Engine):
     """An in-process DuckDB database (see :meth:`Engine.create` for the parameters)."""
 
@@ -213,7 +225,7 @@ class DuckDBEngine(Engine):
 
     def __init__(self, threads: int | None = None, memory_limit: str | None = None, verbose: bool = False):
         super().__init__()
-        limit = _memory_limit(self.name, memory_limit)
+        limit = self._limit = _memory_limit(self.name, memory_limit)
         self.con = ibis.duckdb.connect()
         raw = self.con.con
         if threads:
@@ -245,16 +257,37 @@ class DuckDBEngine(Engine):
         return "registered"
 
     def _store(self, sql: str, name: str) -> str:
-        self.con.con.execute(f'CREATE TEMP TABLE "{name}" AS {sql}')
+        with self._memory_guard():
+            self.con.con.execute(f'CREATE TEMP TABLE "{name}" AS {sql}')
         return "table"
 
-    def to_pandas(self, expr) -> pd.DataFrame:
-        """Execute an expression and return a pandas DataFrame.
+    @contextlib.contextmanager
+    def _memory_guard(self):
+        """DuckDB's out-of-memory error as an :class:`EngineError` that says how to raise the limit."""
+        import duckdb
+
+        try:
+            yield
+        except duckdb.OutOfMemoryException as exc:
+            said = str(exc).splitlines()[0] if str(exc) else "out of memory"
+            raise EngineError(
+                f"DuckDB ran out of memory under its limit of {self._limit} ({said}). Most steps spill to "
+                "disk beyond the limit, this one could not: raise the limit with --memory-limit (e.g. "
+                "--memory-limit 8GB), memory_limit: in the run profile, or the "
+                f"{MEMORY_ENV['duckdb']} variable; fewer threads (--threads 1) also lower the peak."
+            ) from exc
+
+    def to_pandas(self, expr, drop: tuple[str, ...] = ()) -> pd.DataFrame:
+        """Execute an expression and return a pandas DataFrame without the columns ``drop``.
 
         The Arrow result is converted column by column and released as it goes, which keeps the peak
-        memory of a large analysis table near one copy.
+        memory of a large analysis table near one copy; dropped columns never become Python objects.
         """
-        arrow = self.con.con.sql(self.con.compile(expr)).to_arrow_table()
+        import pyarrow as pa
+
+        with self._memory_guard():  # streamed: DuckDB holds one batch of the result at a time
+            reader = self.con.con.sql(self.con.compile(expr)).to_arrow_reader(_BATCH_ROWS)
+            arrow = pa.Table.from_batches([b.drop_columns(list(drop)) for b in reader], _schema(reader, drop))
         return arrow.to_pandas(self_destruct=True, split_blocks=True, date_as_object=False)
 
     def _drop(self, kind: str, name: str) -> None:

@@ -221,7 +221,7 @@ def build_cohort(
         A step left a group without patients (the message names the step).
     """
     study = with_negative_controls(study)  # their time_/event_ columns, for analyze(); idempotent
-    tick = _Progress(progress, 6)
+    tick = _Progress(progress, 5)
     eng = Engine.create(engine, threads=threads, memory_limit=memory_limit, verbose=verbose,
                         spark_master=spark_master)
     try:
@@ -236,10 +236,8 @@ def build_cohort(
         tick("index stays found")
         c, rows = _included(eng, study, base, occ, bad_codes)
         tick("inclusion rules and follow-up applied")
-        c = eng.materialize(_analysis_columns(study, c, occ, inputs.stays), "analysis")
-        tick("outcomes and covariates")
-        raw = eng.to_pandas(c.order_by("person_key"))
-        tick("analysis table collected")
+        raw = _collected(eng, c, _analysis_columns(study, c, occ, inputs.stays))
+        tick("outcomes and covariates, analysis table collected")
     finally:
         eng.close()
         tick.close()
@@ -341,12 +339,33 @@ def _included(eng: Engine, study, base: ibis.Table, occ: ibis.Table, bad_codes) 
 
 
 def _analysis_columns(study, c: ibis.Table, occ: ibis.Table, stays: ibis.Table) -> ibis.Table:
-    """Outcome and covariate columns; person_key, a study-local integer in row order, replaces patient_id."""
+    """Outcome and covariate columns of the persons kept (still keyed by ``patient_id``)."""
     competing = "death" in tuple(study.competing_events)
     c = pipeline.outcome_columns(c, occ, dict(study.outcomes), competing)
-    c = pipeline.covariate_columns(c, occ, _covariates(study), stays)
-    order = ibis.row_number().over(order_by=[ibis.desc(c.exposure), c.adm, c.patient_id])
-    return c.mutate(person_key=(order + 1).cast("int64")).drop("patient_id")
+    return pipeline.covariate_columns(c, occ, _covariates(study), stays)
+
+
+def _collected(eng: Engine, kept: ibis.Table, wide: ibis.Table) -> pd.DataFrame:
+    """The analysis table ``wide`` in pandas, rows in ``person_key`` order; ``person_key`` (a
+    study-local integer: 1, 2, ... exposed first, then by index admission, then by patient id)
+    replaces ``patient_id``.
+
+    The keys are numbered on the narrow ``kept`` table and the wide rows are put in key order here,
+    one column at a time: DuckDB cannot spill a window or a sort over the whole wide table to disk.
+    """
+    keys = _person_keys(kept)
+    raw = eng.to_pandas(wide.join(keys, wide.patient_id == keys.kpid).drop("kpid"), drop=("patient_id",))
+    order = np.argsort(raw["person_key"].to_numpy(), kind="stable")
+    for col in raw.columns:
+        raw[col] = raw[col].array.take(order)
+    return raw
+
+
+def _person_keys(c: ibis.Table) -> ibis.Table:
+    """``kpid`` (the patient id) and ``person_key`` of each person of ``c`` (one row per person)."""
+    k = c.select("patient_id", "exposure", "adm")
+    order = ibis.row_number().over(order_by=[ibis.desc(k.exposure), k.adm, k.patient_id])
+    return k.select(kpid=k.patient_id, person_key=(order + 1).cast("int64"))
 
 
 def _cleaning(study, source, data):

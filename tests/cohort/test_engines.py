@@ -167,3 +167,18 @@ def test_duckdb_spills_into_a_private_temporary_folder_not_the_current_one(tmp_p
     eng.close()
     assert not Path(spill).exists()
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("step", ["materialize", "to_pandas"])
+def test_running_out_of_memory_names_the_limit_and_how_to_raise_it(step):
+    # a list aggregate holds all its values at once: it cannot spill, so a small limit runs out
+    with Engine.create("duckdb", threads=1, memory_limit="16MB") as eng:
+        eng.con.con.execute("CREATE VIEW hashes AS SELECT md5(i::VARCHAR) AS h FROM range(3000000) t(i)")
+        hashes = eng.con.table("hashes")
+        lists = hashes.aggregate(l=hashes.h.collect())
+        with pytest.raises(EngineError) as err:
+            eng.materialize(lists, "lists") if step == "materialize" else eng.to_pandas(lists)
+    message = str(err.value)
+    assert "DuckDB ran out of memory under its limit of 16MB" in message
+    assert "--memory-limit" in message and "COHORTSTAT_DUCKDB_MEMORY_LIMIT" in message
+    assert isinstance(err.value.__cause__, duckdb.OutOfMemoryException)
