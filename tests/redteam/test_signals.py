@@ -29,8 +29,11 @@ def data(tmp_path_factory):
 def _signal_during(step: str, signum: int, data, tmp_path) -> tuple[int, str]:
     """Start a run, send ``signum`` when it logs ``step``; return (exit code, stderr)."""
     out = tmp_path / "reports" / "out"
+    # the run starts as from a terminal: with the signal's default action, even when the test session
+    # itself ignores it (pytest under nohup ignores SIGHUP, and a run keeps an ignored signal ignored)
     proc = subprocess.Popen(cli("run", str(STUDY), "--data", str(data), "--out", str(out)),
-                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=cli_env())
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=cli_env(),
+                            preexec_fn=lambda: signal.signal(signum, signal.SIG_DFL))
     seen = []
     try:
         for line in proc.stderr:
