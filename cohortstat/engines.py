@@ -55,6 +55,16 @@ def _memory_limit(engine: str, given: str | None) -> str:
     return value.strip()
 
 
+def release_arrow_memory() -> None:
+    """Return the memory of freed Arrow buffers to the system (Arrow's allocator keeps it otherwise).
+
+    Call it once the frames converted from Arrow results have been copied or dropped: a zero-copy
+    column keeps its Arrow buffer until then."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+
+
 def spark_memory(limit: str) -> str:
     """A memory limit as Spark writes it: ``8GB`` -> ``8g``, ``512MiB`` -> ``512m`` (``4g`` unchanged)."""
     match = _MEMORY_RE.fullmatch(limit.strip())

@@ -16,6 +16,8 @@ Semantic choices (docs/user-guide.md, "What the report computes"):
 
 from __future__ import annotations
 
+import functools
+
 import math
 import warnings
 from collections.abc import Callable
@@ -194,7 +196,10 @@ class FitContext:
             self.notes.extend(f"{label}: {n}" for n in res.notes)
         self.events.append(_events_row(model_name, df, self.event))
         self.infinite.extend((model_name, str(t)) for t in getattr(res, "infinite", ()) or ())
-        self.refits[model_name] = lambda: estimator.fit(df, duration=self.duration, event=self.event, **kwargs)
+        # a partial, not a lambda over self: the context would hold itself (and its samples) in a
+        # reference cycle, freed only by the cyclic garbage collector, long after the outcome is done
+        self.refits[model_name] = functools.partial(estimator.fit, df, duration=self.duration, event=self.event,
+                                                    **kwargs)
         return res
 
 

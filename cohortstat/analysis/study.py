@@ -143,7 +143,7 @@ def _analyze(study, cohort, progress) -> StudyResults:
     groups = (exposed, reference)
     if len(table) == 0:
         raise CohortError("the cohort is empty: no patient meets the entry and inclusion rules")
-    table = table.copy()
+    table = table.copy(deep=False)  # the columns added below are this frame's, not the cohort's
     if SEX in table:
         table[FEMALE] = (table[SEX] == SEX_FEMALE).astype(int)
     table = add_term_columns(table, study.covariates)  # splines / categories of age and calendar year

@@ -19,7 +19,7 @@ import pandas as pd
 
 from cohortstat.cohort import charlson, pipeline
 from cohortstat.cohort.concepts import code_map, concept_frame, occurrences
-from cohortstat.engines import Engine
+from cohortstat.engines import Engine, release_arrow_memory
 from cohortstat.cohort.inputs import load_inputs, study_years
 from cohortstat.constants import BIRTH_YEAR_STEP
 from cohortstat.sources.deaths import credible_deaths, merge_deaths
@@ -243,6 +243,8 @@ def build_cohort(
         tick.close()
 
     table, notes = _finish(study, raw)
+    del raw
+    release_arrow_memory()  # the collected columns were reordered into new arrays
     cohort = Cohort(table=table, attrition=pd.DataFrame(rows), notes=data_notes + lookback + notes, engine=engine,
                     source=inputs.source, data_notes=data_notes)
     if out is not None:
