@@ -518,7 +518,7 @@ def _finish(study, raw: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
             t[col] = t[col].astype("float64", copy=False)
         elif col.startswith("cci_") or col in {f.name for f in cov.flags} or col in ("charlson", "prior_stays"):
             t[col] = t[col].astype("int64", copy=False)
-    t = t[cols].reset_index(drop=True)
+    t = pd.DataFrame({c: t[c] for c in cols}, copy=False)  # the columns in order, not copied
 
     notes: list[str] = []
     if cov.charlson:
