@@ -143,11 +143,12 @@ def _analyze(study, cohort, progress) -> StudyResults:
     groups = (exposed, reference)
     if len(table) == 0:
         raise CohortError("the cohort is empty: no patient meets the entry and inclusion rules")
-    table = table.copy(deep=False)  # the columns added below are this frame's, not the cohort's
+    # the cohort's columns are shared, not copied (the cohort builder gives one block per dtype, so
+    # rows are taken, not merged, downstream); the columns added below are this frame's alone
+    table = table.copy(deep=False)
     if SEX in table:
         table[FEMALE] = (table[SEX] == SEX_FEMALE).astype(int)
     table = add_term_columns(table, study.covariates)  # splines / categories of age and calendar year
-    table = table.copy()  # one consolidated block per dtype: rows are then taken, not merged, downstream
     if progress:
         progress("Table 1")
     options = _table_one_options(study)

@@ -518,7 +518,9 @@ def _finish(study, raw: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
             t[col] = t[col].astype("float64", copy=False)
         elif col.startswith("cci_") or col in {f.name for f in cov.flags} or col in ("charlson", "prior_stays"):
             t[col] = t[col].astype("int64", copy=False)
-    t = pd.DataFrame({c: t[c] for c in cols}, copy=False)  # the columns in order, not copied
+    # the columns in order (a dict of columns, not t[cols], which copies them once more), then one
+    # block per dtype: the analyses take rows of this table as it is
+    t = pd.DataFrame({c: t[c] for c in cols}, copy=False).copy()
 
     notes: list[str] = []
     if cov.charlson:

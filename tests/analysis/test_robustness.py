@@ -80,3 +80,18 @@ def test_confounding_step_models_and_notes(method):
     assert res.balance is not None and {"mean_exposed_before", "mean_reference_after"} <= set(res.balance.columns)
     if method == "matching":
         assert res.attrition["rule_id"].iloc[-1] == "matching"
+
+
+@pytest.mark.parametrize("confounding", [None, {"method": "matching", "seed": 4}, {"method": "iptw"}])
+def test_the_analysis_leaves_the_cohort_table_as_it_was(confounding):
+    # the analysis shares the cohort's columns rather than copying them: it must never write into them
+    import pandas as pd
+
+    study = make_study(outcomes=("lung", "skin"), confounding=confounding)
+    study = study.model_copy(update={"analyses": study.analyses.model_copy(
+        update={"subgroups": ("age_band", "sex"), "periods": ((0, 730), (730, 1825), (1825, 3650))})})
+    cohort = simulated_cohort(n=2500, outcomes=("lung", "skin"))
+    before = cohort.table.copy(deep=True)
+    res = analyze(study, cohort)
+    assert not res.estimates().query("subgroup == 'sex'").empty  # the subgroup models ran
+    pd.testing.assert_frame_equal(cohort.table, before, check_exact=True)
