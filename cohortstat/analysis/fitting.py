@@ -17,7 +17,6 @@ Semantic choices (docs/user-guide.md, "What the report computes"):
 from __future__ import annotations
 
 import functools
-
 import math
 import warnings
 from collections.abc import Callable
