@@ -218,14 +218,6 @@ class Engine:
         raise NotImplementedError
 
 
-def _schema(reader, drop):
-    """The schema of a record-batch reader without the fields ``drop``."""
-    schema = reader.schema
-    for name in drop:
-        schema = schema.remove(schema.get_field_index(name))
-    return schema
-
-
 class DuckDBEngine(Engine):
     """An in-process DuckDB database (see :meth:`Engine.create` for the parameters)."""
 
@@ -293,11 +285,9 @@ class DuckDBEngine(Engine):
         The Arrow result is converted column by column and released as it goes, which keeps the peak
         memory of a large analysis table near one copy; dropped columns never become Python objects.
         """
-        import pyarrow as pa
-
         with self._memory_guard():  # streamed: DuckDB holds one batch of the result at a time
             reader = self.con.con.sql(self.con.compile(expr)).to_arrow_reader(_BATCH_ROWS)
-            arrow = pa.Table.from_batches([b.drop_columns(list(drop)) for b in reader], _schema(reader, drop))
+            arrow = reader.read_all().drop_columns(list(drop))
         return arrow.to_pandas(self_destruct=True, split_blocks=True, date_as_object=False)
 
     def _drop(self, kind: str, name: str) -> None:

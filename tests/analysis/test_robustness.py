@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import cohortstat.models
@@ -85,8 +86,6 @@ def test_confounding_step_models_and_notes(method):
 @pytest.mark.parametrize("confounding", [None, {"method": "matching", "seed": 4}, {"method": "iptw"}])
 def test_the_analysis_leaves_the_cohort_table_as_it_was(confounding):
     # the analysis shares the cohort's columns rather than copying them: it must never write into them
-    import pandas as pd
-
     study = make_study(outcomes=("lung", "skin"), confounding=confounding)
     study = study.model_copy(update={"analyses": study.analyses.model_copy(
         update={"subgroups": ("age_band", "sex"), "periods": ((0, 730), (730, 1825), (1825, 3650))})})
