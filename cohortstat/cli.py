@@ -206,19 +206,22 @@ def _interrupted(exc: KeyboardInterrupt, stop) -> None:
     raise typer.Exit(code)
 
 
+_JOBS_HELP = ("Processes: with 2 or more, sensitivity variants that need their own cohort are built and analysed"
+              " in JOBS - 1 worker processes beside the main analysis (DuckDB; memory adds up). Default 1.")
 _SPARK_MASTER_HELP = ("Spark engine: local[N], local[*], local-cluster[W,C,MB] or spark://host:port of a standalone"
                       " cluster (default: the profile's, local[threads]).")
 
 
 def _profile_options(profile: str | None, threads: int | None, memory_limit: str | None,
-                     spark_master: str | None = None):
+                     spark_master: str | None = None, jobs: int | None = None):
     from cohortstat.spec.profile import load_profile
 
     from cohortstat.errors import ReportError, SpecError
 
     try:
         prof = load_profile(profile) if profile else load_profile(None)
-        options = (("threads", threads), ("memory_limit", memory_limit), ("spark_master", spark_master))
+        options = (("threads", threads), ("memory_limit", memory_limit), ("spark_master", spark_master),
+                   ("jobs", jobs))
         extra = {k: v for k, v in options if v is not None}
         return load_profile({**prof.model_dump(), **extra}) if extra else prof
     except SpecError as exc:
@@ -247,6 +250,7 @@ def run_cmd(
     memory_limit: str = typer.Option(None, "--memory-limit",
                                      help="DuckDB memory limit / Spark driver memory, e.g. 8GB."),
     spark_master: str = typer.Option(None, "--spark-master", metavar="URL", help=_SPARK_MASTER_HELP),
+    jobs: int = typer.Option(None, "--jobs", help=_JOBS_HELP, min=1),
     site: str = typer.Option(None, "--site", help="Site name of a multi-site study: also write OUT/site_package."),
     source: str = typer.Option(None, "--source", help="pmsi, snds or omop (default: detected)."),
     verbose: bool = typer.Option(False, "--verbose", help="Show Spark's own log output (default: errors only)."),
@@ -265,7 +269,7 @@ def run_cmd(
             from cohortstat.sites.package import check_site_name
 
             check_site_name(site)
-        prof = _profile_options(profile, threads, memory_limit, spark_master)
+        prof = _profile_options(profile, threads, memory_limit, spark_master, jobs)
         _echo_source(data, source)
         path = run(study, data, out, engine=engine, min_cell_count=min_cell_count, force=force, progress=cb,
                    strict=strict, allow_small_cells=allow_small_cells, profile=prof, site=site, source=source)
@@ -297,6 +301,7 @@ def rerun_cmd(
     source: str = typer.Option(None, "--source", help="pmsi, snds or omop (default: the frozen run's)."),
     engine: str = typer.Option(None, "--engine", help="duckdb or spark (default: the frozen run's engine)."),
     spark_master: str = typer.Option(None, "--spark-master", metavar="URL", help=_SPARK_MASTER_HELP),
+    jobs: int = typer.Option(None, "--jobs", help=_JOBS_HELP, min=1),
 ) -> None:
     """Re-run a frozen study and verify every number: exit 0 identical, 1 differences, 2 refused.
 
@@ -308,7 +313,7 @@ def rerun_cmd(
         _fail(ValueError(f"--engine must be duckdb or spark, got {engine!r}"))
     cb, stop = _run_progress()
     try:
-        prof = _profile_options(profile, threads, None, spark_master)
+        prof = _profile_options(profile, threads, None, spark_master, jobs)
         report = rerun(out, data, out2=out2, allow_data_change=allow_data_change, progress=cb, force=force,
                        min_cell_count=min_cell_count, allow_small_cells=allow_small_cells, profile=prof,
                        source=source, engine=engine)

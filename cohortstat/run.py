@@ -24,6 +24,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from cohortstat import interrupts
@@ -127,9 +128,17 @@ class _Run:
     site: str | None = None
     source: str | None = None
     spark_master: str | None = None
+    jobs: int = 1
+
+    @property
+    def build_settings(self):
+        from cohortstat.variant_workers import BuildSettings
+
+        return BuildSettings(data=self.data, engine=self.engine, threads=self.threads, source=self.source,
+                             memory_limit=self.memory_limit, spark_master=self.spark_master)
 
 
-def _settings(profile, engine, threads, min_cell_count, memory_limit, spark_master=None):
+def _settings(profile, engine, threads, min_cell_count, memory_limit, spark_master=None, jobs=None):
     """The run profile: explicit arguments over the profile over its defaults (validated)."""
     from cohortstat.spec.profile import RunProfile, load_profile
 
@@ -138,7 +147,7 @@ def _settings(profile, engine, threads, min_cell_count, memory_limit, spark_mast
     try:
         base = profile if isinstance(profile, RunProfile) else load_profile(profile)
         given = {"engine": engine, "threads": threads, "min_cell_count": min_cell_count, "memory_limit": memory_limit,
-                 "spark_master": spark_master}
+                 "spark_master": spark_master, "jobs": jobs}
         merged = {**base.model_dump(), **{k: v for k, v in given.items() if v is not None}}
         return load_profile(merged)
     except SpecError as exc:
@@ -189,12 +198,38 @@ def _data_checks(r: _Run) -> None:
 
 def _build(r: _Run, study=None):
     """The cohort of ``study`` (default: the run's), with the profile's threads, memory limit, Spark master."""
-    from cohortstat.cohort import build_cohort
-    from cohortstat.spec.variants import with_negative_controls
+    from cohortstat.variant_workers import build_study_cohort
 
-    study = with_negative_controls(study or r.study)  # negative controls need outcome columns
-    return build_cohort(study, data=r.data, engine=r.engine, threads=r.threads, source=r.source,
-                        memory_limit=r.memory_limit, spark_master=r.spark_master)
+    return build_study_cohort(study or r.study, r.build_settings)
+
+
+def _workers(r: _Run):
+    """Worker processes for the variants with their own cohort (``jobs`` >= 2, DuckDB), else a no-op."""
+    from contextlib import nullcontext
+
+    from cohortstat.spec.variants import only_analyses_differ, resolve_variant
+    from cohortstat.variant_workers import VariantWorkers
+
+    if r.jobs < 2 or not r.study.sensitivity:
+        return nullcontext(None)
+    if r.engine != "duckdb":
+        r.log.console(f"jobs: {r.jobs} applies to the DuckDB engine only; the sensitivity variants run one after "
+                      "the other", logging.INFO)
+        return nullcontext(None)
+    own = [n for n in r.study.sensitivity if not only_analyses_differ(r.study, resolve_variant(r.study, n))]
+    if not own:
+        return nullcontext(None)
+    workers = min(r.jobs - 1, len(own))
+    r.log(f"sensitivity {', '.join(own)}: own cohorts, built and analysed in {workers} worker process(es)")
+    return VariantWorkers(r.study, own, r.build_settings, workers=workers)
+
+
+def _collected(r: _Run, workers, name: str):
+    """The results of variant ``name`` from its worker; its progress lines go into run.log."""
+    r.log(f"sensitivity {name}: results from its worker process")
+    results, lines = workers.result(name)
+    r.log.lines.extend(f"{'':10} worker {line.strip()}" for line in lines)
+    return results
 
 
 def _write(r: _Run, results, cohort) -> None:
@@ -251,17 +286,20 @@ def _steps(r: _Run) -> None:
     r.fingerprint = data_fingerprint(r.data, r.source)
     r.log("data checks")
     _data_checks(r)
-    r.log("build cohort")
-    cohort = _build(r)
-    r.log("analyses")
-    from cohortstat.analysis.fit_cache import reuse_fits
+    with _workers(r) as workers:  # variants with their own cohort, beside the main analysis (jobs >= 2)
+        r.log("build cohort")
+        cohort = _build(r)
+        r.log("analyses")
+        from cohortstat.analysis.fit_cache import reuse_fits
 
-    with reuse_fits():  # fits identical to the main analysis's are not repeated by the variants
-        results = analyze(r.study, cohort, progress=r.log)
-        if r.study.sensitivity:  # sensitivity variants: the main cohort reused when only analyses differ
-            from cohortstat.analysis import analyze_variants
+        with reuse_fits():  # fits identical to the main analysis's are not repeated by the variants
+            results = analyze(r.study, cohort, progress=r.log)
+            if r.study.sensitivity:  # sensitivity variants: the main cohort reused when only analyses differ
+                from cohortstat.analysis import analyze_variants
 
-            results = analyze_variants(r.study, results, cohort, build=lambda s: _build(r, s), progress=r.log)
+                elsewhere = {n: partial(_collected, r, workers, n) for n in (workers.names if workers else ())}
+                results = analyze_variants(r.study, results, cohort, build=lambda s: _build(r, s),
+                                           progress=r.log, elsewhere=elsewhere)
     r.log("write report")
     _write(r, results, cohort)
 
@@ -280,7 +318,7 @@ def run(study_path, data, out, engine: str | None = None, min_cell_count: int | 
         progress: Callable[[str], None] | None = None, threads: int | None = None, study=None, *,
         strict: bool | None = None, allow_small_cells: bool = False, profile=None, memory_limit: str | None = None,
         protected: tuple = (), site: str | None = None, source: str | None = None,
-        spark_master: str | None = None) -> Path:
+        spark_master: str | None = None, jobs: int | None = None) -> Path:
     """Run a study end to end and write its report folder.
 
     Parameters
@@ -321,6 +359,10 @@ def run(study_path, data, out, engine: str | None = None, min_cell_count: int | 
     spark_master : str, optional
         Spark engine: ``local[N]``, ``local[*]``, ``local-cluster[W,C,MB]`` or ``spark://host:port``;
         default: the profile's (``local[threads]``). A run setting: not in the lock, no effect on results.
+    jobs : int, optional
+        Processes; with 2 or more, the sensitivity variants that need their own cohort are built and
+        analysed in ``jobs - 1`` worker processes beside the main analysis (DuckDB; peak memory adds up
+        across processes). Default: the profile's (1). A run setting: no effect on results.
 
     Returns
     -------
@@ -336,7 +378,7 @@ def run(study_path, data, out, engine: str | None = None, min_cell_count: int | 
     """
     from cohortstat.models._kernels._jit import compile_notice
 
-    prof = _settings(profile, engine, threads, min_cell_count, memory_limit, spark_master)
+    prof = _settings(profile, engine, threads, min_cell_count, memory_limit, spark_master, jobs)
     k = check_min_cell_count(prof.min_cell_count, allow_small_cells=allow_small_cells)
     log = _Log(progress)
     log("load study")
@@ -353,7 +395,8 @@ def run(study_path, data, out, engine: str | None = None, min_cell_count: int | 
             r = _Run(study=study, data=Path(data), engine=prof.engine, threads=prof.threads,
                      memory_limit=prof.memory_limit, min_cell_count=k, small_cells_override=k < 10,
                      strict=bool(study.data_checks.strict if strict is None else strict), log=log, staging=staging,
-                     site=site, source=resolve_source(data, source), spark_master=prof.spark_master)
+                     site=site, source=resolve_source(data, source), spark_master=prof.spark_master,
+                     jobs=prof.jobs)
             with compile_notice(lambda message: log.console(message, logging.INFO)):
                 _steps(r)
             staging.publish()

@@ -10,7 +10,7 @@ are those of a separate run of the resolved study: same cohort rules, same analy
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from cohortstat.analysis.results import StudyResults
 from cohortstat.analysis.study import analyze
@@ -19,7 +19,8 @@ __all__ = ["analyze_variants"]
 
 
 def analyze_variants(study, results: StudyResults, cohort, *, build: Callable | None = None,
-                     progress: Callable[[str], None] | None = None) -> StudyResults:
+                     progress: Callable[[str], None] | None = None,
+                     elsewhere: Mapping[str, Callable[[], StudyResults]] | None = None) -> StudyResults:
     """``results`` of the main study with every sensitivity variant's results attached.
 
     Parameters
@@ -33,6 +34,9 @@ def analyze_variants(study, results: StudyResults, cohort, *, build: Callable | 
         ``build(variant_study) -> cohort`` for variants that change the cohort (follow-up, inclusion,
         outcomes, covariates, comparison). Required when the study has such a variant.
     progress : callable, optional
+    elsewhere : mapping of variant name to callable, optional
+        Variants analysed elsewhere (e.g. in worker processes): ``elsewhere[name]()`` returns their
+        results; it is called after every other variant was analysed here.
 
     Returns
     -------
@@ -46,8 +50,11 @@ def analyze_variants(study, results: StudyResults, cohort, *, build: Callable | 
     """
     from cohortstat.spec.variants import only_analyses_differ, resolve_variant
 
-    done = []
+    elsewhere = elsewhere or {}
+    done = {}
     for name in study.sensitivity:
+        if name in elsewhere:
+            continue
         variant = resolve_variant(study, name)
         if only_analyses_differ(study, variant):
             variant_cohort = cohort
@@ -59,5 +66,7 @@ def analyze_variants(study, results: StudyResults, cohort, *, build: Callable | 
             variant_cohort = build(variant)
         if progress:
             progress(f"sensitivity {name}: analyses")
-        done.append((name, analyze(variant, variant_cohort, progress=progress)))
-    return dataclasses.replace(results, variants=tuple(done))
+        done[name] = analyze(variant, variant_cohort, progress=progress)
+    for name, wait in elsewhere.items():
+        done[name] = wait()
+    return dataclasses.replace(results, variants=tuple((name, done[name]) for name in study.sensitivity))

@@ -63,6 +63,10 @@ class RunProfile(BaseModel):
     min_cell_count: Annotated[int, Strict()] = Field(
         10, ge=1, le=1000, description="counts below this are suppressed in every output (1: none)"
     )
+    jobs: Annotated[int, Strict()] = Field(
+        1, ge=1, le=64, description="processes: with 2 or more, sensitivity variants that need their own cohort "
+        "are built and analysed in jobs - 1 worker processes beside the main analysis (DuckDB engine)"
+    )
 
 
 def load_profile(source: str | os.PathLike | Mapping | None = None) -> RunProfile:

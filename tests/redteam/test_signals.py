@@ -10,8 +10,10 @@ from __future__ import annotations
 import gc
 import signal
 import subprocess
+import time
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from cohortstat.cli import app
@@ -26,14 +28,16 @@ def data(tmp_path_factory):
     return synth(tmp_path_factory.mktemp("signals") / "data")
 
 
-def _signal_during(step: str, signum: int, data, tmp_path) -> tuple[int, str]:
-    """Start a run, send ``signum`` when it logs ``step``; return (exit code, stderr)."""
+def _signal_during(step: str, signum: int, data, tmp_path, study=STUDY, args=()) -> tuple[int, str]:
+    """Start a run, send ``signum`` when it logs ``step``; return (exit code, stderr).
+
+    The run leads a process group of its own: no process of that group may outlive it."""
     out = tmp_path / "reports" / "out"
     # the run starts as from a terminal: with the signal's default action, even when the test session
     # itself ignores it (pytest under nohup ignores SIGHUP, and a run keeps an ignored signal ignored)
-    proc = subprocess.Popen(cli("run", str(STUDY), "--data", str(data), "--out", str(out)),
+    proc = subprocess.Popen(cli("run", str(study), "--data", str(data), "--out", str(out), *args),
                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=cli_env(),
-                            preexec_fn=lambda: signal.signal(signum, signal.SIG_DFL))
+                            preexec_fn=lambda: signal.signal(signum, signal.SIG_DFL), start_new_session=True)
     seen = []
     try:
         for line in proc.stderr:
@@ -50,11 +54,26 @@ def _signal_during(step: str, signum: int, data, tmp_path) -> tuple[int, str]:
     assert not out.exists()
     assert not (tmp_path / "reports").exists()  # the parent it created is gone, with every temporary folder
     assert leftovers(tmp_path) == []
+    time.sleep(0.5)
+    ps = subprocess.run(["ps", "-o", "pid=,stat=,args=", "-g", str(proc.pid)], capture_output=True, text=True)
+    alive = [line for line in ps.stdout.splitlines() if line.split()[1][0] != "Z"]  # a zombie has exited
+    assert alive == [], f"processes of the run still alive: {alive}"
     return code, rest
 
 
 def test_sigterm_during_the_analyses_cleans_up_and_exits_143(data, tmp_path):
     code, err = _signal_during("lung: Cox crude", signal.SIGTERM, data, tmp_path)
+    assert code == 143
+    assert "interrupted by SIGTERM" in err and "Traceback" not in err
+
+
+def test_sigterm_while_variants_run_in_worker_processes_stops_every_worker(data, tmp_path):
+    doc = yaml.safe_load(STUDY.read_text(encoding="utf-8"))
+    doc["sensitivity"] = {"blanking_2y": {"follow_up": {"blanking_days": 730}}}
+    (tmp_path / "study").mkdir()
+    study = tmp_path / "study" / "study.yaml"
+    study.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    code, err = _signal_during("lung: Cox crude", signal.SIGTERM, data, tmp_path, study, ("--jobs", "2"))
     assert code == 143
     assert "interrupted by SIGTERM" in err and "Traceback" not in err
 

@@ -23,7 +23,7 @@ def test_errors_are_located():
     assert errors["threads"] == "input should be greater than or equal to 1"
     assert errors["memory_limit"].startswith("invalid memory limit 'lots': write a number and a unit")
     assert errors["paths"] == ("unknown key; allowed keys: engine, threads, memory_limit, spark_master,"
-                               " min_cell_count")
+                               " min_cell_count, jobs")
 
 
 @pytest.mark.parametrize("master", ["local[2]", "local[*]", "local-cluster[2,1,1024]", "spark://127.0.0.1:7077",
