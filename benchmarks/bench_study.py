@@ -12,9 +12,11 @@ Variants mode (``--variants``): the same data run twice, the study without its s
 (main analysis alone) and with them; prints both totals, their ratio and the time of each variant
 (target: with variants within 2x the main analysis alone). A study without variants gets
 :data:`DEFAULT_VARIANTS` (two that change only analyses, one that changes the cohort).
-``--no-reuse`` switches off the reuse of identical fits (for comparison).
+``--no-reuse`` switches off the reuse of identical fits (for comparison). ``--jobs N`` runs the study
+with its variants with the run setting ``jobs`` (variants with their own cohort in worker processes);
+the peak memory is then also given as the sum over the processes (sampled every 0.2 s from /proc).
 
-    PYTHONPATH=. python benchmarks/bench_study.py --patients 200000 --variants
+    PYTHONPATH=. python benchmarks/bench_study.py --patients 200000 --variants [--jobs 2]
 """
 
 from __future__ import annotations
@@ -53,12 +55,45 @@ def _peak_gb() -> float:
                resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024**2
 
 
-def _timed_run(study, data, out: Path, engine: str) -> float:
+def _tree_rss_gb() -> float:
+    """Resident memory of this process and its child processes now, GB (from /proc)."""
+    import os
+
+    me, total = os.getpid(), 0
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            stat = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(d.name) == me or int(stat[1]) == me:
+                total += int(stat[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / 1024**3
+
+
+def _sampled_peak(stop, peak: list) -> None:
+    while not stop.is_set():
+        peak[0] = max(peak[0], _tree_rss_gb())
+        stop.wait(0.2)
+
+
+def _timed_run(study, data, out: Path, engine: str, jobs: int = 1) -> tuple[float, float]:
+    """Seconds of one run and the peak of the summed RSS of the run's processes (GB)."""
+    import threading
+
     from cohortstat.run import run
 
+    stop, peak = threading.Event(), [0.0]
+    sampler = threading.Thread(target=_sampled_peak, args=(stop, peak), daemon=True)
+    sampler.start()
     t0 = time.perf_counter()
-    run(None, data, out, engine=engine, study=study)
-    return time.perf_counter() - t0
+    try:
+        run(None, data, out, engine=engine, study=study, jobs=jobs)
+        return time.perf_counter() - t0, peak[0]
+    finally:
+        stop.set()
+        sampler.join()
 
 
 def _studies(study_path: Path):
@@ -73,7 +108,7 @@ def _studies(study_path: Path):
     return validate_document({**doc, "sensitivity": {}}), validate_document(doc)
 
 
-def variants_part(part: str, study_path: Path, data, work: Path, engine: str, reuse: bool) -> None:
+def variants_part(part: str, study_path: Path, data, work: Path, engine: str, reuse: bool, jobs: int = 1) -> None:
     """One timed run in this process: ``main`` (no variants) or ``all`` (with them)."""
     main_only, with_variants = _studies(study_path)
     if not reuse:
@@ -83,17 +118,18 @@ def variants_part(part: str, study_path: Path, data, work: Path, engine: str, re
 
         fc.reuse_fits = contextlib.nullcontext  # every fit made afresh
     out = work / f"out_{part}"
-    secs = _timed_run(main_only if part == "main" else with_variants, data, out, engine)
+    secs, tree = _timed_run(main_only if part == "main" else with_variants, data, out, engine, jobs)
     print(f"TIME {secs:.2f}")
     print(f"RSS {_peak_gb():.2f}")
+    print(f"TREE {tree:.2f}")
     for step, step_secs in _steps(out):
         print(f"STEP {step_secs:.2f} {step}")
-    if part == "all":
+    if part == "all" and jobs == 1:
         for name, t in _variant_times(out, list(with_variants.sensitivity)):
             print(f"VARIANT {name} {t:.2f}")
 
 
-def variants_mode(study_path: Path, data, work: Path, engine: str, reuse: bool) -> None:
+def variants_mode(study_path: Path, data, work: Path, engine: str, reuse: bool, jobs: int = 1) -> None:
     """Time the study alone and with its sensitivity variants, each in a fresh process (same start-up
     and compilation costs), on the same data."""
     import subprocess
@@ -103,20 +139,22 @@ def variants_mode(study_path: Path, data, work: Path, engine: str, reuse: bool) 
     results = {}
     for part in ("main", "all"):
         cmd = [sys.executable, __file__, "--data", str(data), "--study", str(study_path), "--engine", engine,
-               "--variants-part", part, "--work", str(work)] + ([] if reuse else ["--no-reuse"])
+               "--variants-part", part, "--work", str(work), "--jobs", str(jobs)] + ([] if reuse else ["--no-reuse"])
         text = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         results[part] = text.splitlines()
         print(f"[{part}]", *results[part], sep="\n    ", flush=True)  # each part as soon as it is done
     t_main = float(next(line.split()[1] for line in results["main"] if line.startswith("TIME ")))
     t_all = float(next(line.split()[1] for line in results["all"] if line.startswith("TIME ")))
-    print(f"variants: {', '.join(with_variants.sensitivity)}   fit reuse: {'on' if reuse else 'off'}")
+    print(f"variants: {', '.join(with_variants.sensitivity)}   fit reuse: {'on' if reuse else 'off'}   jobs: {jobs}")
     for part, title in (("main", "main analysis alone"), ("all", "main + variants")):
         print(f"{title}: steps (s)")
         for line in results[part]:
             if line.startswith("STEP "):
                 _, secs, step = line.split(" ", 2)
                 print(f"    {step:<32}{float(secs):>10.2f}")
-        print(f"    peak RSS {next(line.split()[1] for line in results[part] if line.startswith('RSS '))} GB")
+        print(f"    peak RSS {next(line.split()[1] for line in results[part] if line.startswith('RSS '))} GB"
+              f" (largest process); summed over the processes "
+              f"{next(line.split()[1] for line in results[part] if line.startswith('TREE '))} GB")
     print(f"{'main analysis alone':<36}{t_main:>10.2f} s")
     print(f"{'main + variants':<36}{t_all:>10.2f} s   ratio {t_all / t_main:.2f}")
     for line in results["all"]:
@@ -151,6 +189,7 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the generated data and the report")
     ap.add_argument("--variants", action="store_true", help="time the study with and without its variants")
     ap.add_argument("--no-reuse", action="store_true", help="with --variants: refit identical models")
+    ap.add_argument("--jobs", type=int, default=1, help="with --variants: the run setting jobs of the run with them")
     ap.add_argument("--study", type=Path, default=ROOT / "studies" / "sepsis_cancer.yaml")
     ap.add_argument("--core", action="store_true",
                     help="the shipped study without negative controls, variants, subgroups, periods and the two "
@@ -159,7 +198,8 @@ def main() -> None:
     ap.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.variants_part:  # one timed run of --variants mode, in its own process
-        variants_part(args.variants_part, args.study, args.data, args.work, args.engine, not args.no_reuse)
+        variants_part(args.variants_part, args.study, args.data, args.work, args.engine, not args.no_reuse,
+                      args.jobs)
         return
 
     from cohortstat.run import run
@@ -181,7 +221,7 @@ def main() -> None:
         data = generate(args.patients, args.seed, work / "data")
         print(f"data generation (not in the total): {time.perf_counter() - t0:.1f} s")
     if args.variants:
-        variants_mode(args.study, data, work, args.engine, reuse=not args.no_reuse)
+        variants_mode(args.study, data, work, args.engine, reuse=not args.no_reuse, jobs=args.jobs)
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
         return
