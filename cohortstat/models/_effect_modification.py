@@ -88,10 +88,10 @@ def fit_by_level(df: pd.DataFrame, level_codes: np.ndarray, n_levels: int, expos
     terms = tuple(f"{PREFIX}{k}" for k in range(n_levels))
     for k, name in enumerate(terms):
         work[name] = x * (level_codes == k)
-    model = CoxPH(ties=ties, cause=cause)
-    kw = dict(duration=duration, event=event, strata=strata, entry=entry, weights=weights, cluster=cluster)
-    common = model.fit(work, covariates=[exposure] + base, **kw)
-    by_level = model.fit(work, covariates=list(terms) + base, **kw)
+    # the same rows twice: the second fit reuses the first one's risk sets and common design columns
+    common, by_level = CoxPH(ties=ties, cause=cause)._fit_same_rows(
+        work, duration, event, [[exposure, *base], [*terms, *base]], strata=strata, entry=entry, weights=weights,
+        cluster=cluster)
     lr = chisq_test(2.0 * (by_level.loglik - common.loglik), n_levels - 1)
     return LevelFits(common, by_level, terms, lr, _equality_wald(by_level, terms))
 
