@@ -52,7 +52,9 @@ def _levels(table: pd.DataFrame, name: str, analyses) -> pd.Series:
     if name == "age_band":
         return pd.Series(_age_bands(table["age"], analyses.age_bands or DEFAULT_AGE_BANDS), index=table.index)
     if name == SEX:
-        return pd.Series(np.where(table[SEX] == SEX_FEMALE, "female", "male"), index=table.index)
+        # a categorical: its levels sort as the text would, without one string per row
+        sex = pd.Categorical.from_codes(np.where(table[SEX] == SEX_FEMALE, 0, 1), categories=["female", "male"])
+        return pd.Series(sex, index=table.index)
     return table[name].astype(int).astype(str)
 
 

@@ -100,3 +100,14 @@ def test_main_effect_is_the_levels_text(values):
     got = _main_effect(levels, codes)
     assert list(got.categories) == list(expected.categories)
     np.testing.assert_array_equal(got.codes, expected.codes)
+
+
+def test_categorical_subgroup_equals_its_text():
+    # a categorical subgroup whose categories sort as its text gives the fit of the text column, to the bit
+    d = pd.read_csv(REF / "input_sim.csv")
+    text = np.where(d["z"] > 0, "female", "male")
+    a = subgroup_hazard_ratios(d.assign(g=text), "time", "status", "x", "g", covariates=["z"])
+    b = subgroup_hazard_ratios(d.assign(g=pd.Categorical(text, categories=["female", "male"])), "time", "status",
+                               "x", "g", covariates=["z"])
+    pd.testing.assert_frame_equal(a.table, b.table, check_exact=True)
+    assert (a.interaction_lr, a.interaction_wald, a.notes) == (b.interaction_lr, b.interaction_wald, b.notes)
