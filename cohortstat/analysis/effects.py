@@ -50,13 +50,31 @@ def age_band_labels(age, cuts) -> np.ndarray:
 
 def _levels(table: pd.DataFrame, name: str, analyses) -> pd.Series:
     if name == "age_band":
-        cuts = analyses.age_bands or DEFAULT_AGE_BANDS
-        order = list(age_band_labels([-math.inf, *cuts], cuts))
-        labels = age_band_labels(table["age"], cuts)
-        return pd.Series(pd.Categorical(labels, categories=[c for c in order if c in set(labels)]), index=table.index)
+        return pd.Series(_age_bands(table["age"], analyses.age_bands or DEFAULT_AGE_BANDS), index=table.index)
     if name == SEX:
-        return pd.Series(np.where(table[SEX] == SEX_FEMALE, "female", "male"), index=table.index)
+        # a categorical: its levels sort as the text would, without one string per row
+        sex = pd.Categorical.from_codes(np.where(table[SEX] == SEX_FEMALE, 0, 1), categories=["female", "male"])
+        return pd.Series(sex, index=table.index)
     return table[name].astype(int).astype(str)
+
+
+def _age_bands(age, cuts) -> pd.Categorical:
+    """:func:`age_band_labels` as a categorical of the bands present, in age order (from the band codes)."""
+    labels = age_band_labels([-math.inf, *cuts], cuts)  # one label per band, in order
+    k = np.searchsorted(np.asarray(cuts, float), np.asarray(age, float), side="right")
+    present = np.flatnonzero(np.bincount(k, minlength=len(labels)))
+    code = np.full(len(labels), -1, dtype=np.int64)
+    code[present] = np.arange(len(present))
+    return pd.Categorical.from_codes(code[k], categories=list(labels[present]))
+
+
+def _columns(table: pd.DataFrame, names, **new) -> pd.DataFrame:
+    """A frame of ``table``'s columns ``names`` and the ``new`` ones (``DataFrame.assign``), sharing
+    ``table``'s columns instead of copying them (the models only read them)."""
+    columns = {c: table[c].array for c in names}
+    for c, v in new.items():
+        columns[c] = np.full(len(table), v) if np.isscalar(v) else v
+    return pd.DataFrame(columns, index=table.index, copy=False)
 
 
 def _row(**kw) -> dict:
@@ -95,7 +113,7 @@ def _subgroups(sub, name, analyses, covs, strata, adjustment, notes) -> list[dic
 
     rows = []
     for var in analyses.subgroups:
-        work = sub.assign(**{_SG: _levels(sub, var, analyses)})
+        work = _columns(sub, sub.columns, **{_SG: _levels(sub, var, analyses).array})
         cv = [c for c in covs if c != var and not (var == SEX and c == FEMALE)]
         try:
             res, inf = _fit(subgroup_hazard_ratios, f"{name} subgroup {var}", notes, work, f"time_{name}",
@@ -114,7 +132,7 @@ def _periods(sub, name, study, covs, strata, adjustment, notes) -> list[dict]:
 
     shift = study.follow_up.offset_days + study.follow_up.blanking_days
     t = f"time_{name}"
-    work = sub.assign(**{"__anchor_time": sub[t] + shift, "__entry": float(shift)})
+    work = _columns(sub, sub.columns, __anchor_time=(sub[t] + shift).array, __entry=float(shift))
     periods = [(float(a), float(b)) for a, b in study.analyses.periods]
     try:
         res, inf = _fit(period_hazard_ratios, f"{name} periods", notes, work, "__anchor_time", f"event_{name}",
@@ -155,7 +173,7 @@ def effect_modification(study, name: str, sub: pd.DataFrame, covariates, strata,
     covs = _model_covariates(analyses, covariates, strata)
     adjustment = "adjusted" if analyses.cox.adjusted else "crude"
     wanted = set(effect_columns(name, analyses, covariates, strata))
-    sub = sub[[c for c in sub.columns if c in wanted]]
+    sub = _columns(sub, [c for c in sub.columns if c in wanted])
     rows = _subgroups(sub, name, analyses, covs, strata.column, adjustment, notes)
     if analyses.periods:
         rows += _periods(sub, name, study, covs, strata.column, adjustment, notes)

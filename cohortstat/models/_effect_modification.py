@@ -42,13 +42,29 @@ def exposure_codes(df: pd.DataFrame, exposure: str) -> np.ndarray:
 
 
 def model_columns(df: pd.DataFrame, covariates: Sequence[str], *others: str | None) -> pd.DataFrame:
-    """A copy of ``df`` holding only the columns a Cox fit reads (``covariates`` and the named ``others``:
+    """A frame holding only the columns a Cox fit reads (``covariates`` and the named ``others``:
     duration, event, strata, entry, weights, cluster; None skipped), in the order of ``df``.
 
-    The fits see the same values in the same row order; the copy stays small when ``df`` is a wide
-    analysis table (one pair of columns per outcome). A missing column is left to the fit to report."""
+    The fits see the same values in the same row order; a wide analysis table (one pair of columns
+    per outcome) is neither copied nor consolidated (:func:`column_frame`). A missing column is left
+    to the fit to report."""
     wanted = set(covariates) | {c for c in others if c is not None}
-    return df[[c for c in df.columns if c in wanted]].copy()
+    names = [c for c in df.columns if c in wanted]
+    if not df.columns.is_unique:  # a repeated name: pandas' own selection (a copy) keeps every column
+        return df[names].copy()
+    return column_frame(df, names)
+
+
+def column_frame(df: pd.DataFrame, names: Sequence[str], new: dict | None = None) -> pd.DataFrame:
+    """A frame of ``df``'s columns ``names`` then the ``new`` ones (arrays, or scalars repeated), with
+    ``df``'s index; a new column replaces a column of ``names`` in its place (as ``DataFrame.assign``).
+
+    ``df``'s columns are shared, not copied: the frame is for reading (a column set on it later is
+    its own)."""
+    columns = {c: df[c].array for c in names}
+    for c, v in (new or {}).items():
+        columns[c] = np.full(len(df), v) if np.isscalar(v) else v
+    return pd.DataFrame(columns, index=df.index, copy=False)
 
 
 @dataclass(frozen=True)
@@ -72,10 +88,10 @@ def fit_by_level(df: pd.DataFrame, level_codes: np.ndarray, n_levels: int, expos
     terms = tuple(f"{PREFIX}{k}" for k in range(n_levels))
     for k, name in enumerate(terms):
         work[name] = x * (level_codes == k)
-    model = CoxPH(ties=ties, cause=cause)
-    kw = dict(duration=duration, event=event, strata=strata, entry=entry, weights=weights, cluster=cluster)
-    common = model.fit(work, covariates=[exposure] + base, **kw)
-    by_level = model.fit(work, covariates=list(terms) + base, **kw)
+    # the same rows twice: the second fit reuses the first one's risk sets and common design columns
+    common, by_level = CoxPH(ties=ties, cause=cause)._fit_same_rows(
+        work, duration, event, [[exposure, *base], [*terms, *base]], strata=strata, entry=entry, weights=weights,
+        cluster=cluster)
     lr = chisq_test(2.0 * (by_level.loglik - common.loglik), n_levels - 1)
     return LevelFits(common, by_level, terms, lr, _equality_wald(by_level, terms))
 

@@ -20,6 +20,7 @@ from threadpoolctl import ThreadpoolController
 from cohortstat.errors import ConvergenceWarning, ModelInputError
 
 from ._design import (
+    Design,
     check_competing,
     check_gram,
     codes,
@@ -64,6 +65,62 @@ class _CoxFitData:
     offset_mean: float = 0.0  # mean of the offset removed before fitting
     offset_name: str | None = None
     offset: np.ndarray | None = None  # centred offset
+
+
+@dataclass(frozen=True)
+class _Options:
+    """The options of one :meth:`CoxPH.fit` besides the covariates (private)."""
+
+    strata: str | Sequence[str] | None = None
+    weights: str | None = None
+    cluster: str | None = None
+    entry: str | None = None
+    robust: bool = False
+    offset: str | None = None
+    missing: str = "drop"
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The complete rows of a fit and what :meth:`CoxPH.fit` builds from them before the design (private)."""
+
+    sub: pd.DataFrame
+    keep: np.ndarray | None  # complete_rows' mask (None: every row)
+    note: str | None  # complete_rows' note
+    notes: tuple[str, ...]
+    t: np.ndarray
+    en: np.ndarray | None
+    w: np.ndarray
+    status: np.ndarray
+    n_events: int
+    scode: np.ndarray
+    slev: tuple
+    snames: tuple[str, ...] | None
+    rs: K.RiskSets
+
+    def same_rows(self, keep: np.ndarray | None, note: str | None) -> bool:
+        """Whether complete_rows' answer ``(keep, note)`` for another fit on the same frame is this one's."""
+        if note != self.note or (keep is None) != (self.keep is None):
+            return False
+        return keep is None or bool(np.array_equal(keep, self.keep))
+
+
+def _design_reusing(sub: pd.DataFrame, spec: DesignSpec, w: np.ndarray, earlier: Design | None) -> Design:
+    """``design_matrix(sub, spec, w)``, the columns of a covariate coded alike in ``earlier`` (a design of
+    the same rows and weights, or None) copied from it: design_matrix codes and centres each column
+    on its own, so the copy is the column it would build."""
+    if earlier is None:
+        return design_matrix(sub, spec, w)
+    done = {c: earlier.term_columns[c.name] for c in earlier.spec.columns}
+    todo = [c for c in spec.columns if c not in done]
+    fresh = design_matrix(sub, DesignSpec(tuple(todo), spec.missing), w) if todo else None
+    X = np.empty((len(sub), len(spec.terms)), order="F")
+    center, absmax = np.empty(X.shape[1]), np.empty(X.shape[1])
+    for c in spec.columns:
+        src, cols = (earlier, list(done[c])) if c in done else (fresh, list(fresh.term_columns[c.name]))
+        to = list(spec.term_columns[c.name])
+        X[:, to], center[to], absmax[to] = src.X[:, cols], src.center[cols], src.absmax[cols]
+    return Design(X=X, terms=spec.terms, term_columns=spec.term_columns, center=center, absmax=absmax, spec=spec)
 
 
 @dataclass(frozen=True)
@@ -302,18 +359,50 @@ class CoxPH:
         missing : {'drop', 'raise'}: rows with a missing value in any used column are dropped
             with a note giving the count (R ``na.omit``), or raise.
         """
-        used = check_roles(df, covariate=covariates, survival=[duration, event, entry, weights], strata=strata,
-                           cluster=cluster, offset=offset)
-        keep, note = complete_rows(df, used, missing)
+        o = _Options(strata, weights, cluster, entry, robust, offset, missing)
+        rows, spec = self._prepare(df, duration, event, covariates, o)
+        return self._fit_rows(rows, spec, design_matrix(rows.sub, spec, rows.w), o)
+
+    def _fit_same_rows(self, df: pd.DataFrame, duration: str, event: str, covariate_sets: Sequence[Sequence[str]],
+                       **options) -> list[CoxResult]:
+        """:meth:`fit` of each list of ``covariate_sets`` in turn, with the same ``options`` (private).
+
+        Equals ``[self.fit(df, duration, event, c, **options) for c in covariate_sets]`` to the last
+        bit, with the same notes, warnings and errors (raised by the same fit). When a list leaves the
+        same rows complete as the one before it, that fit's survival arrays and risk sets are reused,
+        and so are the design columns of every covariate coded alike in both (same rows, weights and
+        coding: the same columns, centred by the same weighted means).
+        """
+        o = _Options(**options)
+        out, rows, des = [], None, None
+        for covariates in covariate_sets:
+            now, spec = self._prepare(df, duration, event, covariates, o, earlier=rows)
+            des = _design_reusing(now.sub, spec, now.w, des if now is rows else None)
+            rows = now
+            out.append(self._fit_rows(rows, spec, des, o))
+        return out
+
+    def _prepare(self, df, duration, event, covariates, o: _Options, earlier: _Rows | None = None):
+        """The checked rows of a fit (``earlier`` itself when they are the same rows) and the coding of its
+        covariates, checked in :meth:`fit`'s order."""
+        used = check_roles(df, covariate=covariates, survival=[duration, event, o.entry, o.weights], strata=o.strata,
+                           cluster=o.cluster, offset=o.offset)
+        keep, note = complete_rows(df, used, o.missing)
+        if earlier is not None and earlier.same_rows(keep, note):
+            return earlier, DesignSpec.from_frame(earlier.sub, covariates, o.missing)
         sub = df if keep is None else df.loc[keep]
+        spec = DesignSpec.from_frame(sub, covariates, o.missing)
+        return self._rows(sub, keep, note, duration, event, o), spec
+
+    def _rows(self, sub, keep, note, duration, event, o: _Options) -> _Rows:
+        """Survival arrays, event status, strata and risk sets of the complete rows ``sub``, with their notes."""
         notes = [] if note is None else [note]
-        spec = DesignSpec.from_frame(sub, covariates, missing)
-        t, ecode, en, w = survival_arrays(sub, duration, event, entry=entry, weights=weights)
+        t, ecode, en, w = survival_arrays(sub, duration, event, entry=o.entry, weights=o.weights)
         status = (event_status(ecode, event, self.cause, self.competing) == 1).astype(np.int8)
         others = int(((ecode > 0) & (ecode != self.cause)).sum())
         if others:
             notes.append(f"{others} event(s) of other causes treated as censored (cause-specific hazard of cause {self.cause})")
-        if weights is not None and not robust and cluster is None and (w != np.round(w)).any():
+        if o.weights is not None and not o.robust and o.cluster is None and (w != np.round(w)).any():
             notes.append("non-integer case weights with model-based variance; R coxph would default to "
                          "robust=TRUE here - pass robust=True for sandwich standard errors")
         n_events = int(status.sum())
@@ -321,31 +410,37 @@ class CoxPH:
             raise ModelInputError(
                 f"no events of cause {self.cause} in column {event!r}; a Cox model needs at least one event"
             )
-        if strata is not None:
-            scode, nstrata, slev, snames = strata_codes(sub, strata)
+        if o.strata is not None:
+            scode, nstrata, slev, snames = strata_codes(sub, o.strata)
             ev_per = np.bincount(scode, weights=status, minlength=nstrata)
             if (ev_per == 0).any():
                 notes.append(f"{int((ev_per == 0).sum())} of {nstrata} strata have no events and add nothing to the likelihood")
         else:
             scode, slev, snames = np.zeros(len(sub), dtype=np.int64), (None,), None
-        des = design_matrix(sub, spec, w)
+        rs = K.build_risk_sets(t, status, w, scode, en, self.ties == "efron")
+        return _Rows(sub, keep, note, tuple(notes), t, en, w, status, n_events, scode, slev, snames, rs)
+
+    def _fit_rows(self, rows: _Rows, spec: DesignSpec, des, o: _Options) -> CoxResult:
+        """Fit on prepared rows and design (the offset is read here, after the design, as R's order of checks)."""
+        notes = list(rows.notes)
         off, off_mean = None, 0.0
-        if offset is not None:
-            off = numeric_column(sub, offset, "offset")
+        if o.offset is not None:
+            off = numeric_column(rows.sub, o.offset, "offset")
             off_mean = float(off.mean())
             off = off - off_mean  # a constant shift leaves the partial likelihood unchanged
-        rs = K.build_risk_sets(t, status, w, scode, en, self.ties == "efron")
-        nr = self._newton(rs, des, w, status, strata is not None, off)
+        nr = self._newton(rows.rs, des, rows.w, rows.status, o.strata is not None, off)
         var = _inverse(nr.state.info)
         infinite = self._convergence_notes(nr, var, list(spec.terms), notes)
         robust_var = None
-        if robust or cluster is not None:
-            robust_var = self._robust_var(sub, rs, des.X, w, nr.state, var, cluster, notes)
-        data = _CoxFitData(rs=rs, X=des.X, center=des.center, w=w, status=status, time=t, entry=en, strata=scode,
-                           strata_levels=slev, term_columns=spec.term_columns, state=nr.state,
-                           efron=self.ties == "efron", offset_mean=off_mean, offset_name=offset, offset=off)
-        return self._result(nr, var, robust_var, spec, notes, infinite, len(sub), n_events,
-                            strata=None if snames is None else (snames[0] if isinstance(strata, str) else snames),
+        if o.robust or o.cluster is not None:
+            robust_var = self._robust_var(rows.sub, rows.rs, des.X, rows.w, nr.state, var, o.cluster, notes)
+        data = _CoxFitData(rs=rows.rs, X=des.X, center=des.center, w=rows.w, status=rows.status, time=rows.t,
+                           entry=rows.en, strata=rows.scode, strata_levels=rows.slev, term_columns=spec.term_columns,
+                           state=nr.state, efron=self.ties == "efron", offset_mean=off_mean, offset_name=o.offset,
+                           offset=off)
+        snames = rows.snames
+        return self._result(nr, var, robust_var, spec, notes, infinite, len(rows.sub), rows.n_events,
+                            strata=None if snames is None else (snames[0] if isinstance(o.strata, str) else snames),
                             data=data)
 
     def _newton(self, rs, des, w, status, stratified: bool, offset=None):
@@ -369,7 +464,7 @@ class CoxPH:
             msg = f"Ran out of iterations ({self.iter_max}) and did not converge"
             notes.append(msg)
             warnings.warn(msg + "; a coefficient may be infinite - inspect events per covariate level",
-                          ConvergenceWarning, stacklevel=3)
+                          ConvergenceWarning, stacklevel=4)
             return ()
         if self.iter_max > 1:
             infs = np.abs(st.score @ var)
@@ -379,7 +474,7 @@ class CoxPH:
                 msg = (f"Loglik converged before variable {', '.join(bad)}; coefficient may be infinite "
                        "(monotone likelihood: check for a level with no events or complete separation)")
                 notes.append(msg)
-                warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+                warnings.warn(msg, ConvergenceWarning, stacklevel=4)
                 return bad
         return ()
 

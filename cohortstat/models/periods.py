@@ -22,7 +22,8 @@ import pandas as pd
 from cohortstat.errors import ModelInputError
 
 from ._design import survival_arrays
-from ._effect_modification import events_by, exposure_codes, fit_by_level, level_rows, model_columns
+from ._effect_modification import (column_frame, events_by, exposure_codes, fit_by_level, level_rows,
+                                   model_columns)
 from ._results import TestResult
 from .cox import CoxResult
 
@@ -59,9 +60,33 @@ def split_periods(df: pd.DataFrame, duration: str, event: str, cuts: Sequence[fl
         unknown columns, negative or missing times, entry >= exit, non-finite cuts, a column named
         like ``episode`` or ``start`` already present.
     """
+    pieces = _split(df, duration, event, cuts, entry, [episode] + ([start] if entry is None else []))
+    out = df.iloc[pieces.row].copy()
+    out[duration] = _like(pieces.stop, df[duration])
+    out[event] = pieces.event.astype(df[event].dtype)
+    if entry is None:
+        out.insert(out.columns.get_loc(duration), start, pieces.start)
+    else:
+        out[entry] = _like(pieces.start, df[entry])
+    out[episode] = (1 + np.searchsorted(pieces.cuts, pieces.start, side="right")).astype(np.int64)
+    return out
+
+
+@dataclass(frozen=True)
+class _Pieces:
+    """Rows split at the cuts (private): the input row, start, stop and event code of every piece."""
+
+    row: np.ndarray
+    start: np.ndarray
+    stop: np.ndarray
+    event: np.ndarray
+    cuts: np.ndarray
+
+
+def _split(df: pd.DataFrame, duration: str, event: str, cuts, entry: str | None, new: list[str]) -> _Pieces:
+    """Validate the input of :func:`split_periods` (``new``: the columns it adds) and cut every row."""
     t, e, en, _ = survival_arrays(df, duration, event, entry=entry)
     c = _check_cuts(cuts)
-    new = [episode] + ([start] if entry is None else [])
     clash = [n for n in new if n in df.columns]
     if clash:
         raise ModelInputError(f"column(s) {clash} already exist in the data; pass other names with episode=/start=")
@@ -74,15 +99,12 @@ def split_periods(df: pd.DataFrame, duration: str, event: str, cuts: Sequence[fl
     last = k == inside[row]
     piece_start = np.where(k == 0, st[row], c[np.minimum(first[row] + k - 1, c.size - 1)])
     piece_stop = np.where(last, t[row], c[np.minimum(first[row] + k, c.size - 1)])
-    out = df.iloc[row].copy()
-    out[duration] = piece_stop.astype(df[duration].dtype) if _exact(piece_stop, df[duration]) else piece_stop
-    out[event] = np.where(last, e[row], 0).astype(df[event].dtype)
-    if entry is None:
-        out.insert(out.columns.get_loc(duration), start, piece_start)
-    else:
-        out[entry] = piece_start.astype(df[entry].dtype) if _exact(piece_start, df[entry]) else piece_start
-    out[episode] = (1 + np.searchsorted(c, piece_start, side="right")).astype(np.int64)
-    return out
+    return _Pieces(row, piece_start, piece_stop, np.where(last, e[row], 0), c)
+
+
+def _like(values: np.ndarray, like: pd.Series) -> np.ndarray:
+    """``values`` in ``like``'s dtype when they fit it without loss (integer days stay integers)."""
+    return values.astype(like.dtype) if _exact(values, like) else values
 
 
 def _exact(values: np.ndarray, like: pd.Series) -> bool:
@@ -133,22 +155,36 @@ def check_periods(periods) -> list[tuple[float, float]]:
 def _period_pieces(df: pd.DataFrame, duration: str, event: str, entry: str | None, ps: list[tuple[float, float]],
                    keep: Sequence[str]):
     """Follow-up split at the period bounds, restricted to the periods: pieces (the columns ``keep`` and the
-    survival columns only), period index, entry column, notes."""
+    survival columns only), period index, entry column, notes.
+
+    The pieces are those of :func:`split_periods` (same checks, same values and dtypes, without its
+    ``episode`` column) inside the periods; each column is gathered once, for those pieces only."""
     cuts = sorted({v for p in ps for v in p if np.isfinite(v)})
-    work = model_columns(df, keep, duration, event, entry).reset_index(drop=True)
+    work = model_columns(df, keep, duration, event, entry)
     ent = entry
     if entry is None:
         ent = "__entry"
-        work = work.assign(**{ent: 0.0})
-    pieces = split_periods(work, duration, event, cuts, entry=ent, episode="__episode")
-    starts = pieces[ent].to_numpy(float)
-    pid = np.full(len(pieces), -1)
+        work = column_frame(work, work.columns, {ent: 0.0})  # (DataFrame.assign, without a copy)
+    pieces = _split(work, duration, event, cuts, ent, ["__episode"])
+    pid = np.full(len(pieces.row), -1)
     for k, (a, b) in enumerate(ps):
-        pid[(starts >= a) & (starts < b)] = k
+        pid[(pieces.start >= a) & (pieces.start < b)] = k
     notes = []
     if (pid < 0).any():
         notes.append(f"{int((pid < 0).sum())} follow-up piece(s) outside every period not used")
-    return pieces[pid >= 0].reset_index(drop=True), pid[pid >= 0], ent, notes
+    used = np.flatnonzero(pid >= 0)
+    return _gather(work, pieces, used, duration, event, ent), pid[used], ent, notes
+
+
+def _gather(work: pd.DataFrame, pieces: _Pieces, used: np.ndarray, duration: str, event: str,
+            entry: str) -> pd.DataFrame:
+    """The pieces ``used`` as :func:`split_periods` makes them (its columns but ``episode``), index 0..n-1."""
+    rows = pieces.row[used]
+    columns = {c: work[c].array.take(rows) for c in work.columns if c not in (duration, event, entry)}
+    columns[duration] = _like(pieces.stop, work[duration])[used]
+    columns[event] = pieces.event[used].astype(work[event].dtype)
+    columns[entry] = _like(pieces.start, work[entry])[used]
+    return pd.DataFrame({c: columns[c] for c in work.columns}, copy=False)
 
 
 def period_hazard_ratios(df: pd.DataFrame, duration: str, event: str, exposure: str,

@@ -103,8 +103,7 @@ def subgroup_hazard_ratios(df: pd.DataFrame, duration: str, event: str, exposure
     work = model_columns(df, [exposure, *covs], duration, event, strata, entry, weights, cluster)
     main: list[str] = []
     if strata != subgroup:
-        work["__subgroup"] = pd.Categorical(np.asarray(levels.astype(str))[lev_codes],
-                                            categories=[str(v) for v in levels])
+        work["__subgroup"] = _main_effect(levels, lev_codes)
         main = ["__subgroup"]
     fits = fit_by_level(work, lev_codes, len(levels), exposure, duration=duration, event=event, covariates=covs,
                         extra_common=main, strata=strata, entry=entry, weights=weights, cluster=cluster,
@@ -119,6 +118,17 @@ def subgroup_hazard_ratios(df: pd.DataFrame, duration: str, event: str, exposure
                      "test assumes independent unweighted rows)")
     notes.extend(fits.by_level.notes)
     return SubgroupResult(subgroup, table, fits.lr_test, fits.wald_test, fits.common, fits.by_level, tuple(notes))
+
+
+def _main_effect(levels: pd.Index, lev_codes: np.ndarray) -> pd.Categorical:
+    """The subgroup as a categorical of its levels' text, categories in level order: equal to
+    ``pd.Categorical(levels.astype(str)[lev_codes], categories=[str(v) for v in levels])``, built from
+    the codes (no text per row)."""
+    labels = np.asarray(levels.astype(str))
+    categories = [str(v) for v in levels]
+    position = {c: k for k, c in enumerate(categories)}
+    lookup = np.array([position.get(lab, -1) for lab in labels], dtype=np.int64)
+    return pd.Categorical.from_codes(lookup[lev_codes], categories=categories)
 
 
 def cut_bands(values, edges: Sequence[float]) -> pd.Categorical:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from cohortstat import analyze
-from cohortstat.analysis.effects import age_band_labels
+from cohortstat.analysis.effects import _age_bands, age_band_labels
 from cohortstat.models.subgroups import subgroup_hazard_ratios
 from cohortstat.spec import load_study
 
@@ -29,6 +30,16 @@ def results():
 def test_age_band_labels():
     assert list(age_band_labels([18, 49, 50, 64, 65, 80, 95], [50, 65, 80])) == [
         "<50", "<50", "50-64", "50-64", "65-79", ">=80", ">=80"]
+
+
+@pytest.mark.parametrize("ages", [[18, 49, 50, 64, 65, 80, 95], [70, 66, 90], [51.5, 20.0, 64.99]])
+def test_age_bands_are_the_labels_present_in_age_order(ages):
+    labels = age_band_labels(ages, [50, 65, 80])
+    order = list(age_band_labels([-np.inf, 50, 65, 80], [50, 65, 80]))
+    expected = pd.Categorical(labels, categories=[c for c in order if c in set(labels)])
+    got = _age_bands(np.asarray(ages), (50, 65, 80))
+    assert list(got.categories) == list(expected.categories)
+    np.testing.assert_array_equal(got.codes, expected.codes)
 
 
 def test_subgroup_levels_partition_the_events_and_match_the_model(results):

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from cohortstat.errors import ModelInputError
-from cohortstat.models.periods import check_periods, period_hazard_ratios, split_periods
+from cohortstat.models.periods import _period_pieces, check_periods, period_hazard_ratios, split_periods
 
 REF = Path(__file__).resolve().parents[1] / "reference" / "periods_survsplit"
 EXP = json.loads((REF / "expected.json").read_text())
@@ -114,3 +114,23 @@ def test_without_entry_equals_entry_zero():
     # all follow-up is inside the periods: person-time adds up to the total
     total = a.table["person_time_exposed"].sum() + a.table["person_time_reference"].sum()
     assert total == pytest.approx(d["time"].sum())
+
+
+@pytest.mark.parametrize("entry, duration", [("entry", "time"), (None, "time"), ("entry", "ftime")])
+def test_period_pieces_are_split_periods_inside_the_periods(entry, duration):
+    # the pieces the period models are fitted on: split_periods' rows inside the periods, same values and dtypes
+    d = SIM.assign(ftime=SIM["time"] + 0.5, g=pd.Categorical(np.where(SIM["age"] > 60, "old", "young")))
+    if entry is None:
+        d = d[d["entry"] == 0].drop(columns="entry")
+    ps = [(100.0, 365.0), (400.0, 1825.0), (1825.0, np.inf)]
+    got, pid, ent, notes = _period_pieces(d, duration, "status", entry, ps, ["x", "age", "g"])
+    src = d[[c for c in d.columns if c in {"x", "age", "g", duration, "status", entry}]]
+    if entry is None:
+        src = src.assign(__entry=0.0)
+    exp = split_periods(src, duration, "status", [100, 365, 400, 1825], entry=ent, episode="__episode")
+    start = exp[ent].to_numpy(float)
+    exp_pid = np.select([(start >= a) & (start < b) for a, b in ps], [0, 1, 2], -1)  # (365, 400] is outside
+    kept = exp[exp_pid >= 0].drop(columns="__episode").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, kept, check_exact=True)
+    np.testing.assert_array_equal(pid, exp_pid[exp_pid >= 0])
+    assert notes == [f"{int((exp_pid < 0).sum())} follow-up piece(s) outside every period not used"]

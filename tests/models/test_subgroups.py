@@ -11,7 +11,7 @@ import pytest
 
 from cohortstat.errors import ModelInputError
 from cohortstat.models.cox import CoxPH
-from cohortstat.models.subgroups import subgroup_hazard_ratios
+from cohortstat.models.subgroups import _main_effect, subgroup_hazard_ratios
 
 REF = Path(__file__).resolve().parents[1] / "reference" / "subgroups_anova"
 EXP = json.loads((REF / "expected.json").read_text())
@@ -91,3 +91,23 @@ def test_subgroup_on_user_bands():
     r = subgroup_hazard_ratios(d, "time", "status", "x", "zband", covariates=["agegrp"])
     assert r.table["level"].astype(str).tolist() == ["[-inf, -0.5)", "[-0.5, 0.5)", "[0.5, inf)"]
     assert r.table["n"].sum() == len(d) and r.interaction_lr.df == 2
+
+
+@pytest.mark.parametrize("values", [["b", "a", "b", "c"], [3, 1, 2, 1], [2.5, 1.0, 2.5], [True, False, True]])
+def test_main_effect_is_the_levels_text(values):
+    codes, levels = pd.factorize(pd.Series(values), sort=True)
+    expected = pd.Categorical(np.asarray(levels.astype(str))[codes], categories=[str(v) for v in levels])
+    got = _main_effect(levels, codes)
+    assert list(got.categories) == list(expected.categories)
+    np.testing.assert_array_equal(got.codes, expected.codes)
+
+
+def test_categorical_subgroup_equals_its_text():
+    # a categorical subgroup whose categories sort as its text gives the fit of the text column, to the bit
+    d = pd.read_csv(REF / "input_sim.csv")
+    text = np.where(d["z"] > 0, "female", "male")
+    a = subgroup_hazard_ratios(d.assign(g=text), "time", "status", "x", "g", covariates=["z"])
+    b = subgroup_hazard_ratios(d.assign(g=pd.Categorical(text, categories=["female", "male"])), "time", "status",
+                               "x", "g", covariates=["z"])
+    pd.testing.assert_frame_equal(a.table, b.table, check_exact=True)
+    assert (a.interaction_lr, a.interaction_wald, a.notes) == (b.interaction_lr, b.interaction_wald, b.notes)
