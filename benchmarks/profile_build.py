@@ -32,21 +32,23 @@ STUDY = Path(__file__).resolve().parents[1] / "studies" / "sepsis_cancer.yaml"
 
 
 def _wrap(log: list) -> None:
-    mat, pdf = Engine.materialize, Engine.to_pandas
+    """Time ``materialize`` and ``to_pandas`` of the engine base class and of every engine that
+    overrides them (DuckDB's ``to_pandas`` is its own)."""
+    for cls in (Engine, *Engine.__subclasses__()):
+        if "materialize" in vars(cls):
+            cls.materialize = _timed(vars(cls)["materialize"], log, lambda a, k: f"materialize {k.get('stem', a[2] if len(a) > 2 else '?')}")
+        if "to_pandas" in vars(cls):
+            cls.to_pandas = _timed(vars(cls)["to_pandas"], log, lambda a, k: "collect")
 
-    def materialize(self, expr, stem):
-        t, c = time.perf_counter(), _cpu_exact()
-        out = mat(self, expr, stem)
-        log.append((f"materialize {stem}", time.perf_counter() - t, _cpu_exact() - c))
+
+def _timed(method, log: list, label):
+    def timed(*args, **kwargs):
+        t, c = time.perf_counter(), _cpu_exact() + _children()[0]
+        out = method(*args, **kwargs)
+        log.append((label(args, kwargs), time.perf_counter() - t, _cpu_exact() + _children()[0] - c))
         return out
 
-    def to_pandas(self, expr):
-        t, c = time.perf_counter(), _cpu_exact()
-        out = pdf(self, expr)
-        log.append(("collect", time.perf_counter() - t, _cpu_exact() - c))
-        return out
-
-    Engine.materialize, Engine.to_pandas = materialize, to_pandas
+    return timed
 
 
 def _cpu_exact() -> float:
