@@ -414,7 +414,8 @@ def _spark_session(threads: int | None, memory_limit: str | None = None, verbose
     """The active Spark session (not owned), or a new one (owned): ``(session, owned)``.
 
     A new session runs on ``master`` (default ``local[threads]``, see :func:`_master_and_cores`) and
-    gets ``memory_limit`` (``8GB``; default as in :meth:`Engine.create`) as its driver memory; on a
+    gets ``memory_limit`` (``8GB``; default as in :meth:`Engine.create`) as its driver memory and as the
+    largest result it may collect (``spark.driver.maxResultSize``, 1 GB by Spark's default); on a
     cluster the executors keep the cluster's own settings. Unless ``verbose`` (or
     ``COHORTSTAT_SPARK_VERBOSE=1``), Spark's JVM logs only errors (a log4j2 file passed through
     ``spark.driver.extraJavaOptions`` silences the start-up lines, ``setLogLevel("ERROR")`` the rest)
@@ -447,6 +448,9 @@ def _spark_session(threads: int | None, memory_limit: str | None = None, verbose
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", str(max(2, 2 * cores)))
         .config("spark.driver.memory", memory)
+        # the analysis table is collected to the driver: its size is bounded by the driver memory, not by
+        # Spark's 1 GB default for a collected result (a 3.9 M-patient table is 1.2 GB)
+        .config("spark.driver.maxResultSize", memory)
         # adaptive execution re-plans every small stage of the many short cohort steps: several
         # times slower here (docs/engines.md)
         .config("spark.sql.adaptive.enabled", "false")

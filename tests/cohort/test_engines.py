@@ -112,6 +112,7 @@ import pandas as pd
 from cohortstat.engines import Engine
 with Engine.create("spark", threads=1, memory_limit="1GB") as eng:
     print("driver memory", eng.session.conf.get("spark.driver.memory"))
+    print("max result", eng.session.conf.get("spark.driver.maxResultSize"))
     print("rows", eng.to_pandas(eng.lookup(pd.DataFrame({"a": [1, 2]}), "x"))["a"].sum())
 """
 
@@ -119,14 +120,15 @@ with Engine.create("spark", threads=1, memory_limit="1GB") as eng:
 @pytest.mark.spark
 @pytest.mark.parametrize("verbose", [False, True])
 def test_spark_is_quiet_unless_verbose(verbose):
-    """A new Spark session: the profile's memory as driver memory; stderr without log4j lines by default."""
+    """A new Spark session: the profile's memory as driver memory and as the largest collected result
+    (Spark's own 1 GB default stops a 3.9 M-patient table); stderr without log4j lines by default."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("COHORTSTAT_SPARK_VERBOSE", None)
     if verbose:
         env["COHORTSTAT_SPARK_VERBOSE"] = "1"
     done = subprocess.run([sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
-    assert "driver memory 1g" in done.stdout and "rows 3" in done.stdout
+    assert "driver memory 1g" in done.stdout and "max result 1g" in done.stdout and "rows 3" in done.stdout
     log4j = [line for line in done.stderr.splitlines()
              if " WARN " in line or " INFO " in line or "log level" in line or "log4j" in line]
     assert bool(log4j) is verbose, done.stderr
