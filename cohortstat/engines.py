@@ -313,8 +313,14 @@ class SparkEngine(Engine):
                  master: str | None = None):
         super().__init__()
         self.session, self._owned_session = _spark_session(threads, memory_limit, verbose, master)
+        self._limit = self.session.conf.get("spark.driver.memory", None) if self._owned_session else None
         self._frames: dict[str, object] = {}
         self.con = ibis.pyspark.connect(self.session)
+
+    def to_pandas(self, expr, drop: tuple[str, ...] = ()) -> pd.DataFrame:
+        """As :meth:`Engine.to_pandas`; the driver running out of memory is an :class:`EngineError`."""
+        with spark_memory_guard(self._limit):
+            return super().to_pandas(expr, drop)
 
     def _register_parquet(self, path: Path, name: str) -> str:
         self.session.read.parquet(str(path)).createOrReplaceTempView(name)
@@ -407,6 +413,28 @@ def _master_and_cores(threads: int | None, master: str | None) -> tuple[str, int
     if master.startswith("local"):
         return master, machine if inside == "*" else int(inside)
     return master, threads or machine
+
+
+_SPARK_OOM = ("java.lang.OutOfMemoryError", "spark.driver.maxResultSize")
+
+
+@contextlib.contextmanager
+def spark_memory_guard(limit: str | None):
+    """The Spark driver running out of memory (Java heap, largest collected result) as an
+    :class:`EngineError` that says how to give it more."""
+    try:
+        yield
+    except Exception as exc:
+        text = str(exc)
+        if not any(marker in text for marker in _SPARK_OOM):
+            raise
+        said = next((line.strip() for line in text.splitlines() if any(m in line for m in _SPARK_OOM)), "")[:200]
+        raise EngineError(
+            f"the Spark driver ran out of memory collecting the analysis table (driver memory "
+            f"{limit or 'of the active session'}; {said}). The whole table comes to the driver: give it more "
+            "with --memory-limit (e.g. --memory-limit 12GB), memory_limit: in the run profile, or the "
+            f"{MEMORY_ENV['spark']} variable (a new Spark session only)."
+        ) from exc
 
 
 def _spark_session(threads: int | None, memory_limit: str | None = None, verbose: bool | None = None,

@@ -184,3 +184,18 @@ def test_running_out_of_memory_names_the_limit_and_how_to_raise_it(step):
     assert "DuckDB ran out of memory under its limit of 16MB" in message
     assert "--memory-limit" in message and "COHORTSTAT_DUCKDB_MEMORY_LIMIT" in message
     assert isinstance(err.value.__cause__, duckdb.OutOfMemoryException)
+
+
+@pytest.mark.parametrize("said", ["py4j.protocol.Py4JJavaError: An error occurred while calling o123.collectAsArrowToPython.\n"
+                                  ": java.lang.OutOfMemoryError: Java heap space",
+                                  "Job aborted: Total size of serialized results of 12 tasks (1208.4 MiB) is bigger "
+                                  "than spark.driver.maxResultSize (1024.0 MiB)"])
+def test_the_spark_driver_out_of_memory_says_how_to_give_it_more(said):
+    from cohortstat.engines import spark_memory_guard
+
+    with pytest.raises(EngineError, match=r"driver memory 4g.*--memory-limit.*COHORTSTAT_SPARK_DRIVER_MEMORY"):
+        with spark_memory_guard("4g"):
+            raise RuntimeError(said)
+    with pytest.raises(ValueError, match="something else"):  # any other error passes through
+        with spark_memory_guard("4g"):
+            raise ValueError("something else")
