@@ -29,6 +29,7 @@ import pandas as pd
 
 from cohortstat.constants import EXPOSURE, FEMALE, OUTCOME_EVENT, SEX, SEX_FEMALE
 from cohortstat.errors import CohortstatWarning, ConvergenceError, ModelInputError
+from cohortstat.models._effect_modification import column_frame
 
 __all__ = ["DEFAULT_AGE_BANDS", "EFFECT_COLUMNS", "age_band_labels", "effect_columns", "effect_modification"]
 
@@ -68,15 +69,6 @@ def _age_bands(age, cuts) -> pd.Categorical:
     return pd.Categorical.from_codes(code[k], categories=list(labels[present]))
 
 
-def _columns(table: pd.DataFrame, names, **new) -> pd.DataFrame:
-    """A frame of ``table``'s columns ``names`` and the ``new`` ones (``DataFrame.assign``), sharing
-    ``table``'s columns instead of copying them (the models only read them)."""
-    columns = {c: table[c].array for c in names}
-    for c, v in new.items():
-        columns[c] = np.full(len(table), v) if np.isscalar(v) else v
-    return pd.DataFrame(columns, index=table.index, copy=False)
-
-
 def _row(**kw) -> dict:
     base = {c: "" for c in ("subgroup", "level", "period")}
     base.update({"estimate": math.nan, "ci_lower": math.nan, "ci_upper": math.nan, "p": math.nan,
@@ -113,7 +105,7 @@ def _subgroups(sub, name, analyses, covs, strata, adjustment, notes) -> list[dic
 
     rows = []
     for var in analyses.subgroups:
-        work = _columns(sub, sub.columns, **{_SG: _levels(sub, var, analyses).array})
+        work = column_frame(sub, sub.columns, {_SG: _levels(sub, var, analyses).array})
         cv = [c for c in covs if c != var and not (var == SEX and c == FEMALE)]
         try:
             res, inf = _fit(subgroup_hazard_ratios, f"{name} subgroup {var}", notes, work, f"time_{name}",
@@ -132,7 +124,7 @@ def _periods(sub, name, study, covs, strata, adjustment, notes) -> list[dict]:
 
     shift = study.follow_up.offset_days + study.follow_up.blanking_days
     t = f"time_{name}"
-    work = _columns(sub, sub.columns, __anchor_time=(sub[t] + shift).array, __entry=float(shift))
+    work = column_frame(sub, sub.columns, {"__anchor_time": (sub[t] + shift).array, "__entry": float(shift)})
     periods = [(float(a), float(b)) for a, b in study.analyses.periods]
     try:
         res, inf = _fit(period_hazard_ratios, f"{name} periods", notes, work, "__anchor_time", f"event_{name}",
@@ -173,7 +165,7 @@ def effect_modification(study, name: str, sub: pd.DataFrame, covariates, strata,
     covs = _model_covariates(analyses, covariates, strata)
     adjustment = "adjusted" if analyses.cox.adjusted else "crude"
     wanted = set(effect_columns(name, analyses, covariates, strata))
-    sub = _columns(sub, [c for c in sub.columns if c in wanted])
+    sub = column_frame(sub, [c for c in sub.columns if c in wanted])  # shared columns, not copies
     rows = _subgroups(sub, name, analyses, covs, strata.column, adjustment, notes)
     if analyses.periods:
         rows += _periods(sub, name, study, covs, strata.column, adjustment, notes)
