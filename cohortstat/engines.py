@@ -33,6 +33,13 @@ import ibis.expr.operations as ops
 import pandas as pd
 
 from cohortstat.errors import EngineError
+from cohortstat.spark_driver import (
+    DRIVER_JAVA_OPTIONS,
+    collect_through_files,
+    driver_exit_code,
+    driver_guard,
+    forget_stopped_driver,
+)
 
 ENGINES = ("duckdb", "spark")
 #: the memory limits used when the run profile gives none
@@ -177,9 +184,10 @@ class Engine:
         name = getattr(op, "name", None) if isinstance(op, ops.DatabaseTable) else None
         return name if any(n == name and k in self._stored_kinds for k, n in self._temp) else None
 
-    def to_pandas(self, expr, drop: tuple[str, ...] = ()) -> pd.DataFrame:
+    def to_pandas(self, expr, drop: tuple[str, ...] = (), large: bool = False) -> pd.DataFrame:
         """Execute an expression and return a pandas DataFrame, without the columns ``drop`` (the
-        rows keep the expression's order)."""
+        rows keep the expression's order unless ``large``: a result too large for one copy in the
+        Spark driver's memory, see :meth:`SparkEngine.to_pandas`)."""
         return expr.to_pandas().drop(columns=list(drop))
 
     def close(self) -> None:
@@ -279,8 +287,9 @@ class DuckDBEngine(Engine):
                 f"{MEMORY_ENV['duckdb']} variable; fewer threads (--threads 1) also lower the peak."
             ) from exc
 
-    def to_pandas(self, expr, drop: tuple[str, ...] = ()) -> pd.DataFrame:
-        """Execute an expression and return a pandas DataFrame without the columns ``drop``.
+    def to_pandas(self, expr, drop: tuple[str, ...] = (), large: bool = False) -> pd.DataFrame:
+        """Execute an expression and return a pandas DataFrame without the columns ``drop`` (``large``
+        changes nothing here).
 
         The Arrow result is converted column by column and released as it goes, which keeps the peak
         memory of a large analysis table near one copy; dropped columns never become Python objects.
@@ -317,10 +326,20 @@ class SparkEngine(Engine):
         self._frames: dict[str, object] = {}
         self.con = ibis.pyspark.connect(self.session)
 
-    def to_pandas(self, expr, drop: tuple[str, ...] = ()) -> pd.DataFrame:
-        """As :meth:`Engine.to_pandas`; the driver running out of memory is an :class:`EngineError`."""
-        with spark_memory_guard(self._limit):
-            return super().to_pandas(expr, drop)
+    def to_pandas(self, expr, drop: tuple[str, ...] = (), large: bool = False) -> pd.DataFrame:
+        """As :meth:`Engine.to_pandas`; the driver running out of memory or stopping is an
+        :class:`EngineError` (:func:`~cohortstat.spark_driver.driver_guard`).
+
+        A ``large`` result on a driver with its executors on this machine (``local``,
+        ``local-cluster``) is handed over through parquet files, not the driver's heap, and does not
+        keep the expression's row order.
+        """
+        doing = "collecting the analysis table" if large else "collecting a result"
+        with driver_guard(self._limit, doing):
+            if not (large and self.session.sparkContext.master.startswith("local")):
+                return super().to_pandas(expr, drop)
+            kept = expr.drop(*drop) if drop else expr
+            return collect_through_files(self.session.sql(self.con.compile(kept)), kept.schema().to_pyarrow())
 
     def _register_parquet(self, path: Path, name: str) -> str:
         self.session.read.parquet(str(path)).createOrReplaceTempView(name)
@@ -348,6 +367,14 @@ class SparkEngine(Engine):
         if kind == "persisted":
             self._frames.pop(name).unpersist()
         self.session.catalog.dropTempView(name)
+
+    def close(self) -> None:
+        """As :meth:`Engine.close`; after the driver JVM has exited, only forget it (nothing to drop)."""
+        if self._owned_session and driver_exit_code() is not None:
+            self._temp.clear()
+            forget_stopped_driver()
+            return
+        super().close()
 
     def _shutdown(self) -> None:
         if self._owned_session:
@@ -415,28 +442,6 @@ def _master_and_cores(threads: int | None, master: str | None) -> tuple[str, int
     return master, threads or machine
 
 
-_SPARK_OOM = ("java.lang.OutOfMemoryError", "spark.driver.maxResultSize")
-
-
-@contextlib.contextmanager
-def spark_memory_guard(limit: str | None):
-    """The Spark driver running out of memory (Java heap, largest collected result) as an
-    :class:`EngineError` that says how to give it more."""
-    try:
-        yield
-    except Exception as exc:
-        text = str(exc)
-        if not any(marker in text for marker in _SPARK_OOM):
-            raise
-        said = next((line.strip() for line in text.splitlines() if any(m in line for m in _SPARK_OOM)), "")[:200]
-        raise EngineError(
-            f"the Spark driver ran out of memory collecting the analysis table (driver memory "
-            f"{limit or 'of the active session'}; {said}). The whole table comes to the driver: give it more "
-            "with --memory-limit (e.g. --memory-limit 12GB), memory_limit: in the run profile, or the "
-            f"{MEMORY_ENV['spark']} variable (a new Spark session only)."
-        ) from exc
-
-
 def _spark_session(threads: int | None, memory_limit: str | None = None, verbose: bool | None = None,
                    master: str | None = None):
     """The active Spark session (not owned), or a new one (owned): ``(session, owned)``.
@@ -484,8 +489,8 @@ def _spark_session(threads: int | None, memory_limit: str | None = None, verbose
         .config("spark.sql.adaptive.enabled", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
     )
-    if not loud:
-        builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={_quiet_log4j()}")
+    options = DRIVER_JAVA_OPTIONS if loud else f"{DRIVER_JAVA_OPTIONS} -Dlog4j2.configurationFile={_quiet_log4j()}"
+    builder = builder.config("spark.driver.extraJavaOptions", options)
     try:
         session = builder.getOrCreate()
     except Exception as exc:  # pragma: no cover - JVM start failures

@@ -8,7 +8,9 @@ Tests of the designs use the shipped study itself.
 
 from __future__ import annotations
 
+import atexit
 import functools
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -37,8 +39,10 @@ def core_text() -> str:
 
 @functools.cache
 def core_study_path() -> Path:
-    """:func:`core_document` written once per test session into a temporary folder."""
+    """:func:`core_document` written once per test session into a temporary folder, removed when the
+    session ends."""
     folder = Path(tempfile.mkdtemp(prefix="cohortstat-core-study-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     path = folder / "sepsis_cancer_core.yaml"
     path.write_text(core_text(), encoding="utf-8")
     return path

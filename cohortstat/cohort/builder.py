@@ -356,7 +356,8 @@ def _collected(eng: Engine, kept: ibis.Table, wide: ibis.Table) -> pd.DataFrame:
     one column at a time: DuckDB cannot spill a window or a sort over the whole wide table to disk.
     """
     keys = _person_keys(kept)
-    raw = eng.to_pandas(wide.join(keys, wide.patient_id == keys.kpid).drop("kpid"), drop=("patient_id",))
+    joined = wide.join(keys, wide.patient_id == keys.kpid).drop("kpid")
+    raw = eng.to_pandas(joined, drop=("patient_id",), large=True)
     order = np.argsort(raw["person_key"].to_numpy(), kind="stable")
     for col in raw.columns:
         raw[col] = raw[col].array.take(order)

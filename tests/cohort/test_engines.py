@@ -191,11 +191,66 @@ def test_running_out_of_memory_names_the_limit_and_how_to_raise_it(step):
                                   "Job aborted: Total size of serialized results of 12 tasks (1208.4 MiB) is bigger "
                                   "than spark.driver.maxResultSize (1024.0 MiB)"])
 def test_the_spark_driver_out_of_memory_says_how_to_give_it_more(said):
-    from cohortstat.engines import spark_memory_guard
+    from cohortstat.spark_driver import driver_guard
 
-    with pytest.raises(EngineError, match=r"driver memory 4g.*--memory-limit.*COHORTSTAT_SPARK_DRIVER_MEMORY"):
-        with spark_memory_guard("4g"):
+    with pytest.raises(EngineError, match=r"ran out of memory collecting it \(driver memory 4g.*--memory-limit.*"
+                                          "COHORTSTAT_SPARK_DRIVER_MEMORY"):
+        with driver_guard("4g", "collecting it"):
             raise RuntimeError(said)
     with pytest.raises(ValueError, match="something else"):  # any other error passes through
-        with spark_memory_guard("4g"):
+        with driver_guard("4g", "collecting it"):
             raise ValueError("something else")
+
+
+def test_a_spark_context_shut_down_during_a_collection_is_an_engine_error():
+    """Spark shuts its context down when one of its threads runs out of memory: the job the Python call
+    waits on is cancelled with this text, and no out-of-memory message reaches Python."""
+    from cohortstat.spark_driver import driver_guard
+
+    said = "Py4JJavaError: ... org.apache.spark.SparkException: Job 12 cancelled because SparkContext was shut down"
+    with pytest.raises(EngineError, match=r"the Spark driver stopped collecting it: it shut its context down "
+                                          r"\(driver memory 4g\).*--memory-limit"):
+        with driver_guard("4g", "collecting it"):
+            raise RuntimeError(said)
+
+
+_DRIVER_OOM = """
+import sys
+from cohortstat.engines import Engine
+from cohortstat.errors import EngineError
+
+def big(eng):
+    eng.session.range({rows}).selectExpr("id", "id * 2 AS a", "CAST(id AS DOUBLE) AS b",
+                                        "CAST(id % 1000 AS STRING) AS c").createOrReplaceTempView("big")
+    return eng.con.table("big")
+
+eng = Engine.create("spark", threads=2, memory_limit="{memory}")
+try:
+    eng.to_pandas(big(eng))
+    print("collected through the heap")
+except EngineError as exc:
+    print("EngineError:", exc)
+eng.close()
+with Engine.create("spark", threads=2, memory_limit="{memory}") as eng:  # a new driver in the same process
+    rows = eng.to_pandas(big(eng), drop=("c",), large=True)
+    print("large", len(rows), int(rows["id"].sum()), list(rows.columns), str(rows["b"].dtype))
+"""
+
+
+@pytest.mark.spark
+def test_a_driver_out_of_memory_stops_with_an_engine_error_and_a_large_result_avoids_it():
+    """A result larger than the driver's heap: collected through the heap, the driver JVM runs out of
+    memory and the call ends with the EngineError (never a hang: the JVM exits on any out-of-memory
+    error); the same result as ``large`` comes through files, with the same columns and dtypes; a new
+    engine starts in the same process after the dead driver."""
+    rows = 25_000_000
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    script = _DRIVER_OOM.format(rows=rows, memory="600MB")
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if not line.startswith("Terminating due to")]  # the JVM's
+    assert lines[0].startswith("EngineError: the Spark driver ran out of memory collecting a result "
+                               "(driver memory 600m; the driver exited with code 3"), done.stdout
+    assert "--memory-limit" in lines[0]
+    assert lines[1] == f"large {rows} {rows * (rows - 1) // 2} ['id', 'a', 'b'] float64"
+    assert "Traceback" not in done.stderr and "UserWarning" not in done.stderr, done.stderr
