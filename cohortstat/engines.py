@@ -321,7 +321,16 @@ class SparkEngine(Engine):
     def __init__(self, threads: int | None = None, memory_limit: str | None = None, verbose: bool = False,
                  master: str | None = None):
         super().__init__()
-        self.session, self._owned_session = _spark_session(threads, memory_limit, verbose, master)
+        # Spark's scratch space (spilled blocks, shuffle files) in a private folder removed at close,
+        # also after a driver that exited without cleaning up (an out-of-memory exit)
+        self._scratch: Path | None = Path(tempfile.mkdtemp(prefix="cohortstat-spark-"))
+        try:
+            self.session, self._owned_session = _spark_session(threads, memory_limit, verbose, master, self._scratch)
+        except BaseException:
+            self._remove_scratch()
+            raise
+        if not self._owned_session:  # an active session keeps its own scratch folders
+            self._remove_scratch()
         self._limit = self.session.conf.get("spark.driver.memory", None) if self._owned_session else None
         self._frames: dict[str, object] = {}
         self.con = ibis.pyspark.connect(self.session)
@@ -373,12 +382,21 @@ class SparkEngine(Engine):
         if self._owned_session and driver_exit_code() is not None:
             self._temp.clear()
             forget_stopped_driver()
+            self._remove_scratch()
             return
         super().close()
 
     def _shutdown(self) -> None:
         if self._owned_session:
-            self.session.stop()
+            try:
+                self.session.stop()
+            finally:
+                self._remove_scratch()
+
+    def _remove_scratch(self) -> None:
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
 
 
 _QUIET_LOG4J = """\
@@ -443,13 +461,15 @@ def _master_and_cores(threads: int | None, master: str | None) -> tuple[str, int
 
 
 def _spark_session(threads: int | None, memory_limit: str | None = None, verbose: bool | None = None,
-                   master: str | None = None):
+                   master: str | None = None, scratch: Path | None = None):
     """The active Spark session (not owned), or a new one (owned): ``(session, owned)``.
 
     A new session runs on ``master`` (default ``local[threads]``, see :func:`_master_and_cores`) and
     gets ``memory_limit`` (``8GB``; default as in :meth:`Engine.create`) as its driver memory and as the
     largest result it may collect (``spark.driver.maxResultSize``, 1 GB by Spark's default); on a
-    cluster the executors keep the cluster's own settings. Unless ``verbose`` (or
+    cluster the executors keep the cluster's own settings. ``scratch`` (a folder) becomes the
+    driver's ``spark.local.dir``. The driver JVM runs with ``-XX:+ExitOnOutOfMemoryError``
+    (:mod:`cohortstat.spark_driver`). Unless ``verbose`` (or
     ``COHORTSTAT_SPARK_VERBOSE=1``), Spark's JVM logs only errors (a log4j2 file passed through
     ``spark.driver.extraJavaOptions`` silences the start-up lines, ``setLogLevel("ERROR")`` the rest)
     and the ``py4j`` Python logger only warnings. An active session on another master than the one
@@ -489,6 +509,8 @@ def _spark_session(threads: int | None, memory_limit: str | None = None, verbose
         .config("spark.sql.adaptive.enabled", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
     )
+    if scratch is not None:
+        builder = builder.config("spark.local.dir", str(scratch))
     options = DRIVER_JAVA_OPTIONS if loud else f"{DRIVER_JAVA_OPTIONS} -Dlog4j2.configurationFile={_quiet_log4j()}"
     builder = builder.config("spark.driver.extraJavaOptions", options)
     try:

@@ -225,12 +225,15 @@ def big(eng):
     return eng.con.table("big")
 
 eng = Engine.create("spark", threads=2, memory_limit="{memory}")
+scratch = eng._scratch
+assert eng.session.conf.get("spark.local.dir") == str(scratch) and scratch.is_dir()
 try:
     eng.to_pandas(big(eng))
     print("collected through the heap")
 except EngineError as exc:
     print("EngineError:", exc)
 eng.close()
+print("scratch left", scratch.exists())
 with Engine.create("spark", threads=2, memory_limit="{memory}") as eng:  # a new driver in the same process
     rows = eng.to_pandas(big(eng), drop=("c",), large=True)
     print("large", len(rows), int(rows["id"].sum()), list(rows.columns), str(rows["b"].dtype))
@@ -241,8 +244,8 @@ with Engine.create("spark", threads=2, memory_limit="{memory}") as eng:  # a new
 def test_a_driver_out_of_memory_stops_with_an_engine_error_and_a_large_result_avoids_it():
     """A result larger than the driver's heap: collected through the heap, the driver JVM runs out of
     memory and the call ends with the EngineError (never a hang: the JVM exits on any out-of-memory
-    error); the same result as ``large`` comes through files, with the same columns and dtypes; a new
-    engine starts in the same process after the dead driver."""
+    error) and Spark's scratch folder is removed; the same result as ``large`` comes through files, with
+    the same columns and dtypes; a new engine starts in the same process after the dead driver."""
     rows = 25_000_000
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     script = _DRIVER_OOM.format(rows=rows, memory="600MB")
@@ -252,5 +255,6 @@ def test_a_driver_out_of_memory_stops_with_an_engine_error_and_a_large_result_av
     assert lines[0].startswith("EngineError: the Spark driver ran out of memory collecting a result "
                                "(driver memory 600m; the driver exited with code 3"), done.stdout
     assert "--memory-limit" in lines[0]
-    assert lines[1] == f"large {rows} {rows * (rows - 1) // 2} ['id', 'a', 'b'] float64"
+    assert lines[1] == "scratch left False"  # Spark's scratch folder, removed after the driver's exit
+    assert lines[2] == f"large {rows} {rows * (rows - 1) // 2} ['id', 'a', 'b'] float64"
     assert "Traceback" not in done.stderr and "UserWarning" not in done.stderr, done.stderr
