@@ -261,6 +261,7 @@ def outcome_ph(ctx: FitContext, cox_fits: dict, settings) -> tuple[pd.DataFrame,
     fit = cox_fits.get(kind)
     if fit is None:
         return ph_diagnostics(None, settings, ctx.name, ctx.notes)
+    ctx.step("proportional hazards test")
 
     def compute(full):
         added: list[str] = []

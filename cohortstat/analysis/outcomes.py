@@ -217,6 +217,8 @@ def analyze_outcome(study, name: str, outcome, table: pd.DataFrame, adjusted_tab
         cox_fits = fit_outcome_models(ctx, sub, study.analyses, covariates, strata)
         if adjusted_table is not None:
             fit_ps_models(ctx, outcome_sample(adjusted_table, name), study.analyses, method)
+    if comparable and (study.analyses.subgroups or study.analyses.periods):
+        ctx.step("subgroup and period models")
     effects = _noted(("effects", *key), notes,
                      lambda n: effect_modification(study, name, sub, covariates, strata, n)) if comparable else None
     models = pd.concat(ctx.rows, ignore_index=True) if ctx.rows else empty_models()
