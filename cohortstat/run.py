@@ -61,7 +61,8 @@ def data_fingerprint(data, source: str | None = None) -> dict:
 class _Log:
     """run.log lines (kept for the output folder) echoed to the progress callback.
 
-    Every step boundary first checks for a signal received meanwhile (:mod:`cohortstat.interrupts`).
+    Every step boundary first checks for a signal received meanwhile (:mod:`cohortstat.interrupts`),
+    then runs ``checks`` (a variant failed in a worker process: :meth:`VariantWorkers.check`).
     """
 
     def __init__(self, progress: Callable[[str], None] | None):
@@ -71,9 +72,13 @@ class _Log:
         self.last = self.t0
         self.timings: dict[str, float] = {}
         self.step = None
+        #: called at every step boundary (worker processes report a failed variant through it)
+        self.checks: list[Callable[[], None]] = []
 
     def __call__(self, message: str) -> None:
         interrupts.raise_if_interrupted()
+        for check in self.checks:
+            check()
         now = time.perf_counter()
         if self.step is not None:
             self.timings[self.step] = self.timings.get(self.step, 0.0) + now - self.last
@@ -278,8 +283,6 @@ def _write_log(r: _Run) -> None:
 
 def _steps(r: _Run) -> None:
     """Fingerprint, data checks, cohort, analyses, report files (into the temporary folder)."""
-    from cohortstat.analysis import analyze
-
     if r.small_cells_override:
         r.log(f"small-cell override: min_cell_count {r.min_cell_count} (below 10) accepted with --allow-small-cells")
     r.log(f"data fingerprint: {r.source} layout")
@@ -287,21 +290,31 @@ def _steps(r: _Run) -> None:
     r.log("data checks")
     _data_checks(r)
     with _workers(r) as workers:  # variants with their own cohort, beside the main analysis (jobs >= 2)
-        r.log("build cohort")
-        cohort = _build(r)
-        r.log("analyses")
-        from cohortstat.analysis.fit_cache import reuse_fits
-
-        with reuse_fits():  # fits identical to the main analysis's are not repeated by the variants
-            results = analyze(r.study, cohort, progress=r.log)
-            if r.study.sensitivity:  # sensitivity variants: the main cohort reused when only analyses differ
-                from cohortstat.analysis import analyze_variants
-
-                elsewhere = {n: partial(_collected, r, workers, n) for n in (workers.names if workers else ())}
-                results = analyze_variants(r.study, results, cohort, build=lambda s: _build(r, s),
-                                           progress=r.log, elsewhere=elsewhere)
+        if workers is not None:
+            r.log.checks.append(workers.check)
+        try:
+            cohort, results = _main_and_variants(r, workers)
+        finally:
+            r.log.checks.clear()
     r.log("write report")
     _write(r, results, cohort)
+
+
+def _main_and_variants(r: _Run, workers):
+    """The main cohort and analyses, then the sensitivity variants: ``(cohort, results)``."""
+    from cohortstat.analysis import analyze, analyze_variants
+    from cohortstat.analysis.fit_cache import reuse_fits
+
+    r.log("build cohort")
+    cohort = _build(r)
+    r.log("analyses")
+    with reuse_fits():  # fits identical to the main analysis's are not repeated by the variants
+        results = analyze(r.study, cohort, progress=r.log)
+        if r.study.sensitivity:  # sensitivity variants: the main cohort reused when only analyses differ
+            elsewhere = {n: partial(_collected, r, workers, n) for n in (workers.names if workers else ())}
+            results = analyze_variants(r.study, results, cohort, build=lambda s: _build(r, s),
+                                       progress=r.log, elsewhere=elsewhere)
+    return cohort, results
 
 
 def _query_interrupted(exc: BaseException) -> int | None:

@@ -19,7 +19,9 @@ Choices:
   (docs/engines.md);
 - a failed variant stops the run with the worker's error (its type kept when it can cross processes),
   naming the variant; a worker that dies without a result (killed, out of memory) stops the run with a
-  :class:`~cohortstat.errors.CohortstatError` that says so and suggests ``--jobs 1``;
+  :class:`~cohortstat.errors.CohortstatError` that says so and suggests ``--jobs 1``. The main process
+  looks for both at each of its steps (:meth:`VariantWorkers.check`), so the run stops within a step of
+  the failure, not after the main analysis;
 - when the run fails or is interrupted, every worker still running is terminated (SIGTERM, then
   SIGKILL after 5 s); a worker whose main process has gone stops at its next step.
 """
@@ -166,6 +168,24 @@ class VariantWorkers:
         if kind == "error":
             raise payload
         return payload, extra
+
+    def check(self) -> None:
+        """Raise now, without waiting, the first failure known so far: a variant's own error, or a worker
+        stopped before sending all its results. The main process calls it at each of its steps, so a
+        variant that fails early stops the run early."""
+        while True:
+            try:
+                got = self._queue.get_nowait()
+            except queue_module.Empty:
+                break
+            self._done[got[0]] = got[1:]
+        for name, (kind, payload, _) in self._done.items():
+            if kind == "error":
+                raise payload
+        for p, hand in self._procs:
+            pending = [n for n in hand if n not in self._done]
+            if pending and p.pid is not None and not p.is_alive():
+                self._check_alive(pending[0])
 
     def _check_alive(self, name: str) -> None:
         for p, hand in self._procs:

@@ -131,3 +131,49 @@ def test_the_command_line_refuses_a_bad_jobs_value(tmp_path, value):
 def test_a_profile_with_a_bad_jobs_value_names_the_field(tmp_path, data):
     with pytest.raises(ReportError, match="jobs: input should be greater than or equal to 1"):
         run(core_study_path(), data, tmp_path / "out", profile={"jobs": 0})
+
+
+def _fail(study, name, settings, progress):
+    raise ValueError(f"{name} cannot be analysed")
+
+
+def test_a_failure_is_seen_at_the_next_step_without_waiting_for_the_result(tmp_path):
+    """``check`` (called by the main process at each of its steps) raises a variant's error as soon as
+    it has arrived, and reports a worker that stopped without its results; it never waits."""
+    with VariantWorkers(None, ["a"], BuildSettings(tmp_path), workers=1, target=_fail) as w:
+        deadline = time.monotonic() + 120
+        with pytest.raises(ValueError, match="a cannot be analysed"):
+            while time.monotonic() < deadline:
+                w.check()
+                time.sleep(0.05)
+    with VariantWorkers(None, ["a"], BuildSettings(tmp_path), workers=1, target=_die) as w:
+        deadline = time.monotonic() + 120
+        with pytest.raises(CohortstatError, match=r"'a': its worker process stopped \(exit code 7\)"):
+            while time.monotonic() < deadline:
+                w.check()
+                time.sleep(0.05)
+    with VariantWorkers(None, ["a", "b"], BuildSettings(tmp_path), workers=1, target=_echo) as w:
+        started = time.monotonic()
+        w.check()  # nothing has failed: returns at once
+        assert time.monotonic() - started < 0.5
+        assert w.result("a")[0] == {"name": "a"} and w.result("b")[0] == {"name": "b"}
+        w._procs[0][0].join(60)
+        w.check()  # a worker that ended after sending all its results is no failure
+
+
+def test_the_run_checks_the_workers_at_each_step_until_the_report(tmp_path, data, monkeypatch):
+    """From the main cohort's build to the last variant: every step looks for a failed worker (so a
+    failure stops the run within a step); writing the report (workers closed) does not."""
+    messages, seen = [], []
+    original = VariantWorkers.check
+
+    def spy(self):
+        seen.append(len(messages))  # the index of the step message about to be shown
+        return original(self)
+
+    monkeypatch.setattr(VariantWorkers, "check", spy)
+    path = _study(tmp_path, {"blanking_2y": VARIANTS["blanking_2y"]})
+    run(path, data, tmp_path / "out", jobs=2, progress=messages.append)
+    build, write = messages.index("build cohort"), messages.index("write report")
+    assert seen[0] == build and max(seen) < write
+    assert messages.index("lung: Cox crude") in seen and messages.index("diagnostics") in seen

@@ -485,7 +485,7 @@ def _attrition(study, counts: pd.DataFrame, bad_codes: tuple[str, ...] = ()) -> 
         empty = [g for g in groups if n[g] == 0]
         if empty:
             raise CohortError(
-                f"step {step} ({rule_id}: {description}) left no patient in group "
+                f"step {step} ({f'{rule_id}: {description}' if description else rule_id}) left no patient in group "
                 f"{', '.join(repr(g) for g in empty)}; check the concept sets, roles and study "
                 "period of the study against the data (attrition so far: "
                 + "; ".join(f"{r['rule_id']}: " + ", ".join(f"{g}={r[f'n_{g}']}" for g in groups)

@@ -155,7 +155,7 @@ def test_washout_and_population_rows_attrition_and_notes(engine, data):
 def test_default_window_includes_the_index_stay(engine, data):
     """The default window (to the index discharge) holds the index stay itself: every exposed patient
     leaves, which is why a washout needs ``window_end: before_admission``."""
-    with pytest.raises(CohortError, match=r"step 2 \(washout: \) left no patient in group 'sepsis'"):
+    with pytest.raises(CohortError, match=r"step 2 \(washout\) left no patient in group 'sepsis'"):
         build_cohort(load_study(study_text(window=None)), data=data, engine=engine)
 
 
