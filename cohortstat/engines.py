@@ -388,9 +388,17 @@ class SparkEngine(Engine):
 
     def _shutdown(self) -> None:
         if self._owned_session:
+            jvm = self.session.sparkContext._jvm
             try:
                 self.session.stop()
             finally:
+                # the JVM outlives the session, with its start settings as system properties and its
+                # scratch folders cached: a later session in this process would make the removed
+                # folder again
+                with contextlib.suppress(Exception):
+                    if jvm.java.lang.System.getProperty("spark.local.dir") == str(self._scratch):
+                        jvm.java.lang.System.clearProperty("spark.local.dir")
+                    getattr(getattr(jvm.org.apache.spark.util, "Utils$"), "MODULE$").clearLocalRootDirs()
                 self._remove_scratch()
 
     def _remove_scratch(self) -> None:

@@ -237,6 +237,10 @@ print("scratch left", scratch.exists())
 with Engine.create("spark", threads=2, memory_limit="{memory}") as eng:  # a new driver in the same process
     rows = eng.to_pandas(big(eng), drop=("c",), large=True)
     print("large", len(rows), int(rows["id"].sum()), list(rows.columns), str(rows["b"].dtype))
+    scratch = eng._scratch
+from pyspark.sql import SparkSession  # a later session of the same JVM does not make it again
+SparkSession.builder.master("local[1]").getOrCreate().range(3).count()
+print("scratch made again", scratch.exists())
 """
 
 
@@ -257,4 +261,5 @@ def test_a_driver_out_of_memory_stops_with_an_engine_error_and_a_large_result_av
     assert "--memory-limit" in lines[0]
     assert lines[1] == "scratch left False"  # Spark's scratch folder, removed after the driver's exit
     assert lines[2] == f"large {rows} {rows * (rows - 1) // 2} ['id', 'a', 'b'] float64"
+    assert lines[3] == "scratch made again False"
     assert "Traceback" not in done.stderr and "UserWarning" not in done.stderr, done.stderr
