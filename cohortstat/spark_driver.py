@@ -30,10 +30,11 @@ DRIVER_JAVA_OPTIONS = "-XX:+ExitOnOutOfMemoryError"
 #: driver exit codes that mean "out of memory": the JVM option above, Spark's own handler
 OOM_EXIT_CODES = {3: "-XX:+ExitOnOutOfMemoryError", 52: "Spark's out-of-memory exit"}
 _OOM_SAID = ("java.lang.OutOfMemoryError", "spark.driver.maxResultSize")
-_STOPPED_SAID = ("SparkContext was shut down", "Py4JNetworkError", "Connection refused", "Connection reset",
-                 "Answer from Java side is empty")
-#: seconds to wait for a driver whose connection broke to finish exiting (its exit code says why)
-_EXIT_WAIT = 15.0
+_SHUT_DOWN_SAID = "SparkContext was shut down"
+_LOST_SAID = ("Py4JNetworkError", "Connection refused", "Connection reset", "Answer from Java side is empty")
+#: seconds to wait for a driver to finish exiting (its exit code says why): after the connection to it
+#: broke, and after its context was shut down (Spark's own out-of-memory handler then exits it)
+_EXIT_WAIT = {"lost": 15.0, "shut down": 3.0}
 _MEMORY_HELP = ("--memory-limit (e.g. --memory-limit 12GB), memory_limit: in the run profile, or the "
                 "COHORTSTAT_SPARK_DRIVER_MEMORY variable (a new Spark session only)")
 
@@ -88,8 +89,9 @@ def driver_guard(limit: str | None, doing: str):
     except Exception as exc:
         text = f"{type(exc).__name__}: {exc}"
         said_oom = any(marker in text for marker in _OOM_SAID)
-        code = driver_exit_code(wait=_EXIT_WAIT if any(m in text for m in _STOPPED_SAID) else 0.0)
-        if not said_oom and code is None and "SparkContext was shut down" not in text:
+        lost, shut_down = any(m in text for m in _LOST_SAID), _SHUT_DOWN_SAID in text
+        code = driver_exit_code(wait=_EXIT_WAIT["lost"] if lost else _EXIT_WAIT["shut down"] if shut_down else 0.0)
+        if not said_oom and code is None and not shut_down:
             raise
         raise EngineError(_stopped_message(limit, doing, text, code, said_oom)) from exc
 
