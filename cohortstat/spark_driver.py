@@ -15,6 +15,8 @@ driver and the executors share this machine's file system.
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 import shutil
 import tempfile
 import warnings
@@ -75,21 +77,45 @@ def forget_stopped_driver() -> None:
     SparkSession._activeSession = None
 
 
+class _Py4JOnRoot(logging.Filter):
+    """Drops the records py4j logs on the root logger: when the connection to the driver breaks it logs
+    "Exception while sending command." there with a whole traceback (``logging.exception``), which
+    :func:`driver_guard`'s :class:`EngineError` says instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return f"{os.sep}py4j{os.sep}" not in record.pathname
+
+
+@contextlib.contextmanager
+def _py4j_root_records_dropped():
+    root, quiet = logging.getLogger(), _Py4JOnRoot()
+    root.addFilter(quiet)
+    try:
+        yield
+    finally:
+        root.removeFilter(quiet)
+
+
 @contextlib.contextmanager
 def driver_guard(limit: str | None, doing: str):
     """Run a Spark call; the driver running out of memory or stopping becomes an :class:`EngineError`.
 
     ``limit`` is the driver memory (None: a session cohortstat did not start), ``doing`` what the call
-    does ("collecting the analysis table"). Any other error passes through unchanged.
+    does ("collecting the analysis table"). Any other error passes through unchanged. Meanwhile py4j's
+    tracebacks on the root logger and PySpark's warning on a failed Arrow collection, which repeat the
+    error, are not shown.
     """
     try:
-        with warnings.catch_warnings():  # PySpark's own note on the failed Arrow collection repeats the error
+        with _py4j_root_records_dropped(), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="toPandas attempted Arrow optimization")
             yield
     except Exception as exc:
         text = f"{type(exc).__name__}: {exc}"
         said_oom = any(marker in text for marker in _OOM_SAID)
-        lost, shut_down = any(m in text for m in _LOST_SAID), _SHUT_DOWN_SAID in text
+        # a bare Py4JError (not a Py4JJavaError, which carries the Java exception of a live driver): the
+        # call to the driver failed, e.g. the result it was serving vanished with it
+        lost = type(exc).__name__ == "Py4JError" or any(m in text for m in _LOST_SAID)
+        shut_down = _SHUT_DOWN_SAID in text
         code = driver_exit_code(wait=_EXIT_WAIT["lost"] if lost else _EXIT_WAIT["shut down"] if shut_down else 0.0)
         if not said_oom and code is None and not shut_down:
             raise

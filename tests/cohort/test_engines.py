@@ -143,7 +143,8 @@ def test_cli_verbose_switches_spark_logging_on(flag, layouts, tmp_path, monkeypa
 
     run_module = importlib.import_module("cohortstat.run")  # the package re-exports run() under this name
 
-    monkeypatch.delenv("COHORTSTAT_SPARK_VERBOSE", raising=False)
+    monkeypatch.setenv("COHORTSTAT_SPARK_VERBOSE", "")  # recorded, so the CLI's setting is undone after the test
+    monkeypatch.delenv("COHORTSTAT_SPARK_VERBOSE")
     seen = {}
 
     def spy(study, data, out, **kwargs):
@@ -202,6 +203,48 @@ def test_the_spark_driver_out_of_memory_says_how_to_give_it_more(said):
             raise ValueError("something else")
 
 
+@pytest.mark.parametrize("said", ["An error occurred while calling o63.getResult",  # a bare Py4JError
+                                  "Error while sending or receiving"])  # as Py4JNetworkError says it
+def test_a_call_failing_while_the_driver_exits_waits_for_its_exit_code(said, monkeypatch):
+    """The driver out of memory while it serves a result: the Python call fails with a bare py4j error
+    before the JVM has finished exiting; the guard waits for the exit code, which says why."""
+    from py4j.protocol import Py4JError, Py4JNetworkError
+
+    import cohortstat.spark_driver as spark_driver
+
+    exiting = subprocess.Popen([sys.executable, "-c", "import time, sys; time.sleep(1); sys.exit(3)"])
+    monkeypatch.setattr(spark_driver, "driver_process", lambda: exiting)
+    error = Py4JError(said) if said.startswith("An error") else Py4JNetworkError(said)
+    with pytest.raises(EngineError, match=r"ran out of memory collecting it \(driver memory 4g; the driver "
+                                          r"exited with code 3, -XX:\+ExitOnOutOfMemoryError\)"):
+        with spark_driver.driver_guard("4g", "collecting it"):
+            raise error
+    assert exiting.returncode == 3
+
+
+def test_py4j_tracebacks_on_the_root_logger_are_not_shown_while_the_driver_is_guarded(caplog):
+    """When the connection to a dying driver breaks, py4j logs "Exception while sending command." with a
+    whole traceback on the root logger; inside the guard the EngineError says it instead. Other records
+    pass, and outside the guard nothing is dropped."""
+    import logging
+
+    from cohortstat.spark_driver import driver_guard
+
+    root = logging.getLogger()
+    py4j_file = os.path.join(os.sep, "venv", "site-packages", "py4j", "java_gateway.py")
+
+    def log(path, message):
+        root.handle(root.makeRecord("root", logging.ERROR, path, 1, message, None, None))
+
+    with caplog.at_level(logging.INFO):
+        with driver_guard("4g", "collecting it"):
+            log(py4j_file, "Exception while sending command.")
+            log(__file__, "a record of someone else")
+        log(py4j_file, "after the guard")
+    assert [r.getMessage() for r in caplog.records] == ["a record of someone else", "after the guard"]
+    assert not root.filters
+
+
 def test_a_spark_context_shut_down_during_a_collection_is_an_engine_error():
     """Spark shuts its context down when one of its threads runs out of memory: the job the Python call
     waits on is cancelled with this text, and no out-of-memory message reaches Python."""
@@ -252,6 +295,7 @@ def test_a_driver_out_of_memory_stops_with_an_engine_error_and_a_large_result_av
     the same columns and dtypes; a new engine starts in the same process after the dead driver."""
     rows = 25_000_000
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("COHORTSTAT_SPARK_VERBOSE", None)  # as a user runs it: Spark's log lines reduced to errors
     script = _DRIVER_OOM.format(rows=rows, memory="600MB")
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
